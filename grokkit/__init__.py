@@ -1,0 +1,41 @@
+"""grokkit: train grokking runs, measure their progress, dissect them with TransformerLens.
+
+The public API is listed in ``__all__``; names are imported lazily so that
+``grokkit --help`` does not pay for torch and TransformerLens.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "TaskConfig": "grokkit.data.dataset",
+    "AlgorithmicDataset": "grokkit.data.dataset",
+    "OPERATIONS": "grokkit.data.ops",
+    "ModelConfig": "grokkit.model.config",
+    "build_model": "grokkit.model.build",
+    "TrainConfig": "grokkit.train.config",
+    "RunConfig": "grokkit.spec",
+    "load_spec": "grokkit.spec",
+    "Run": "grokkit.run",
+    "load_run": "grokkit.run",
+    "train": "grokkit.train.trainer",
+    "GrokkitError": "grokkit.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'grokkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

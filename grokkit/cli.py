@@ -1,0 +1,51 @@
+"""The ``grokkit`` command line. Each subcommand lives in ``grokkit/commands/``.
+
+Command modules import torch and TransformerLens inside ``run`` only, so that
+``grokkit --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name → module exposing HELP, configure(parser) and run(args) -> int
+COMMANDS = {
+    "train": "grokkit.commands.train",
+    "resume": "grokkit.commands.resume",
+    "info": "grokkit.commands.info",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grokkit",
+        description="Train grokking runs and dissect them with TransformerLens.",
+    )
+    parser.add_argument("--version", action="version", version="grokkit 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from grokkit.errors import GrokkitError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except GrokkitError as exc:
+        print(f"grokkit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ngrokkit: interrupted; continue with `grokkit resume RUN`", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""grokkit info RUN"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+HELP = "show a run's config, progress, best accuracies and when it memorised and grokked"
+THRESHOLD = 0.99
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run directory")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def summarise(run: Any) -> dict[str, Any]:
+    """Progress and milestones of a run, from its metrics.jsonl and checkpoints."""
+    rows = run.metrics()
+    steps = run.checkpoint_steps()
+
+    def first(key: str) -> int | None:
+        return next((r["step"] for r in rows if r[key] >= THRESHOLD), None)
+
+    last = rows[-1] if rows else {}
+    return {
+        "run": str(run.path),
+        "task": run.config.to_dict()["task"],
+        "progress": {"step": last.get("step", 0), "of": run.config.train.steps, "checkpoints": len(steps)},
+        "finished": bool((run.status() or {}).get("finished")),
+        "last": {k: last[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc") if k in last},
+        "best_train_acc": max((r["train_acc"] for r in rows), default=None),
+        "best_test_acc": max((r["test_acc"] for r in rows), default=None),
+        "train_acc_99_step": first("train_acc"),
+        "test_acc_99_step": first("test_acc"),
+    }
+
+
+def print_summary(run: Any) -> None:
+    s = summarise(run)
+    task = s["task"]
+    print(f"run      {s['run']}  ({task['op']}, p={task['p']}, frac_train={task['frac_train']})")
+    state = "finished" if s["finished"] else "in progress"
+    print(f"progress step {s['progress']['step']} of {s['progress']['of']}, {s['progress']['checkpoints']} checkpoints, {state}")
+    if s["last"]:
+        last = s["last"]
+        print(
+            f"last     train loss {last['train_loss']:.3g} acc {last['train_acc']:.1%} | "
+            f"test loss {last['test_loss']:.3g} acc {last['test_acc']:.1%}"
+        )
+        print(f"best     train acc {s['best_train_acc']:.1%} | test acc {s['best_test_acc']:.1%}")
+    fmt = lambda v: "not yet" if v is None else f"step {v}"  # noqa: E731
+    print(f"99%      train acc: {fmt(s['train_acc_99_step'])} | test acc: {fmt(s['test_acc_99_step'])}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from grokkit.run import Run
+
+    run_ = Run(args.run)
+    if args.json:
+        print(json.dumps(summarise(run_), indent=2))
+    else:
+        print(f"config   {json.dumps(run_.config.to_dict())}")
+        print_summary(run_)
+    return 0

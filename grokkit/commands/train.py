@@ -1,0 +1,41 @@
+"""grokkit train SPEC.toml --out RUN [--set section.key=value ...]"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "train a run from a task spec"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="task spec (TOML with [task], [model], [train])")
+    parser.add_argument("--out", required=True, help="run directory to create")
+    add_common(parser)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one spec value, e.g. --set train.lr=3e-3 (repeatable)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from grokkit.commands.info import print_summary
+    from grokkit.run import Run
+    from grokkit.spec import load_spec
+    from grokkit.train.trainer import train
+
+    config = load_spec(args.spec, args.overrides)  # validated before anything touches disk
+    run_ = Run.create(args.out, config)
+    resume = bool(run_.checkpoint_steps())
+    if resume:
+        print(f"{run_.path}: same config already started here; resuming from step {run_.checkpoint_steps()[-1]}")
+    train(run_, resume=resume, progress=not args.no_progress)
+    print_summary(run_)
+    return 0

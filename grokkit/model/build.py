@@ -1,0 +1,70 @@
+"""Build the one-layer transformer as a TransformerLens ``TransformerBridge``.
+
+The bridge is the model everywhere: its hooks (``blocks.0.mlp.hook_post`` …),
+``run_with_cache`` and ``run_with_hooks`` work as researchers know them, and the
+fast training forward in ``grokkit.model.fast`` reads the very same parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grokkit.data.dataset import TaskConfig
+from grokkit.model.config import ModelConfig
+
+# Parameters that exist in the TL-native module but not in the reference model.
+_ATTN_BIASES = ("q", "k", "v", "o")
+
+
+def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torch.device = "cpu") -> Any:
+    """Return a freshly initialised ``TransformerBridge`` in compatibility mode.
+
+    Biases the configuration does not train are zeroed and get ``requires_grad=False``.
+    """
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    tl_cfg = TransformerBridgeConfig(
+        d_model=model_cfg.d_model,
+        d_head=model_cfg.d_head,
+        n_heads=model_cfg.n_heads,
+        n_layers=1,
+        n_ctx=task_cfg.n_ctx,
+        d_vocab=task_cfg.d_vocab,
+        d_vocab_out=task_cfg.d_vocab_out,
+        d_mlp=model_cfg.d_mlp,
+        act_fn=model_cfg.act_fn,
+        normalization_type=None,
+        positional_embedding_type="standard",
+        attention_dir="causal",
+        init_mode="gpt2",
+        seed=model_cfg.seed,
+    )
+    bridge = TransformerBridge.boot_native(tl_cfg, device=torch.device(device))
+    bridge.enable_compatibility_mode()
+    native = bridge.original_model
+    with torch.no_grad():
+        if model_cfg.init_scale != 1.0:
+            for param in native.parameters():
+                param.mul_(model_cfg.init_scale)
+        block = native.layers[0]
+        frozen = [getattr(block.attn, name).bias for name in _ATTN_BIASES]
+        if not model_cfg.train_biases:
+            frozen += [block.mlp.fc_in.bias, block.mlp.fc_out.bias]
+        for bias in frozen:
+            bias.zero_()
+            bias.requires_grad_(False)
+    bridge.eval()  # no dropout exists, but keep TL in inference mode for hooks
+    return bridge
+
+
+def trainable_parameters(bridge: Any) -> dict[str, torch.nn.Parameter]:
+    """Name → parameter for everything the optimiser updates, in a stable order."""
+    return {name: p for name, p in bridge.named_parameters() if p.requires_grad}
+
+
+def model_state(bridge: Any) -> dict[str, torch.Tensor]:
+    """The bridge's full state dict (TransformerLens names), detached and contiguous."""
+    return {k: v.detach().contiguous() for k, v in bridge.state_dict().items()}

@@ -1,0 +1,127 @@
+"""A run directory, and Python access to everything in it.
+
+Layout::
+
+    RUN/config.json          the full RunConfig (format-tagged)
+    RUN/metrics.jsonl        one JSON object per evaluation
+    RUN/status.json          written when training ends (finished / stopped early)
+    RUN/checkpoints/step_NNNNNNN/   see grokkit.train.checkpoint
+
+>>> run = grokkit.load_run("runs/quick")
+>>> model = run.load_model()            # TransformerLens bridge at the last checkpoint
+>>> logits, cache = model.run_with_cache(run.dataset.tokens)
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grokkit.data.dataset import AlgorithmicDataset
+from grokkit.errors import CheckpointError, RunError
+from grokkit.spec import RunConfig, config_from_dict
+from grokkit.train.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, write_json_atomic
+
+RUN_FORMAT = "grokkit-run"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+STATUS_FILE = "status.json"
+
+
+class Run:
+    """An existing run directory (see the module docstring for its layout)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        config_path = self.path / CONFIG_FILE
+        if not config_path.is_file():
+            raise RunError(f"{self.path}: not a grokkit run (no {CONFIG_FILE})")
+        try:
+            data = json.loads(config_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RunError(f"{config_path}: not valid JSON; not a grokkit run") from None
+        if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
+            raise RunError(f"{self.path}: not a grokkit run ({CONFIG_FILE} has no grokkit format tag)")
+        self.config: RunConfig = config_from_dict(data["config"], source=str(config_path))
+
+    @classmethod
+    def create(cls, path: str | Path, config: RunConfig) -> "Run":
+        """Start a new run at ``path``; an existing run there must have the same config."""
+        path = Path(path)
+        if (path / CONFIG_FILE).exists():
+            existing = cls(path)
+            if existing.config.to_dict() != config.to_dict():
+                raise RunError(
+                    f"--out {path}: already holds a different run; choose another directory "
+                    f"or continue that one with `grokkit resume {path}`"
+                )
+            return existing
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise RunError(f"--out {path}: exists and is not an empty directory or a grokkit run")
+        path.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path / CONFIG_FILE, {"format": RUN_FORMAT, "version": 1, "config": config.to_dict()})
+        return cls(path)
+
+    # --- checkpoints -------------------------------------------------------
+    @property
+    def checkpoint_root(self) -> Path:
+        return self.path / "checkpoints"
+
+    def checkpoint_steps(self) -> list[int]:
+        """Steps of every checkpoint folder, ascending."""
+        return [step for step, _ in list_checkpoints(self.checkpoint_root)]
+
+    def checkpoint(self, step: int | None = None, with_state: bool = False) -> Checkpoint:
+        """The verified checkpoint at ``step`` (default: the latest)."""
+        found = dict(list_checkpoints(self.checkpoint_root))
+        if not found:
+            raise RunError(f"{self.path}: has no checkpoints yet")
+        if step is None:
+            step = max(found)
+        if step not in found:
+            raise RunError(f"{self.path}: no checkpoint at step {step}; have {sorted(found)[:5]}…{sorted(found)[-1]}")
+        return load_checkpoint(found[step], with_state=with_state)
+
+    def load_model(self, step: int | None = None, device: str | torch.device = "cpu") -> Any:
+        """A TransformerLens bridge holding the weights of the checkpoint at ``step``."""
+        from grokkit.model.build import build_model
+
+        ckpt = self.checkpoint(step)
+        model = build_model(self.config.model, self.config.task, device=device)
+        try:
+            model.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"checkpoint {ckpt.path}: weights do not fit this run's model ({exc})") from None
+        return model
+
+    # --- data and logs -----------------------------------------------------
+    @cached_property
+    def dataset(self) -> AlgorithmicDataset:
+        """The run's full input grid, labels and train/test split."""
+        return AlgorithmicDataset(self.config.task)
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """Every row of metrics.jsonl (a torn last line from a hard kill is skipped)."""
+        path = self.path / METRICS_FILE
+        if not path.is_file():
+            return []
+        rows = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return rows
+
+    def status(self) -> dict[str, Any] | None:
+        path = self.path / STATUS_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def load_run(path: str | Path) -> Run:
+    """Open a run directory for analysis."""
+    return Run(path)

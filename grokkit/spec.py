@@ -1,0 +1,92 @@
+"""Task specs: TOML files with ``[task]``, ``[model]`` and ``[train]`` sections.
+
+Each section overrides the defaults of one typed config; unknown sections and keys
+are errors. ``--set section.key=value`` overrides apply on top, with the value
+parsed as TOML (``--set train.lr=3e-3``, ``--set task.op=sub``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from grokkit.data.dataset import TaskConfig
+from grokkit.errors import SpecError
+from grokkit.model.config import ModelConfig
+from grokkit.train.config import TrainConfig
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a training run."""
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+
+
+SECTIONS: dict[str, type] = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def config_from_dict(data: dict[str, Any], source: str = "spec") -> RunConfig:
+    """Build a RunConfig from nested dicts, rejecting unknown sections and keys."""
+    for section in data:
+        if section not in SECTIONS:
+            raise SpecError(f"{source}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}")
+    parts = {}
+    for section, cls in SECTIONS.items():
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise SpecError(f"{source}: [{section}] must be a table of key = value pairs")
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        for key in values:
+            if key not in allowed:
+                raise SpecError(f"{source}: unknown key {section}.{key}; allowed: {', '.join(allowed)}")
+        parts[section] = cls(**values)  # __post_init__ validates and names the field
+    return RunConfig(**parts)
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``"train.lr=3e-3"`` → ``("train", "lr", 0.003)``; bare words become strings."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise SpecError(f"--set {text!r}: expected section.key=value, e.g. train.lr=3e-3")
+    dotted, raw = text.split("=", 1)
+    section, key = dotted.strip().split(".", 1)
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # an unquoted word such as task.op=sub
+    return section, key, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    merged = {section: dict(values) if isinstance(values, dict) else values for section, values in data.items()}
+    for text in overrides:
+        section, key, value = parse_override(text)
+        merged.setdefault(section, {})
+        if not isinstance(merged[section], dict):
+            raise SpecError(f"--set {text!r}: [{section}] is not a table")
+        merged[section][key] = value
+    return merged
+
+
+def read_spec(path: str | Path) -> dict[str, Any]:
+    """Parse a spec file into nested dicts, with a one-line error for missing or malformed files."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"spec file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
+    """Read a TOML spec, apply ``--set`` overrides, and validate everything."""
+    return config_from_dict(apply_overrides(read_spec(path), overrides), source=str(path))

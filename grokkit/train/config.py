@@ -1,0 +1,90 @@
+"""Typed configuration of the optimiser and the training loop (reference defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grokkit.errors import ConfigError
+
+OPTIMIZERS = ("adamw", "adam", "sgd")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"train.{name}: must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_float(name: str, value: object, minimum: float = 0.0, maximum: float | None = None) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and value >= minimum
+    if ok and maximum is not None:
+        ok = value < maximum
+    if not ok:
+        upper = f" and < {maximum}" if maximum is not None else ""
+        raise ConfigError(f"train.{name}: must be a number >= {minimum}{upper}, got {value!r}")
+
+
+@dataclass
+class TrainConfig:
+    """Optimiser, schedule, logging and checkpointing of one training run."""
+
+    steps: int = 25_000
+    """Optimiser steps (one step = one epoch when full-batch)."""
+    optimizer: str = "adamw"
+    """adamw (reference), adam (L2 penalty in the gradient) or sgd (with momentum)."""
+    lr: float = 1e-3
+    """Peak learning rate."""
+    weight_decay: float = 1.0
+    """Decoupled weight decay for adamw; L2 coefficient for adam and sgd."""
+    beta1: float = 0.9
+    """Adam β1."""
+    beta2: float = 0.98
+    """Adam β2 (0.98 in the reference, not PyTorch's 0.999)."""
+    momentum: float = 0.9
+    """SGD momentum (sgd only)."""
+    warmup_steps: int = 10
+    """Linear warm-up from 0 to lr over this many steps (the paper's 10; the demo uses 0)."""
+    batch_size: int | None = None
+    """None: full batch (reference). An integer: shuffled mini-batches of this size."""
+    eval_every: int = 100
+    """Steps between rows of metrics.jsonl."""
+    checkpoint_every: int = 100
+    """Steps between checkpoints (the reference's 100)."""
+    early_stop_after: int | None = None
+    """Stop this many steps after test accuracy first reaches early_stop_acc (None: never)."""
+    early_stop_acc: float = 0.99
+    """Test accuracy that counts as generalised for early stopping."""
+    device: str = "auto"
+    """auto (CUDA when present), cpu or cuda."""
+    seed: int = 0
+    """Seed of the training RNG (mini-batch order); the init has its own seed in [model]."""
+
+    def __post_init__(self) -> None:
+        _check_int("steps", self.steps, 0)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"train.optimizer: must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        _check_float("lr", self.lr)
+        _check_float("weight_decay", self.weight_decay)
+        _check_float("beta1", self.beta1, 0.0, 1.0)
+        _check_float("beta2", self.beta2, 0.0, 1.0)
+        _check_float("momentum", self.momentum, 0.0, 1.0)
+        _check_int("warmup_steps", self.warmup_steps, 0)
+        if self.batch_size is not None:
+            _check_int("batch_size", self.batch_size, 1)
+        _check_int("eval_every", self.eval_every, 1)
+        _check_int("checkpoint_every", self.checkpoint_every, 1)
+        if self.early_stop_after is not None:
+            _check_int("early_stop_after", self.early_stop_after, 0)
+        _check_float("early_stop_acc", self.early_stop_acc, 0.0, 1.0 + 1e-12)
+        if self.device not in DEVICES:
+            raise ConfigError(f"train.device: must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        _check_int("seed", self.seed, 0)
+
+    def resolve_device(self) -> str:
+        import torch
+
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("train.device: 'cuda' requested but no CUDA device is available")
+        return self.device
