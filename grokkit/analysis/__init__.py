@@ -1,0 +1,1 @@
+"""Analysis of trained models: Fourier basis and transforms, progress measures."""
