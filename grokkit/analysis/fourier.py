@@ -64,7 +64,7 @@ def fft1d(basis: FourierBasis, x: Tensor, dim: int = 0) -> Tensor:
 def fft2d(basis: FourierBasis, grid: Tensor) -> Tensor:
     """2-D transform of ``[p, p, *channels]`` (or ``[p*p, *channels]``, a-major): ``F M Fᵀ`` per channel."""
     p = basis.p
-    if grid.shape[0] == p * p and (grid.dim() == 1 or grid.shape[1] != p):
+    if grid.shape[0] == p * p:  # a-major rows → [p, p, ...]
         grid = grid.reshape(p, p, *grid.shape[1:])
     F = basis.F.to(grid.dtype)
     return torch.einsum("ia,jb,ab...->ij...", F, F, grid)
