@@ -15,6 +15,9 @@ COMMANDS = {
     "train": "grokkit.commands.train",
     "resume": "grokkit.commands.resume",
     "info": "grokkit.commands.info",
+    "measure": "grokkit.commands.measure",
+    "report": "grokkit.commands.report",
+    "run": "grokkit.commands.run",
 }
 
 

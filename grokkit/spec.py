@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from grokkit.data.dataset import TaskConfig
 from grokkit.errors import SpecError
+from grokkit.measures.config import MeasuresConfig
 from grokkit.model.config import ModelConfig
 from grokkit.train.config import TrainConfig
 
@@ -26,12 +27,18 @@ class RunConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    measures: MeasuresConfig = field(default_factory=MeasuresConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
 
 
-SECTIONS: dict[str, type] = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
+SECTIONS: dict[str, type] = {
+    "task": TaskConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "measures": MeasuresConfig,
+}
 
 
 def config_from_dict(data: dict[str, Any], source: str = "spec") -> RunConfig:

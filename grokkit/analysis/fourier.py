@@ -10,10 +10,13 @@ so code never relies on position alone. For even p the last row is the Nyquist
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import torch
 from torch import Tensor
+
+from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
+from grokkit.errors import GrokkitError
 
 
 class FourierBasis(NamedTuple):
@@ -68,3 +71,187 @@ def fft2d(basis: FourierBasis, grid: Tensor) -> Tensor:
         grid = grid.reshape(p, p, *grid.shape[1:])
     F = basis.F.to(grid.dtype)
     return torch.einsum("ia,jb,ab...->ij...", F, F, grid)
+
+
+# --- which tasks the Fourier story covers ------------------------------------------
+
+FOURIER_OPS = {"add": 1, "sub": -1}
+"""Operations whose circuit lives in the (a + b) or (a − b) directions, and the sign of b."""
+
+
+class FourierNotApplicable(GrokkitError):
+    """A Fourier measure was asked of a task whose circuit is not a cyclic-group one."""
+
+
+def fourier_sign(task: TaskConfig) -> int:
+    """+1 for ``add`` (directions in a + b), −1 for ``sub`` (a − b); raise for any other op."""
+    if task.op not in FOURIER_OPS:
+        raise FourierNotApplicable(
+            f"op {task.op!r}: the Fourier measures assume the modular add/sub circuit "
+            f"(directions in a±b over Z_p); they apply to {' and '.join(FOURIER_OPS)} only"
+        )
+    return FOURIER_OPS[task.op]
+
+
+def check_key_freqs(p: int, key_freqs: Iterable[int]) -> list[int]:
+    """Sorted, de-duplicated key frequencies; each must be an integer in 1 … p//2."""
+    freqs = sorted(set(key_freqs))
+    bad = [k for k in freqs if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= p // 2]
+    if bad:
+        raise FourierNotApplicable(f"key frequencies {bad}: each must be an integer in 1 … {p // 2} for p = {p}")
+    return freqs
+
+
+# --- weights in the Fourier basis --------------------------------------------------
+
+
+def embedding_fourier_norms(basis: FourierBasis, W_E: Tensor) -> Tensor:
+    """‖(F·W_E[:p])_f‖ for each basis row f → ``[p]``.
+
+    ``W_E`` is ``[d_vocab, d_model]``; only its first p rows (the residues) are used,
+    so the caller may pass the full embedding including the ``=`` row.
+    """
+    return fft1d(basis, W_E[: basis.p].to(basis.F.dtype), dim=0).norm(dim=1)
+
+
+def neuron_logit_map(model: Any) -> Tensor:
+    """W_L = W_out·W_U → ``[d_mlp, d_vocab_out]``: the direct effect of each neuron on each logit.
+
+    ``model`` is a TransformerLens bridge (``blocks[0].mlp.W_out``, ``W_U``) or the
+    ``Weights`` of ``grokkit.model.fast.weights_of``.
+    """
+    if hasattr(model, "W_in") and hasattr(model, "n_heads"):  # fast.Weights, nn.Linear layout
+        return model.W_out.T @ model.W_U.T
+    return model.blocks[0].mlp.W_out @ model.W_U
+
+
+def logit_map_fourier_norms(basis: FourierBasis, W_L: Tensor) -> Tensor:
+    """Norm over neurons of W_L transformed along its output axis: ``[d_mlp, p]`` → ``[p]``."""
+    return fft1d(basis, W_L.to(basis.F.dtype), dim=1).norm(dim=0)
+
+
+def per_frequency(basis: FourierBasis, row_values: Tensor) -> Tensor:
+    """Combine a per-basis-row norm ``[p]`` into one per frequency k = 1 … p//2: √(cos² + sin²)."""
+    freqs = torch.tensor(basis.freqs, device=row_values.device)
+    sq = torch.zeros(basis.p // 2 + 1, dtype=row_values.dtype, device=row_values.device)
+    sq.index_add_(0, freqs, row_values**2)
+    return sq[1:].sqrt()  # drop the constant
+
+
+# --- the input grid ---------------------------------------------------------------
+
+
+def grid_directions(p: int, freqs: Iterable[int], sign: int = 1, dtype: torch.dtype = torch.float64,
+                    device: str | torch.device = "cpu") -> Tensor:
+    """Unit vectors over the a-major input grid, ``[p*p, 2·|freqs|]``: c_k ∝ cos(ω_k(a ± b)), s_k ∝ sin(…).
+
+    Columns come in pairs (c_k, s_k) in the order of ``freqs``; they are mutually
+    orthonormal for distinct k in 1 … p//2 (a Nyquist k = p/2 has s_k ≡ 0, kept as a
+    zero column so columns stay paired). ``sign`` is −1 for subtraction.
+    """
+    a = torch.arange(p, dtype=torch.float64, device=device)
+    phase_unit = (a[:, None] + sign * a[None, :]).reshape(-1) * (2 * math.pi / p)  # [p*p]
+    cols = []
+    for k in freqs:
+        for trig in (torch.cos, torch.sin):
+            v = trig(k * phase_unit)
+            norm = v.norm()
+            cols.append(v / norm if norm > 1e-9 else torch.zeros_like(v))
+    if not cols:
+        return torch.zeros(p * p, 0, dtype=dtype, device=device)
+    return torch.stack(cols, dim=1).to(dtype)
+
+
+def project(directions: Tensor, x: Tensor) -> Tensor:
+    """Σ_k P_k(x): every column of ``x [p*p, n]`` projected onto the span of ``directions [p*p, m]``."""
+    return directions @ (directions.T @ x)
+
+
+# --- neurons ----------------------------------------------------------------------
+
+
+class NeuronClusters(NamedTuple):
+    """Each neuron's dominant frequency and how much of its variance that frequency holds."""
+
+    freq: Tensor  # [d_mlp] int64, k in 1 … p//2
+    frac_explained: Tensor  # [d_mlp] float, share of the neuron's centred squared mass in its block
+    explained: Tensor  # [d_mlp] bool, frac_explained > EXPLAINED_SHARE
+
+
+EXPLAINED_SHARE = 0.85
+"""A neuron is explained by one frequency when that frequency's block holds more than this share."""
+
+
+def frequency_block_shares(p: int, acts: Tensor) -> Tensor:
+    """Share of each neuron's centred squared mass in the {const, cos k, sin k}² block, ``[p//2, d_mlp]``.
+
+    ``acts`` is ``[p*p, d_mlp]`` over the a-major grid. The 8 non-constant entries of the
+    real 2-D block for frequency k span the same space as the complex exponentials
+    e^{i(ua+vb)} with u, v ∈ {0, ±k}, (u, v) ≠ (0, 0); by Parseval the block's mass is
+    Σ|X[u, v]|²/p² over those entries of the complex 2-D FFT X. That gives the same
+    numbers as ``fft2d`` with the real basis at O(p² log p) per neuron instead of O(p³).
+    """
+    grid = acts.reshape(p, p, -1)
+    grid = grid - grid.mean(dim=(0, 1))  # centre per neuron
+    power = torch.fft.fft2(grid, dim=(0, 1)).abs().square() / (p * p)  # [p, p, d_mlp]
+    total = power.sum(dim=(0, 1))  # = Σ grid² (Parseval)
+    k = torch.arange(1, p // 2 + 1, device=acts.device)
+    m = p - k
+    other = (k != m).to(power.dtype)[:, None]  # 0 for the Nyquist k = p/2, whose −k is k itself
+    row = power[0, k] + other * power[0, m]
+    col = power[k, 0] + other * power[m, 0]
+    block = power[k, k] + other * (power[k, m] + power[m, k] + power[m, m])
+    mass = row + col + block  # [p//2, d_mlp]
+    return torch.where(total > 0, mass / total.clamp_min(1e-30), torch.zeros_like(mass))
+
+
+def neuron_freq_clusters(basis: FourierBasis, acts: Tensor) -> NeuronClusters:
+    """Cluster neurons by frequency (grokking.md §3, standard rule).
+
+    ``acts`` is ``[p*p, d_mlp]`` (post-ReLU activations at the last position over the
+    a-major grid). A neuron's frequency is the k whose block holds the largest share of
+    its centred squared mass; it is explained when that share exceeds 0.85. A dead or
+    constant neuron has share 0 and is never explained.
+    """
+    shares = frequency_block_shares(basis.p, acts)
+    best, arg = shares.max(dim=0)
+    return NeuronClusters(freq=arg + 1, frac_explained=best, explained=best > EXPLAINED_SHARE)
+
+
+# --- key frequencies --------------------------------------------------------------
+
+KEY_FREQ_RULES = ("neurons", "embedding")
+"""``neurons``: frequencies owning explained neurons (the standard rule, default).
+``embedding``: frequencies whose W_E Fourier norm exceeds max/4."""
+
+
+def key_freqs_from_neurons(basis: FourierBasis, acts: Tensor) -> list[int]:
+    """K = the frequencies that own at least one explained neuron."""
+    clusters = neuron_freq_clusters(basis, acts)
+    return sorted({int(k) for k in clusters.freq[clusters.explained].tolist()})
+
+
+def key_freqs_from_embedding(basis: FourierBasis, W_E: Tensor, threshold: float = 0.25) -> list[int]:
+    """K = the frequencies whose W_E Fourier norm (√(cos² + sin²)) exceeds ``threshold`` × max."""
+    norms = per_frequency(basis, embedding_fourier_norms(basis, W_E))
+    return [k + 1 for k in torch.nonzero(norms > threshold * norms.max()).flatten().tolist()]
+
+
+def key_frequencies(model: Any, dataset: AlgorithmicDataset, rule: str = "neurons") -> list[int]:
+    """The key frequencies of ``model`` on ``dataset``'s task (grokking.md §3).
+
+    ``rule="neurons"`` (default) clusters the post-ReLU activations at the last
+    position, read through the ``blocks.0.mlp.hook_post`` hook; ``rule="embedding"``
+    thresholds the W_E Fourier norms at max/4. Raises FourierNotApplicable for ops
+    other than add and sub.
+    """
+    fourier_sign(dataset.cfg)
+    if rule not in KEY_FREQ_RULES:
+        raise FourierNotApplicable(f"key-frequency rule {rule!r}: must be one of {', '.join(KEY_FREQ_RULES)}")
+    basis = fourier_basis(dataset.cfg.p, device=model.W_E.device)
+    if rule == "embedding":
+        return key_freqs_from_embedding(basis, model.W_E.detach())
+    hook = "blocks.0.mlp.hook_post"
+    with torch.no_grad():
+        _, cache = model.run_with_cache(dataset.tokens.to(model.W_E.device), names_filter=lambda name: name == hook)
+    return key_freqs_from_neurons(basis, cache[hook][:, -1].double())

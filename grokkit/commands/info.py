@@ -34,7 +34,21 @@ def summarise(run: Any) -> dict[str, Any]:
         "best_test_acc": max((r["test_acc"] for r in rows), default=None),
         "train_acc_99_step": first("train_acc"),
         "test_acc_99_step": first("test_acc"),
+        "phases": phases_of(run),
     }
+
+
+def phases_of(run: Any) -> dict[str, Any] | None:
+    """Phase boundaries from RUN/measures.jsonl (its loss rows, else metrics.jsonl), None without it."""
+    from dataclasses import asdict
+
+    from grokkit.measures.offline import MEASURES_FILE, read_measures
+    from grokkit.measures.phases import detect_phases
+
+    if not (run.path / MEASURES_FILE).is_file():
+        return None
+    rows = read_measures(run.path)
+    return asdict(detect_phases(rows if any("test_loss" in r for r in rows) else run.metrics()))
 
 
 def print_summary(run: Any) -> None:
@@ -52,6 +66,12 @@ def print_summary(run: Any) -> None:
         print(f"best     train acc {s['best_train_acc']:.1%} | test acc {s['best_test_acc']:.1%}")
     fmt = lambda v: "not yet" if v is None else f"step {v}"  # noqa: E731
     print(f"99%      train acc: {fmt(s['train_acc_99_step'])} | test acc: {fmt(s['test_acc_99_step'])}")
+    if s["phases"] is not None:
+        ph = s["phases"]
+        print(
+            f"phases   memorisation ends {fmt(ph['memorisation_end'])} | circuit formation ends "
+            f"{fmt(ph['circuit_formation_end'])} | cleanup ends {fmt(ph['cleanup_end'])}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:

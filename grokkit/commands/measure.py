@@ -1,0 +1,70 @@
+"""grokkit measure RUN [--measures a,b,...] [--key-freqs k,k,...] [--per-checkpoint-keys]"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "compute progress measures at every checkpoint of a run into RUN/measures.jsonl"
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _name_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", nargs="?", help="run directory")
+    parser.add_argument("--measures", type=_name_list, default=None, metavar="NAME,NAME",
+                        help="measures to compute (default: every one that applies to the task; see --list)")
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument("--key-freqs", type=_int_list, default=None, metavar="K,K",
+                      help="use these key frequencies instead of detecting them")
+    keys.add_argument("--per-checkpoint-keys", action="store_true",
+                      help="detect key frequencies at each checkpoint (default: once, at the final one)")
+    parser.add_argument("--rule", choices=("neurons", "embedding"), default=None,
+                        help="key-frequency detection rule (default: the spec's, else neurons)")
+    parser.add_argument("--device", default="cpu", help="device to compute on (default: cpu)")
+    parser.add_argument("--list", action="store_true", help="list the measures and exit")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from grokkit.measures.phases import detect_phases
+    from grokkit.measures.registry import MEASURES
+
+    if args.list:
+        for name, measure in MEASURES.items():
+            flag = " [add/sub only]" if measure.fourier else ""
+            print(f"{name:22s} {measure.summary}{flag}\n{'':22s} keys: {', '.join(measure.keys)}")
+        return 0
+    if args.run is None:
+        from grokkit.errors import GrokkitError
+
+        raise GrokkitError("measure: give a RUN directory (or --list)")
+
+    from grokkit.analysis.fourier import FOURIER_OPS
+    from grokkit.measures.offline import MEASURES_FILE, measure_run
+    from grokkit.run import Run
+
+    run_ = Run(args.run)
+    op = run_.config.task.op
+    if args.measures is None and op not in FOURIER_OPS:
+        print(f"note: op {op!r} has no (a±b) Fourier circuit; computing only the measures that do not need one")
+    rows = measure_run(run_, args.measures, key_freqs=args.key_freqs, per_checkpoint_keys=args.per_checkpoint_keys,
+                       rule=args.rule, device=args.device, progress=not args.no_progress)
+    last = rows[-1]
+    print(f"wrote    {run_.path / MEASURES_FILE} ({len(rows)} checkpoints, {len(last) - 1} keys per row)")
+    if "key_freqs" in last:
+        print(f"key freqs {last['key_freqs']} (source: {last['key_freqs_source']})")
+        if not last["key_freqs"]:
+            print("note: no key frequencies found (no neuron is explained by one frequency); "
+                  "the Fourier measures used an empty set; pass --key-freqs or --rule embedding")
+    if "test_loss" in last:
+        print(f"phases   {detect_phases(rows).describe()}")
+    return 0

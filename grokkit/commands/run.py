@@ -1,0 +1,43 @@
+"""grokkit run SPEC.toml --out RUN [--set section.key=value ...]: train, measure, report."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = "train a run, measure every checkpoint and write its HTML report, in one go"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from grokkit.commands.train import add_common
+
+    parser.add_argument("spec", help="task spec (TOML with [task], [model], [train], [measures])")
+    parser.add_argument("--out", required=True, help="run directory to create (or to continue, same spec)")
+    add_common(parser)
+
+
+def measures_complete(run: Any) -> bool:
+    """True when measures.jsonl has a row with every applicable measure's keys for every checkpoint."""
+    from grokkit.measures.offline import read_measures
+    from grokkit.measures.registry import resolve
+
+    expected = {key for measure in resolve(None, run.config.task.op) for key in measure.keys}
+    rows = {row["step"]: row for row in read_measures(run.path) if "step" in row}
+    return all(step in rows and expected <= rows[step].keys() for step in run.checkpoint_steps())
+
+
+def run(args: argparse.Namespace) -> int:
+    from grokkit.commands import train as train_command
+    from grokkit.measures.offline import measure_run
+    from grokkit.report import write_report
+    from grokkit.run import Run
+
+    train_command.run(args)  # trains, or resumes the same spec, and prints the summary
+    run_ = Run(args.out)
+    if measures_complete(run_):
+        print(f"measures: {run_.path / 'measures.jsonl'} already covers every checkpoint")
+    else:
+        print(f"measures: measuring {len(run_.checkpoint_steps())} checkpoints …", flush=True)
+        measure_run(run_, progress=not args.no_progress)
+    print(f"report: {write_report(run_)}")
+    return 0

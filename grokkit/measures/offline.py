@@ -1,0 +1,137 @@
+"""Measure every checkpoint of a finished run and write ``RUN/measures.jsonl``.
+
+One bridge is built; each checkpoint's weights are loaded into it, its last-position
+activations over the whole grid are computed once (``activations.from_weights``) and
+every chosen measure reads them. Key frequencies come from the final checkpoint
+unless the caller gives them or asks for per-checkpoint detection; the set used is
+written into every row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grokkit.errors import RunError
+from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_key_freqs
+from grokkit.measures.registry import resolve
+
+MEASURES_FILE = "measures.jsonl"
+
+
+def read_measures(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a measures.jsonl (a run directory or the file itself); a torn last line is skipped."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MEASURES_FILE
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def write_measures(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Replace ``path`` with ``rows`` atomically: write a temporary file, then rename it."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def measure_run(
+    run: Any,
+    measures: list[str] | None = None,
+    key_freqs: list[int] | None = None,
+    per_checkpoint_keys: bool = False,
+    *,
+    rule: str | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Compute ``measures`` (default: all that apply) at every checkpoint of ``run``.
+
+    Key frequencies, for the Fourier measures: ``key_freqs`` if given (source "user"),
+    else the spec's ``[measures] key_freqs``, else detected at each checkpoint when
+    ``per_checkpoint_keys`` (source "per_checkpoint"), else detected once at the final
+    checkpoint (source "final") by ``rule`` (default: the spec's ``key_freq_rule``).
+    Writes ``RUN/measures.jsonl`` (replacing it whole, atomically) and returns the rows.
+    """
+    from grokkit.model.build import build_model
+    from grokkit.model.fast import weights_of
+
+    cfg = run.config.measures
+    chosen = resolve(measures, run.config.task.op)
+    steps = run.checkpoint_steps()
+    if not steps:
+        raise RunError(f"{run.path}: has no checkpoints to measure")
+    if key_freqs is not None and per_checkpoint_keys:
+        raise MeasureError("give key frequencies or ask for per-checkpoint detection, not both")
+    if key_freqs is None and not per_checkpoint_keys:
+        key_freqs = cfg.key_freqs
+    source = "user" if key_freqs is not None else "per_checkpoint" if per_checkpoint_keys else "final"
+
+    device = torch.device(device)
+    model = build_model(run.config.model, run.config.task, device=device)
+    weights = weights_of(model)  # views: loading a state dict below refreshes them in place
+
+    def load(step: int) -> None:
+        model.load_state_dict({k: v.to(device) for k, v in run.checkpoint(step).model.items()}, strict=True)
+
+    ctx_run = RunContext(run.dataset, device, key_freqs=key_freqs, key_freqs_source=source,
+                         key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over)
+    if any(m.fourier for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
+        load(steps[-1])
+        if source == "final":
+            with torch.no_grad():
+                ctx_run.key_freqs = detect_key_freqs(Context(ctx_run, steps[-1], weights), ctx_run.key_freq_rule)
+        ctx_run.final_W_E = weights.W_E.detach().clone()
+
+    rows = []
+    for step in _progress(steps, progress):
+        load(step)
+        rows.append(compute_row(Context(ctx_run, step, weights), chosen))
+    write_measures(run.path / MEASURES_FILE, rows)
+    return rows
+
+
+def _progress(steps: list[int], enabled: bool):
+    if not enabled:
+        return steps
+    from tqdm.auto import tqdm
+
+    return tqdm(steps, unit="ckpt", dynamic_ncols=True, mininterval=0.5)
+
+
+def measure_model(
+    model: Any,
+    dataset: Any,
+    measures: list[str] | None = None,
+    key_freqs: list[int] | None = None,
+    rule: str = "neurons",
+    step: int = 0,
+) -> dict[str, Any]:
+    """One row of measures for one TransformerLens ``model`` on ``dataset``; nothing is written.
+
+    Key frequencies are ``key_freqs`` (source "user") or detected on this model by
+    ``rule`` (source "per_checkpoint"). Measures that need a final checkpoint are
+    compared with ``model`` itself.
+    """
+    from grokkit.model.fast import weights_of
+
+    chosen = resolve(measures, dataset.cfg.op)
+    weights = weights_of(model)
+    ctx_run = RunContext(dataset, model.W_E.device, key_freqs=key_freqs,
+                         key_freqs_source="user" if key_freqs is not None else "per_checkpoint", key_freq_rule=rule)
+    ctx_run.final_W_E = weights.W_E.detach().clone()
+    return compute_row(Context(ctx_run, step, weights), chosen)

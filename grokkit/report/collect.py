@@ -1,0 +1,158 @@
+"""Everything a report shows, gathered from a run as plain numbers.
+
+Curves come from ``metrics.jsonl`` (dense) and ``measures.jsonl`` (one row per
+checkpoint). The static figures come from the final checkpoint, through the
+model's cache on every input pair. A part that cannot be had stays ``None`` and
+``missing`` says why, so the page can tell the reader instead of dropping it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from grokkit.measures.offline import read_measures
+from grokkit.measures.phases import detect_phases
+
+
+@dataclass
+class PhaseBand:
+    """One shaded stretch of training."""
+
+    name: str
+    start: int
+    end: int
+
+
+@dataclass
+class FinalArrays:
+    """What the final checkpoint looks like, read through the model's cache."""
+
+    step: int
+    basis_names: list[str] | None = None
+    """Name of each Fourier basis row (``const``, ``cos 1``, ``sin 1``, …)."""
+    embed_norms: np.ndarray | None = None  # [p] ‖(F·W_E[:p])_f‖ per basis row f
+    neuron_freq: np.ndarray | None = None  # [d_mlp] each neuron's frequency k
+    neuron_frac: np.ndarray | None = None  # [d_mlp] share of its Fourier mass at that k
+    neuron_explained: np.ndarray | None = None  # [d_mlp] bool
+    attn_eq: np.ndarray | None = None  # [n_heads, 2, n_a, n_b] attention from '=' to a (0) and b (1)
+    attn_b_values: list[int] | None = None  # the b of each grid column (division skips b = 0)
+    logit_fourier: np.ndarray | None = None  # [p, p] ‖(F·L·Fᵀ)[i, j, :]‖ over output classes
+    key_freqs: list[int] | None = None
+    key_freqs_source: str = ""
+
+
+@dataclass
+class ReportData:
+    """The inputs of :func:`grokkit.report.html.render_page`, all plain data."""
+
+    run_path: str
+    config: dict[str, dict[str, Any]]
+    metrics: list[dict[str, Any]]
+    measures: list[dict[str, Any]]
+    status: dict[str, Any] | None
+    phases: list[PhaseBand] = field(default_factory=list)
+    phase_rule: str = ""
+    final: FinalArrays | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+    """Section id → why that section has nothing to show."""
+
+
+def collect(run: Any, step: int | None = None) -> ReportData:
+    """Gather a report's data from ``run`` (static figures from checkpoint ``step``, default the last)."""
+    data = ReportData(
+        run_path=str(run.path.resolve()),
+        config=run.config.to_dict(),
+        metrics=run.metrics(),
+        measures=sorted(read_measures(run.path), key=lambda row: row["step"]),
+        status=run.status(),
+    )
+    if not data.metrics:
+        data.missing["curves"] = "metrics.jsonl is empty: the run has not logged an evaluation yet."
+    if not data.measures:
+        data.missing["measures"] = (
+            f"this run has no measures.jsonl: compute it with `grokkit measure {run.path}` "
+            "(or train with `grokkit run`), then write the report again."
+        )
+    _add_phases(data)
+    if run.checkpoint_steps():
+        data.final = final_arrays(run, step, data.measures, data.missing)
+    else:
+        data.missing["final"] = "The run has no checkpoint yet."
+    return data
+
+
+def _add_phases(data: ReportData) -> None:
+    rows = data.metrics or data.measures  # the dense evaluations place the boundaries best
+    if not rows:
+        data.missing["phases"] = "no rows to detect phases from"
+        return
+    phases = detect_phases(rows)
+    data.phase_rule = phases.rule
+    bounds = [("memorisation", phases.memorisation_end), ("circuit formation", phases.circuit_formation_end),
+              ("cleanup", phases.cleanup_end)]
+    start = rows[0]["step"]
+    for name, end in bounds:
+        if end is None:
+            break
+        data.phases.append(PhaseBand(name, start, end))
+        start = end
+    if not data.phases:
+        data.missing["phases"] = f"No phase boundary in these curves yet. Rule: {phases.rule}"
+
+
+@torch.no_grad()
+def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], missing: dict[str, str]) -> FinalArrays:
+    """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
+    from grokkit.analysis import fourier
+
+    task = run.config.task
+    ds = run.dataset
+    step = run.checkpoint_steps()[-1] if step is None else step
+    model = run.load_model(step)
+    logits, cache = model.run_with_cache(ds.tokens)
+    out = FinalArrays(step=step)
+
+    # only the '=' position feeds the answer
+    pattern = cache["blocks.0.attn.hook_pattern"][:, :, -1, :2]  # [N, n_heads, 2]
+    n_a = task.n_symbols
+    out.attn_eq = pattern.reshape(n_a, -1, *pattern.shape[1:]).permute(2, 3, 0, 1).float().numpy()
+    out.attn_b_values = sorted(set(ds.y.tolist()))
+
+    try:
+        fourier.fourier_sign(task)
+    except fourier.FourierNotApplicable as exc:
+        for key in ("embed", "neurons", "logit_fourier", "key_freqs"):
+            missing[key] = str(exc)
+        return out
+
+    p = task.p
+    basis = fourier.fourier_basis(p)
+    out.basis_names = basis.names
+    out.embed_norms = fourier.embedding_fourier_norms(basis, model.W_E[:p].double()).float().numpy()
+
+    last = measures[-1] if measures else {}
+    if "key_freqs" in last:
+        out.key_freqs, out.key_freqs_source = list(last["key_freqs"]), str(last.get("key_freqs_source", "measures.jsonl"))
+    elif run.config.measures.key_freqs is not None:
+        out.key_freqs, out.key_freqs_source = list(run.config.measures.key_freqs), "user"
+    else:
+        rule = run.config.measures.key_freq_rule
+        out.key_freqs = list(fourier.key_frequencies(model, ds, rule=rule))
+        out.key_freqs_source = f"detected at step {step} by the {rule} rule (no measures.jsonl)"
+
+    if not ds.is_full_grid:
+        reason = f"{task.op} leaves out b = 0, so the inputs are not a full p × p grid for the 2-D Fourier transform."
+        missing["neurons"] = missing["logit_fourier"] = reason
+        return out
+    acts = cache["blocks.0.mlp.hook_post"][:, -1].double()  # [p*p, d_mlp]
+    clusters = fourier.neuron_freq_clusters(basis, acts)
+    out.neuron_freq = np.asarray(clusters.freq, dtype=np.int64)
+    out.neuron_frac = np.asarray(clusters.frac_explained, dtype=np.float64)
+    out.neuron_explained = np.asarray(clusters.explained, dtype=bool)
+    L = logits[:, -1, :p].double()  # [p*p, p] the p residues as output classes
+    out.logit_fourier = fourier.fft2d(basis, L).norm(dim=-1).float().numpy()  # [p, p]
+    return out

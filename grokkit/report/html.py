@@ -1,0 +1,173 @@
+"""Page assembly: one self-contained HTML file, plotly.js embedded exactly once.
+
+The page needs no network: the library, every figure's data and the styles are
+inline. Once every ``Plotly.newPlot`` promise has resolved the page sets
+``document.body.dataset.figuresDrawn`` to the number of figures drawn (and
+``figuresFailed`` to the error if one failed), which the browser test reads.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from grokkit.report.collect import ReportData, collect
+from grokkit.report.sections import Section, curve_sections, final_sections
+
+REPORT_FILE = "report.html"
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; background: #fafafa; }
+header { background: #1d3557; color: #fff; padding: 18px 32px; }
+header h1 { margin: 0 0 4px 0; font-size: 22px; }
+header .path { font-family: ui-monospace, monospace; font-size: 13px; opacity: 0.85; }
+main { max-width: 1500px; margin: 0 auto; padding: 8px 24px 40px; }
+h2 { font-size: 18px; border-bottom: 2px solid #1d3557; padding-bottom: 4px; margin-top: 32px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(620px, 1fr)); gap: 16px; }
+.card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 0; }
+.card.wide { grid-column: 1 / -1; }
+.card h3 { font-size: 15px; margin: 4px 0; }
+.caption { font-size: 13px; color: #555; margin: 2px 0 6px; }
+.missing { font-size: 13px; color: #8a5a00; background: #fff6e0; border-left: 3px solid #e0a100; padding: 8px; }
+table { border-collapse: collapse; font-size: 13px; }
+td, th { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+th { background: #eef2f7; } td.l, th.l { text-align: left; }
+td.l { max-width: 1000px; } summary { cursor: pointer; } details p { margin: 4px 0; }
+"""
+
+# A figure whose layout needs the whole width of the page.
+WIDE = {"attention", "neurons", "measures"}
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return _esc(value)
+
+
+def summary_table(data: ReportData) -> str:
+    """Task, model, progress, final numbers and phases, as a two-column table."""
+    task, model, train = data.config["task"], data.config["model"], data.config["train"]
+    last = data.metrics[-1] if data.metrics else {}
+    rows = [
+        ("task", f"{task['op']}, p = {task['p']}, frac_train = {task['frac_train']}"),
+        ("model", f"d_model {model['d_model']}, {model['n_heads']} heads × d_head {model['d_head']}, "
+                  f"d_mlp {model['d_mlp']}, {model['act_fn']}"),
+        ("training", f"{train['optimizer']}, lr {train['lr']}, weight decay {train['weight_decay']}; "
+                     f"step {last.get('step', 0)} of {train['steps']}"),
+    ]
+    if last:
+        rows.append(("final", f"train loss {_fmt(last['train_loss'])} (acc {last['train_acc']:.1%}), "
+                              f"test loss {_fmt(last['test_loss'])} (acc {last['test_acc']:.1%})"))
+    if data.phases:
+        bands = "; ".join(f"{b.name} {b.start}–{b.end}" for b in data.phases)
+        rows.append(("phases", f"<details><summary>{_esc(bands)}</summary>"
+                               f"<p class='caption'>{_esc(data.phase_rule)}</p></details>"))
+    elif "phases" in data.missing:
+        rows.append(("phases", f"<details><summary>none detected</summary>"
+                               f"<p class='caption'>{_esc(data.missing['phases'])}</p></details>"))
+    if data.final and data.final.key_freqs is not None:
+        rows.append(("key frequencies", ", ".join(map(str, data.final.key_freqs)) or "none"))
+    rows.append(("measures", f"{len(data.measures)} checkpoints measured" if data.measures else "none"))
+    body = "".join(f"<tr><th class='l'>{_esc(k)}</th><td class='l'>{v}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def key_freq_table(data: ReportData) -> str:
+    """One row per key frequency: its W_E norms, its neurons, and the final per-frequency measures."""
+    final = data.final
+    if final is None or final.key_freqs is None:
+        reason = data.missing.get("key_freqs") or data.missing.get("final", "not computed")
+        return f"<p class='missing'>{_esc(reason)}</p>"
+    if not final.key_freqs:
+        return "<p class='missing'>No key frequency found: the model has not (yet) formed a Fourier circuit.</p>"
+    last = data.measures[-1] if data.measures else {}
+    norms = dict(zip(final.basis_names or (), final.embed_norms if final.embed_norms is not None else ()))
+    cols = ["k", "W_E norm cos k", "W_E norm sin k"]
+    if final.neuron_freq is not None:
+        cols.append("explained neurons")
+    per_freq = [(key, label) for key, label in (("excluded_loss_per_freq", "excluded loss without k"),
+                                                 ("cos_cube_alpha", "α_k")) if key in last]
+    cols += [label for _, label in per_freq]
+    body = []
+    for k in final.key_freqs:
+        cells = [k, norms.get(f"cos {k}", ""), norms.get(f"sin {k}", "")]
+        if final.neuron_freq is not None:
+            cells.append(int(((final.neuron_freq == k) & final.neuron_explained).sum()))
+        cells += [last[key].get(str(k), "") for key, _ in per_freq]
+        body.append("<tr>" + "".join(f"<td>{_fmt(float(c) if hasattr(c, 'dtype') else c)}</td>" for c in cells)
+                    + "</tr>")
+    head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
+    source = f"<p class='caption'>Source: {_esc(final.key_freqs_source)}.</p>"
+    return f"{source}<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _card(section: Section, figures: dict[str, Any]) -> str:
+    wide = " wide" if section.id in WIDE else ""
+    parts = [f"<div class='card{wide}' id='section-{_esc(section.id)}'>", f"<h3>{_esc(section.title)}</h3>",
+             f"<p class='caption'>{_esc(section.caption)}</p>"]
+    if section.figure is None:
+        parts.append(f"<p class='missing'>Not shown: {_esc(section.note)}</p>")
+    else:
+        div_id = f"fig-{section.id}"
+        section.figure.update_layout(title=None, margin_t=48)  # the card already carries the title
+        figures[div_id] = section.figure
+        parts.append(f"<div class='plotly-graph-div' id='{div_id}'></div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside <script>: no '</script>' or '<!--' can end or confuse the element."""
+    return value.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def render_page(data: ReportData) -> str:
+    """The whole report as one HTML string."""
+    figures: dict[str, Any] = {}
+    blocks = [f"<h2>Summary</h2>{summary_table(data)}"]
+    groups = [("Training and progress measures", curve_sections(data)), ("Final checkpoint", final_sections(data))]
+    for heading, sections in groups:
+        blocks.append(f"<h2>{_esc(heading)}</h2><div class='grid'>"
+                      + "".join(_card(s, figures) for s in sections) + "</div>")
+    blocks.append(f"<h2>Key frequencies</h2>{key_freq_table(data)}")
+    figure_json = "{" + ",".join(f"{json.dumps(k)}:{pio.to_json(fig, validate=False)}"
+                                 for k, fig in figures.items()) + "}"
+    title = f"grokkit report: {Path(data.run_path).name}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>
+<style>{STYLE}</style>
+<script>{get_plotlyjs()}</script>
+</head><body data-figures-expected="{len(figures)}">
+<header><h1>{_esc(title)}</h1><div class="path">{_esc(data.run_path)}</div></header>
+<main>{''.join(blocks)}</main>
+<script>
+const FIGURES = {_script_json(figure_json)};
+const CONFIG = {{displaylogo: false, responsive: true}};
+Promise.all(Object.entries(FIGURES).map(([id, fig]) => Plotly.newPlot(id, fig.data, fig.layout, CONFIG)))
+  .then((drawn) => {{ document.body.dataset.figuresDrawn = String(drawn.length); }})
+  .catch((err) => {{ document.body.dataset.figuresFailed = String(err); }});
+</script>
+</body></html>
+"""
+
+
+def write_report(run: Any, out: str | Path | None = None, step: int | None = None) -> Path:
+    """Write ``run``'s report (default ``RUN/report.html``) and return its path."""
+    path = Path(out) if out is not None else Path(run.path) / REPORT_FILE
+    page = render_page(collect(run, step))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

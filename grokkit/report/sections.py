@@ -1,0 +1,222 @@
+"""Which figure shows which keys: the report's sections, built from :class:`ReportData`.
+
+Curves take each key from ``metrics.jsonl`` when it is logged there (one row per
+evaluation, so denser) and from ``measures.jsonl`` otherwise (one row per
+checkpoint). A section whose keys are all absent becomes a note saying which keys
+it needs, so a run trained without measures still gets its loss and accuracy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import plotly.graph_objects as go
+
+from grokkit.report import figures
+from grokkit.report.collect import ReportData
+from grokkit.report.figures import COLOURS, DASHES, PALETTE, Series
+
+
+class Section(NamedTuple):
+    """A titled block of the page: a figure, or a note saying why there is none."""
+
+    id: str
+    title: str
+    caption: str
+    figure: go.Figure | None
+    note: str = ""
+
+
+class CurveSpec(NamedTuple):
+    id: str
+    title: str
+    keys: tuple[str, ...]  # every key drawn
+    needs: tuple[str, ...]  # the section is shown when at least one of these is present
+    y_title: str
+    log_y: bool
+    caption: str
+    y_range: tuple[float, float] | None = None
+
+
+LOSS_KEYS = ("train_loss", "test_loss")
+ACC_KEYS = ("train_acc", "test_acc")
+CURVES = (
+    CurveSpec("loss", "Train and test loss", LOSS_KEYS, LOSS_KEYS, "cross-entropy", True,
+              "Memorisation drives the train loss down while the test loss rises; grokking is the late fall of "
+              "the test loss. Shaded: the phases detected from the measures."),
+    CurveSpec("accuracy", "Train and test accuracy", ACC_KEYS, ACC_KEYS, "accuracy", False,
+              "Train accuracy reaches 100 % early; test accuracy follows only after the circuit forms and "
+              "the memorised solution is cleaned up.", (0, 1.03)),
+    CurveSpec("excluded_restricted", "Excluded and restricted loss",
+              LOSS_KEYS + ("excluded_loss", "restricted_loss", "restricted_loss_test"),
+              ("excluded_loss", "restricted_loss", "restricted_loss_test"), "cross-entropy", True,
+              "Excluded loss (train rows, key-frequency directions removed from the logits) rises during circuit "
+              "formation while the train loss stays flat; restricted loss (only the key-frequency directions, "
+              "plus each class's mean) falls below the test loss before the test loss drops."),
+    CurveSpec("excluded_restricted_acc", "Excluded and restricted accuracy",
+              ACC_KEYS + ("excluded_acc", "restricted_acc", "restricted_acc_test"),
+              ("excluded_acc", "restricted_acc", "restricted_acc_test"), "accuracy", False,
+              "The accuracy versions of the excluded and restricted logits.", (0, 1.03)),
+    CurveSpec("gini", "Sparsity in the Fourier basis (Gini)", ("gini_W_E", "gini_W_L"), ("gini_W_E", "gini_W_L"),
+              "Gini coefficient", False,
+              "Gini coefficient of the Fourier norms of the embedding W_E and of the neuron-logit map "
+              "W_L = W_out·W_U: both rise as a few key frequencies take over.", (0, 1.03)),
+    CurveSpec("weight_norm", "Weight norm", ("weight_norm", "weight_norm_per_param"), ("weight_norm",),
+              "sum of squared weights", True,
+              "Weight decay shrinks the weights smoothly, then sharply during cleanup as the memorising "
+              "components are removed. Dashed: each parameter on its own."),
+    CurveSpec("neurons_explained", "Neurons explained by one frequency", ("frac_neurons_explained", "mlp_active_frac"),
+              ("frac_neurons_explained", "mlp_active_frac"), "fraction", False,
+              "Fraction of MLP neurons whose activations lie mostly in one key frequency, and the fraction of "
+              "MLP activations that are non-zero.", (0, 1.03)),
+    CurveSpec("excluded_per_freq", "Excluded loss, one frequency removed at a time", ("excluded_loss_per_freq",),
+              ("excluded_loss_per_freq",), "train cross-entropy", True,
+              "Train loss after removing a single key frequency's directions from the logits: the frequencies "
+              "the model leans on most cost the most when removed."),
+    CurveSpec("cos_cube", "Cosine-cube coefficients α_k", ("cos_cube_alpha",), ("cos_cube_alpha",), "α_k", False,
+              "Projection of the logits on cos(ω_k(a + b − c)) for each key frequency: how much of the output "
+              "the trig-identity algorithm explains."),
+    CurveSpec("attn_training", "Attention from '=' over training", ("attn_eq_to_a", "attn_eq_to_b"),
+              ("attn_eq_to_a", "attn_eq_to_b"), "mean attention", False,
+              "Mean attention from '=' to a (solid) and to b (dashed), per head.", (0, 1.03)),
+)
+
+LABELS = {
+    "train_loss": "train", "test_loss": "test", "train_acc": "train", "test_acc": "test",
+    "excluded_loss": "excluded (train)", "excluded_acc": "excluded (train)",
+    "restricted_loss": "restricted (all)", "restricted_acc": "restricted (all)",
+    "restricted_loss_test": "restricted (test)", "restricted_acc_test": "restricted (test)",
+    "gini_W_E": "W_E", "gini_W_L": "W_L", "weight_norm": "total", "weight_norm_per_param": "",
+    "frac_neurons_explained": "neurons explained", "mlp_active_frac": "active MLP activations",
+    "excluded_loss_per_freq": "without k =", "cos_cube_alpha": "α for k =",
+    "attn_eq_to_a": "→ a, head", "attn_eq_to_b": "→ b, head",
+}
+
+
+def _has(rows: Sequence[dict[str, Any]], key: str) -> bool:
+    """Whether some row has a value for ``key`` (an empty per-frequency dict has none)."""
+    return any(row.get(key) not in (None, {}, []) for row in rows)
+
+
+def series_for(key: str, metrics: Sequence[dict], measures: Sequence[dict]) -> list[Series]:
+    """The line(s) of one key; a dict- or list-valued key gives one line per entry."""
+    rows = [r for r in (metrics if _has(metrics, key) else measures) if key in r]
+    if not rows:
+        return []
+    label, dash = LABELS.get(key, key), ("dash" if key.endswith("_to_b") or key.endswith("per_param") else None)
+    first = rows[0][key]
+    if isinstance(first, (dict, list)):
+        entries = sorted({e for r in rows for e in (r[key] if isinstance(r[key], dict) else range(len(r[key])))},
+                         key=lambda e: (len(str(e)), str(e)))  # numeric keys such as "14" sort as numbers
+        out = []
+        for e in entries:
+            pts = [(r["step"], r[key][e]) for r in rows
+                   if (e in r[key] if isinstance(r[key], dict) else e < len(r[key]))]
+            colour = PALETTE[entries.index(e) % len(PALETTE)]
+            out.append(Series(f"{label} {e}".strip(), [s for s, _ in pts], [v for _, v in pts], colour, dash))
+        return out
+    return [Series(label, [r["step"] for r in rows], [r[key] for r in rows], COLOURS.get(key), DASHES.get(key, dash))]
+
+
+def curve_sections(data: ReportData) -> list[Section]:
+    out = []
+    for spec in CURVES:
+        if not data.measures and spec.needs not in (LOSS_KEYS, ACC_KEYS):
+            continue  # one note below says why, instead of one per figure
+        if any(_has(data.metrics, k) or _has(data.measures, k) for k in spec.needs):
+            series = [s for key in spec.keys for s in series_for(key, data.metrics, data.measures)]
+            fig = figures.line_figure(spec.title, series, spec.y_title, log_y=spec.log_y, phases=data.phases,
+                                      y_range=spec.y_range)
+            out.append(Section(spec.id, spec.title, spec.caption, fig))
+        else:
+            if spec.needs in (LOSS_KEYS, ACC_KEYS):
+                note = data.missing.get("curves", "")
+            elif any(k in row for row in data.measures for k in spec.needs):
+                note = "empty at every checkpoint: no key frequency was found, so there is nothing per frequency."
+            else:
+                note = f"measures.jsonl has none of {', '.join(spec.needs)}."
+            out.append(Section(spec.id, spec.title, spec.caption, None, note))
+        if spec.id == "excluded_restricted":
+            out.append(ratio_section(data))
+    out += other_sections(data)
+    if not data.measures:
+        titles = ", ".join(spec.title.lower() for spec in CURVES if spec.needs not in (LOSS_KEYS, ACC_KEYS))
+        out.append(Section("measures", "Progress measures", f"Not drawn: {titles}.", None,
+                           data.missing.get("measures", "")))
+    return out
+
+
+NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "lr", "wall_s"}
+
+
+def other_sections(data: ReportData) -> list[Section]:
+    """One plain figure per measure this report has no dedicated figure for (e.g. one added later)."""
+    claimed = NOT_CURVES | {key for spec in CURVES for key in spec.keys}
+    keys = sorted({key for row in data.measures for key in row if key not in claimed})
+    out = []
+    for key in keys:
+        series = series_for(key, data.metrics, data.measures) if _has(data.measures, key) else []
+        numeric = [s for s in series if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in s.y)]
+        if numeric:
+            fig = figures.line_figure(key, numeric, key, phases=data.phases)
+            out.append(Section(f"other-{key}", key, "A measure without a dedicated figure here, drawn as is.", fig))
+    return out
+
+
+def ratio_section(data: ReportData) -> Section:
+    """Test loss over restricted loss at each checkpoint: it rises, then falls once the model groks."""
+    caption = ("Test loss divided by restricted loss (all rows; test rows when that is all there is). "
+               "It rises while the generalising circuit forms and falls when the test loss catches up.")
+    title = "Test / restricted loss"
+    key = "restricted_loss" if _has(data.measures, "restricted_loss") else "restricted_loss_test"
+    test = {r["step"]: r["test_loss"] for r in data.metrics if "test_loss" in r}
+    test.update({r["step"]: r["test_loss"] for r in data.measures if "test_loss" in r})
+    pts = [(r["step"], test[r["step"]] / r[key]) for r in data.measures
+           if key in r and r["step"] in test and r[key] > 0]
+    if not pts:
+        note = data.missing.get("measures") or "needs restricted_loss and test_loss at the same steps."
+        return Section("ratio", title, caption, None, note)
+    series = [Series("test / restricted", [s for s, _ in pts], [v for _, v in pts], "#e76f51")]
+    return Section("ratio", title, caption,
+                   figures.line_figure(title, series, "ratio", log_y=True, phases=data.phases))
+
+
+def final_sections(data: ReportData) -> list[Section]:
+    """The figures of the final checkpoint: embedding, neurons, attention, 2-D logit map."""
+    final, missing = data.final, data.missing
+    step = f" (step {final.step})" if final else ""
+    captions = {
+        "embed": ("Embedding W_E in the Fourier basis" + step,
+                  "Norm of each Fourier component of the token embeddings, as a cos and a sin bar per "
+                  "frequency. After grokking a few key frequencies carry almost all of it."),
+        "logit_fourier": ("2-D Fourier map of the logits" + step,
+                          "Norm over output classes of the logits in the 2-D Fourier basis. After grokking a few "
+                          "entries per key frequency (const/cos k/sin k pairs) dominate."),
+        "neurons": ("Neuron-frequency clusters" + step,
+                    "Each MLP neuron's activation over the (a, b) grid, in the 2-D Fourier basis: the frequency "
+                    "holding most of its mass, and how much of it. Neurons of the generalising circuit cluster "
+                    "on the key frequencies."),
+        "attention": ("Attention patterns" + step,
+                      "How much '=' attends to a and to b, for every input pair and each head."),
+    }
+    built = {}
+    if final is not None:
+        if final.embed_norms is not None:
+            built["embed"] = figures.embedding_norm_figure(final.basis_names, final.embed_norms, final.key_freqs or ())
+        if final.neuron_freq is not None:
+            n_freqs = max(f for f in (0, *_freqs(final.basis_names)))
+            built["neurons"] = figures.neuron_cluster_figure(final.neuron_freq, final.neuron_frac,
+                                                             final.neuron_explained, n_freqs)
+        if final.attn_eq is not None:
+            built["attention"] = figures.attention_figure(final.attn_eq, final.attn_b_values)
+        if final.logit_fourier is not None:
+            built["logit_fourier"] = figures.logit_fourier_figure(final.basis_names, final.logit_fourier)
+    return [
+        Section(sid, title, caption, built.get(sid),
+                "" if sid in built else missing.get(sid) or missing.get("final", "not computed"))
+        for sid, (title, caption) in captions.items()
+    ]
+
+
+def _freqs(names: Sequence[str] | None) -> list[int]:
+    return [int(n.split()[1]) for n in names or () if n != "const"]

@@ -1,0 +1,109 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from grokkit.run import Run
+from grokkit.train.trainer import lr_at, train
+
+
+def final_weights(run_dir):
+    steps = sorted(os.listdir(run_dir / "checkpoints"))
+    return load_file(str(run_dir / "checkpoints" / steps[-1] / "model.safetensors"))
+
+
+def strip_wall(rows):
+    return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
+
+
+def test_training_logs_checkpoints_and_learns(tmp_path, tiny_config):
+    run = Run.create(tmp_path / "run", tiny_config(train={"steps": 60, "lr": 1e-2}))
+    result = train(run, progress=False)
+    rows = run.metrics()
+    assert [r["step"] for r in rows] == list(range(0, 61, 10))
+    assert set(rows[0]) >= {"step", "train_loss", "test_loss", "train_acc", "test_acc"}
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"] / 2
+    assert run.checkpoint_steps() == list(range(0, 61, 10))
+    assert result.final_step == 60 and run.status()["finished"]
+    assert abs(rows[0]["train_loss"] - torch.log(torch.tensor(13.0)).item()) < 0.3  # ≈ ln p at init
+
+
+def test_interrupted_then_resumed_run_is_bit_identical(tmp_path, tiny_config):
+    config = tiny_config(train={"steps": 40, "warmup_steps": 5})
+    full = Run.create(tmp_path / "full", config)
+    train(full, progress=False)
+
+    cut = Run.create(tmp_path / "cut", config)
+
+    def interrupt(step, model):
+        if step == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cut, progress=False, on_checkpoint=interrupt)
+    with open(cut.path / "metrics.jsonl", "a") as handle:  # a row logged after the checkpoint, then a torn line
+        handle.write(json.dumps({"step": 25, "train_loss": 0, "test_loss": 0, "train_acc": 0, "test_acc": 0}) + "\n{\"st")
+    train(cut, resume=True, progress=False)
+
+    a, b = final_weights(full.path), final_weights(cut.path)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert strip_wall(full.metrics()) == strip_wall(cut.metrics())
+
+
+def test_minibatch_sgd_and_adam_resume_identically(tmp_path, tiny_config):
+    for optimizer in ("sgd", "adam"):
+        config = tiny_config(train={"steps": 30, "batch_size": 16, "optimizer": optimizer, "lr": 1e-2})
+        full = Run.create(tmp_path / f"full-{optimizer}", config)
+        train(full, progress=False)
+        cut = Run.create(tmp_path / f"cut-{optimizer}", config)
+        with pytest.raises(KeyboardInterrupt):
+            train(cut, progress=False, on_checkpoint=lambda s, m: (_ for _ in ()).throw(KeyboardInterrupt) if s == 10 else None)
+        train(cut, resume=True, progress=False)
+        a, b = final_weights(full.path), final_weights(cut.path)
+        assert all(torch.equal(a[k], b[k]) for k in a), optimizer
+
+
+def test_hard_killed_run_resumes_bit_identical(tmp_path, tiny_spec):
+    """SIGKILL a real `grokkit train` process mid-run, resume it, compare with an uninterrupted run."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    sets = ["--set", "train.steps=600", "--set", "train.checkpoint_every=50", "--no-progress"]
+    cli = [sys.executable, "-m", "grokkit"]
+    victim = subprocess.Popen([*cli, "train", str(tiny_spec), "--out", str(tmp_path / "killed"), *sets], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpts = tmp_path / "killed" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not ckpts.is_dir() or len([p for p in ckpts.iterdir() if p.name.startswith("step_")]) < 3):
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert not (tmp_path / "killed" / "status.json").exists(), "the run finished before it could be killed"
+    subprocess.run([*cli, "resume", str(tmp_path / "killed"), "--no-progress"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "train", str(tiny_spec), "--out", str(tmp_path / "whole"), *sets], env=env, check=True,
+                   capture_output=True)
+    a, b = final_weights(tmp_path / "killed"), final_weights(tmp_path / "whole")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_early_stop_after_generalising(tmp_path, tiny_config):
+    config = tiny_config(task={"p": 7, "frac_train": 0.9}, train={"steps": 400, "lr": 1e-2, "early_stop_after": 20,
+                                                                  "early_stop_acc": 0.5})
+    run = Run.create(tmp_path / "run", config)
+    result = train(run, progress=False)
+    status = run.status()
+    assert result.stopped_early and status["stopped_early"]
+    assert result.final_step == status["grok_step"] + 20 < 400
+    assert run.checkpoint_steps()[-1] == result.final_step
+
+
+def test_warmup_schedule():
+    from grokkit.train.config import TrainConfig
+
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10)
+    assert lr_at(cfg, 0) == pytest.approx(1e-4) and lr_at(cfg, 9) == lr_at(cfg, 500) == 1e-3
+    assert lr_at(TrainConfig(lr=1e-3, warmup_steps=0), 0) == 1e-3
