@@ -6,7 +6,7 @@ each one that reads activations calling ``model.run_with_cache`` (all three posi
 itself. Both run in this process, on the CPU, with the same key frequencies rule.
 
     python benchmarks/measures.py                 # trains a 250-checkpoint p=113 run in a temp dir
-    python benchmarks/measures.py --run RUN       # or measures an existing run
+    python benchmarks/measures.py --run RUN       # or an existing run (rewrites RUN/measures.jsonl)
     python benchmarks/measures.py --quick         # small smoke run (p = 23, 20 checkpoints)
 
 Ends with one line: ``ratio=… fast_s=… naive_s=… checkpoints=…``.
@@ -37,7 +37,7 @@ def make_run(path: str, p: int, checkpoints: int, quick: bool):
     return run
 
 
-def naive(run) -> list[dict]:
+def naive(run, steps: list[int]) -> list[dict]:
     """Each measure on its own; every activation read is its own ``run_with_cache`` call."""
     from grokkit.measures.activations import from_hooks
     from grokkit.measures.base import Context, RunContext, compute_row, detect_key_freqs
@@ -54,7 +54,7 @@ def naive(run) -> list[dict]:
     ctx_run.key_freqs = detect_key_freqs(final, ctx_run.key_freq_rule)
     ctx_run.final_W_E = weights.W_E.detach().clone()
     rows = []
-    for step in run.checkpoint_steps():
+    for step in steps:
         model.load_state_dict(run.checkpoint(step).model)
         row = {"step": step}
         for measure in measures:  # a fresh context per measure: nothing is shared
@@ -75,10 +75,14 @@ def max_rel_diff(a: list[dict], b: list[dict], keys=("train_loss", "test_loss", 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", help="an existing add/sub run to measure (default: train one in a temp dir)")
+    parser.add_argument("--run", help="an add/sub run to measure; made there first if it does not exist "
+                        "(default: made in a temp dir). Its measures.jsonl is rewritten.")
     parser.add_argument("--quick", action="store_true", help="small smoke run: p = 23, 20 checkpoints")
     parser.add_argument("--checkpoints", type=int, default=None, help="checkpoints of the run made here (default 250)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2: the target machine)")
+    parser.add_argument("--naive-sample", type=int, default=None, metavar="N",
+                        help="time the naive loop on N evenly spaced checkpoints and scale it to all "
+                        "(default: all checkpoints; the naive loop is slow)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -86,13 +90,12 @@ def main() -> int:
     from grokkit.run import Run
 
     with tempfile.TemporaryDirectory() as tmp:
-        if args.run:
+        if args.run and os.path.exists(args.run):
             run = Run(args.run)
-            fast_path = tmp  # keep the user's measures.jsonl: measure a copy of nothing, write into tmp
         else:
             t = time.perf_counter()
             n = args.checkpoints or (20 if args.quick else 250)
-            run = make_run(os.path.join(tmp, "run"), 23 if args.quick else 113, n, args.quick)
+            run = make_run(args.run or os.path.join(tmp, "run"), 23 if args.quick else 113, n, args.quick)
             print(f"made a {n}-checkpoint run in {time.perf_counter() - t:.1f}s", flush=True)
         run.load_model()  # pay TransformerLens's one-off start-up before either timer
 
@@ -100,15 +103,22 @@ def main() -> int:
         fast_rows = measure_run(run)
         fast_s = time.perf_counter() - t
         print(f"fast  {fast_s:.1f}s", flush=True)
+        steps = run.checkpoint_steps()
+        sample = steps
+        if args.naive_sample and args.naive_sample < len(steps):
+            sample = [steps[round(i * (len(steps) - 1) / (args.naive_sample - 1))] for i in range(args.naive_sample)]
         t = time.perf_counter()
-        naive_rows = naive(run)
-        naive_s = time.perf_counter() - t
-        print(f"naive {naive_s:.1f}s", flush=True)
+        naive_rows = naive(run, sample)
+        naive_s = (time.perf_counter() - t) * len(steps) / len(sample)
+        print(f"naive {naive_s:.1f}s" + (f" (scaled from {len(sample)} checkpoints)" if sample != steps else ""),
+              flush=True)
 
-    diff = max_rel_diff(fast_rows, naive_rows)
+    by_step = {row["step"]: row for row in fast_rows}
+    diff = max_rel_diff([by_step[row["step"]] for row in naive_rows], naive_rows)
     load = os.getloadavg()[0]
     print(f"ratio={naive_s / fast_s:.2f} fast_s={fast_s:.1f} naive_s={naive_s:.1f} checkpoints={len(fast_rows)} "
-          f"p={run.config.task.p} threads={args.threads} max_rel_diff={diff:.1e} load1={load:.1f}")
+          f"naive_checkpoints={len(sample)} p={run.config.task.p} threads={args.threads} "
+          f"max_rel_diff={diff:.1e} load1={load:.1f}")
     return 0
 
 

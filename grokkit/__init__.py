@@ -22,7 +22,7 @@ _EXPORTS = {
     "load_spec": "grokkit.spec",
     "Run": "grokkit.run",
     "load_run": "grokkit.run",
-    "train": "grokkit.train.trainer",
+    "train_run": "grokkit.train.trainer",  # `grokkit.train` is the subpackage
     "GrokkitError": "grokkit.errors",
 }
 

@@ -15,6 +15,7 @@ COMMANDS = {
     "train": "grokkit.commands.train",
     "resume": "grokkit.commands.resume",
     "info": "grokkit.commands.info",
+    "toy": "grokkit.commands.toy",
     "measure": "grokkit.commands.measure",
     "report": "grokkit.commands.report",
     "run": "grokkit.commands.run",

@@ -42,7 +42,7 @@ td.l { max-width: 1000px; } summary { cursor: pointer; } details p { margin: 4px
 """
 
 # A figure whose layout needs the whole width of the page.
-WIDE = {"attention", "neurons", "measures"}
+WIDE = {"attention", "neurons", "measures", "final"}
 
 
 def _esc(value: Any) -> str:

@@ -184,7 +184,10 @@ def ratio_section(data: ReportData) -> Section:
 def final_sections(data: ReportData) -> list[Section]:
     """The figures of the final checkpoint: embedding, neurons, attention, 2-D logit map."""
     final, missing = data.final, data.missing
-    step = f" (step {final.step})" if final else ""
+    if final is None:
+        return [Section("final", "Final checkpoint", "Embedding, neurons, attention and logits of the last checkpoint.",
+                        None, missing.get("final", "not computed"))]
+    step = f" (step {final.step})"
     captions = {
         "embed": ("Embedding W_E in the Fourier basis" + step,
                   "Norm of each Fourier component of the token embeddings, as a cos and a sin bar per "
@@ -200,23 +203,15 @@ def final_sections(data: ReportData) -> list[Section]:
                       "How much '=' attends to a and to b, for every input pair and each head."),
     }
     built = {}
-    if final is not None:
-        if final.embed_norms is not None:
-            built["embed"] = figures.embedding_norm_figure(final.basis_names, final.embed_norms, final.key_freqs or ())
-        if final.neuron_freq is not None:
-            n_freqs = max(f for f in (0, *_freqs(final.basis_names)))
-            built["neurons"] = figures.neuron_cluster_figure(final.neuron_freq, final.neuron_frac,
-                                                             final.neuron_explained, n_freqs)
-        if final.attn_eq is not None:
-            built["attention"] = figures.attention_figure(final.attn_eq, final.attn_b_values)
-        if final.logit_fourier is not None:
-            built["logit_fourier"] = figures.logit_fourier_figure(final.basis_names, final.logit_fourier)
-    return [
-        Section(sid, title, caption, built.get(sid),
-                "" if sid in built else missing.get(sid) or missing.get("final", "not computed"))
-        for sid, (title, caption) in captions.items()
-    ]
-
-
-def _freqs(names: Sequence[str] | None) -> list[int]:
-    return [int(n.split()[1]) for n in names or () if n != "const"]
+    if final.embed_norms is not None:
+        built["embed"] = figures.embedding_norm_figure(final.basis_names, final.embed_norms, final.key_freqs or ())
+    if final.logit_fourier is not None:
+        built["logit_fourier"] = figures.logit_fourier_figure(final.basis_names, final.logit_fourier)
+    if final.neuron_freq is not None:
+        n_freqs = (len(final.basis_names) - 1 + 1) // 2  # p // 2 frequencies besides the constant
+        built["neurons"] = figures.neuron_cluster_figure(final.neuron_freq, final.neuron_frac,
+                                                         final.neuron_explained, n_freqs)
+    if final.attn_eq is not None:
+        built["attention"] = figures.attention_figure(final.attn_eq, final.attn_b_values)
+    return [Section(sid, title, caption, built.get(sid), "" if sid in built else missing.get(sid, "not computed"))
+            for sid, (title, caption) in captions.items()]

@@ -219,3 +219,6 @@ def train(
         {"finished": True, "final_step": step, "stopped_early": stopped_early, "grok_step": grok_step},
     )
     return TrainResult(final_step=step, stopped_early=stopped_early, metrics=last_row)
+
+
+train_run = train  # the public name: `grokkit.train` is the subpackage
