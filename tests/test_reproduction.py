@@ -1,0 +1,36 @@
+"""Published behaviour at reduced scale (slow: run with `pytest -m slow`)."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from grokkit.run import Run
+from grokkit.spec import load_spec
+from grokkit.train.trainer import train
+
+TASKS = Path(__file__).resolve().parent.parent / "tasks"
+
+
+@pytest.mark.slow
+def test_nanda2023_memorises_like_the_reference(tmp_path):
+    """Reference §4: loss ≈ ln 113 at init; by step ~1.4k train loss ≲ 1e-6 and test loss in the tens."""
+    config = load_spec(TASKS / "nanda2023.toml", ["train.steps=1500", "train.checkpoint_every=500"])
+    run = Run.create(tmp_path / "nanda", config)
+    train(run, progress=False)
+    rows = {r["step"]: r for r in run.metrics()}
+    assert rows[0]["train_loss"] == pytest.approx(math.log(113), abs=0.05)
+    assert rows[1400]["train_loss"] < 1e-5 and rows[1400]["train_acc"] == 1.0
+    assert 10 < rows[1400]["test_loss"] < 100 and rows[1400]["test_acc"] < 0.05
+
+
+@pytest.mark.slow
+def test_quickstart_memorises_then_groks(tmp_path):
+    run = Run.create(tmp_path / "quick", load_spec(TASKS / "quickstart.toml"))
+    train(run, progress=False)
+    rows = run.metrics()
+    memorised = next(r["step"] for r in rows if r["train_acc"] == 1.0)
+    grokked = next(r["step"] for r in rows if r["test_acc"] >= 0.99)
+    plateau = [r for r in rows if memorised <= r["step"] < memorised + 500]
+    assert all(r["test_acc"] < 0.1 for r in plateau)  # a memorisation stretch: 100 % train, low test
+    assert grokked > memorised + 500
