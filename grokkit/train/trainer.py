@@ -136,10 +136,8 @@ def train(
     metrics_path = run.path / METRICS_FILE
     start = 0
     history: list[dict[str, Any]] = []
-    if resume:
-        steps = run.checkpoint_steps()
-        if not steps:
-            raise RunError(f"{run.path}: has no checkpoint to resume from")
+    steps = run.checkpoint_steps()
+    if resume and steps:
         ckpt = run.checkpoint(steps[-1], with_state=True)  # verified; raises if damaged
         model.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
         unpack_optimizer(optimizer, {k: v.to(device) for k, v in ckpt.state.items()}, ckpt.meta["optimizer_groups"])
@@ -147,8 +145,10 @@ def train(
         batch_rng.set_state(ckpt.state["rng.batch"])
         start = ckpt.step
         history = _truncate_metrics(metrics_path, start)
-    elif metrics_path.exists() or run.checkpoint_steps():
-        raise RunError(f"{run.path}: already has training output; continue it with `grokkit resume {run.path}`")
+    elif steps:
+        raise RunError(f"{run.path}: already has checkpoints; continue it with `grokkit resume {run.path}`")
+    else:  # nothing to resume from (killed before the first checkpoint): start clean
+        metrics_path.unlink(missing_ok=True)
 
     def first_pass(key: str) -> int | None:
         return next((row["step"] for row in history if row[key] >= tcfg.early_stop_acc), None)
