@@ -19,6 +19,7 @@ COMMANDS = {
     "measure": "grokkit.commands.measure",
     "report": "grokkit.commands.report",
     "run": "grokkit.commands.run",
+    "sweep": "grokkit.commands.sweep",
 }
 
 

@@ -104,6 +104,11 @@ def _add_phases(data: ReportData) -> None:
         data.missing["phases"] = f"No phase boundary in these curves yet. Rule: {phases.rule}"
 
 
+def measures_at(measures: list[dict[str, Any]], step: int) -> dict[str, Any]:
+    """The measures row of checkpoint ``step``, else the last row ({} when there is none)."""
+    return next((row for row in measures if row["step"] == step), measures[-1] if measures else {})
+
+
 @torch.no_grad()
 def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], missing: dict[str, str]) -> FinalArrays:
     """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
@@ -134,9 +139,9 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     out.basis_names = basis.names
     out.embed_norms = fourier.embedding_fourier_norms(basis, model.W_E[:p].double()).float().numpy()
 
-    last = measures[-1] if measures else {}
-    if "key_freqs" in last:
-        out.key_freqs, out.key_freqs_source = list(last["key_freqs"]), str(last.get("key_freqs_source", "measures.jsonl"))
+    row = measures_at(measures, step)
+    if "key_freqs" in row:
+        out.key_freqs, out.key_freqs_source = list(row["key_freqs"]), str(row.get("key_freqs_source", ""))
     elif run.config.measures.key_freqs is not None:
         out.key_freqs, out.key_freqs_source = list(run.config.measures.key_freqs), "user"
     else:
@@ -144,10 +149,6 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
         out.key_freqs = list(fourier.key_frequencies(model, ds, rule=rule))
         out.key_freqs_source = f"detected at step {step} by the {rule} rule (no measures.jsonl)"
 
-    if not ds.is_full_grid:
-        reason = f"{task.op} leaves out b = 0, so the inputs are not a full p × p grid for the 2-D Fourier transform."
-        missing["neurons"] = missing["logit_fourier"] = reason
-        return out
     acts = cache["blocks.0.mlp.hook_post"][:, -1].double()  # [p*p, d_mlp]
     clusters = fourier.neuron_freq_clusters(basis, acts)
     out.neuron_freq = np.asarray(clusters.freq, dtype=np.int64)

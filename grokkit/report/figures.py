@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from grokkit.report.collect import PhaseBand
 
 HEIGHT = 380
+SQUARE = 540  # the 2-D Fourier map, and the figure beside it
 PHASE_COLOURS = {"memorisation": "#f4a261", "circuit formation": "#2a9d8f", "cleanup": "#8e7dbe"}
 # fixed colours for the quantities that recur across figures, so the eye can follow them
 COLOURS = {
@@ -53,12 +54,12 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
 
 def shade_phases(fig: go.Figure, phases: Sequence[PhaseBand]) -> None:
     """Shade each phase of training and name it at the top of the plot."""
-    for band in phases:
-        fig.add_vrect(
-            x0=band.start, x1=band.end, fillcolor=PHASE_COLOURS.get(band.name, "#999"), opacity=0.13,
-            line_width=0, layer="below",
-            annotation_text=band.name, annotation_position="top left", annotation_font_size=10,
-        )
+    for i, band in enumerate(phases):
+        fig.add_vrect(x0=band.start, x1=band.end, fillcolor=PHASE_COLOURS.get(band.name, "#999"), opacity=0.13,
+                      line_width=0, layer="below")
+        # staggered, because a short phase (memorisation) would put its name on top of the next one's
+        fig.add_annotation(x=band.start, y=1 - 0.07 * i, xref="x", yref="paper", xanchor="left", yanchor="top",
+                           text=band.name, showarrow=False, font={"size": 10, "color": "#555"})
 
 
 def line_figure(
@@ -115,7 +116,7 @@ def embedding_norm_figure(names: Sequence[str], norms: Sequence[float], key_freq
     fig.update_layout(barmode="group", hovermode="x")
     fig.update_xaxes(title_text="frequency k (0 = constant)", dtick=max(1, len(ks) // 28))
     fig.update_yaxes(title_text="norm of W_E's Fourier row")
-    return _layout(fig, "Embedding W_E in the Fourier basis")
+    return _layout(fig, "Embedding W_E in the Fourier basis", height=SQUARE)
 
 
 def neuron_cluster_figure(freq: np.ndarray, frac: np.ndarray, explained: np.ndarray, n_freqs: int) -> go.Figure:
@@ -143,24 +144,27 @@ def neuron_cluster_figure(freq: np.ndarray, frac: np.ndarray, explained: np.ndar
     return fig
 
 
-def attention_figure(attn_eq: np.ndarray, b_values: Sequence[int]) -> go.Figure:
-    """Attention from '=' to a (top row) and to b (bottom row) for each head, over the (a, b) grid."""
+def attention_figure(attn_eq: np.ndarray, b_values: Sequence[int], cols: int = 4) -> go.Figure:
+    """Attention from '=' to a (first panels) and to b (then) for each head, over the (a, b) grid."""
     n_heads = attn_eq.shape[0]
-    titles = [f"head {h}: '=' → a" for h in range(n_heads)] + [f"head {h}: '=' → b" for h in range(n_heads)]
-    fig = make_subplots(rows=2, cols=n_heads, subplot_titles=titles, horizontal_spacing=0.03,
-                        vertical_spacing=0.1, shared_xaxes=True, shared_yaxes=True)
-    for target in (0, 1):
-        for h in range(n_heads):
-            fig.add_trace(go.Heatmap(
-                z=attn_eq[h, target], x=list(b_values), zmin=0, zmax=1, colorscale="Blues",
-                showscale=(target == 0 and h == 0), colorbar={"title": {"text": "attention"}, "len": 0.9},
-                hovertemplate="a=%{y}, b=%{x}<br>attention %{z:.3f}<extra></extra>",
-            ), target + 1, h + 1)
-    fig.update_xaxes(title_text="b", row=2)
-    fig.update_yaxes(title_text="a", col=1)
-    fig.update_yaxes(autorange="reversed")
+    panels = [(target, h) for target in (0, 1) for h in range(n_heads)]
+    cols = min(cols, len(panels))
+    rows = -(-len(panels) // cols)
+    titles = [f"head {h}: '=' → {'ab'[target]}" for target, h in panels]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.04,
+                        vertical_spacing=0.12 / rows)
+    for i, (target, h) in enumerate(panels):
+        fig.add_trace(go.Heatmap(
+            z=attn_eq[h, target], x=list(b_values), zmin=0, zmax=1, colorscale="Blues",
+            showscale=(i == 0), colorbar={"title": {"text": "attention"}, "len": 0.9},
+            hovertemplate="a=%{y}, b=%{x}<br>attention %{z:.3f}<extra></extra>",
+        ), i // cols + 1, i % cols + 1)
+        axis = "" if i == 0 else str(i + 1)
+        fig.layout[f"yaxis{axis}"].scaleanchor = f"x{axis}"  # square cells: shrink the panel, not the data
+    fig.update_xaxes(title_text="b", constrain="domain")
+    fig.update_yaxes(title_text="a", autorange="reversed", constrain="domain")
     fig.update_annotations(font_size=11)
-    _layout(fig, "Attention from '=' at the final checkpoint", height=200 + 160 * 2)
+    _layout(fig, "Attention from '=' at the final checkpoint", height=110 + 300 * rows)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -171,8 +175,13 @@ def logit_fourier_figure(names: Sequence[str], grid: np.ndarray) -> go.Figure:
         z=grid, x=list(names), y=list(names), colorscale="Viridis", colorbar={"title": {"text": "norm"}},
         hovertemplate="a: %{y}<br>b: %{x}<br>norm %{z:.3g}<extra></extra>",
     ))
-    fig.update_xaxes(title_text="Fourier component over b", tickangle=-60)
-    fig.update_yaxes(title_text="Fourier component over a", autorange="reversed", scaleanchor="x")
-    _layout(fig, "Logits in the 2-D Fourier basis", height=560)
+    # label the cos row of every few frequencies (its sin row follows it): every name would not fit
+    n_freqs = len(names) // 2
+    every = max(1, -(-n_freqs // 15))
+    ticks = ["const"] + [f"cos {k}" for k in range(every, n_freqs + 1, every)]
+    axis = {"tickvals": ticks, "ticktext": ["const"] + [t.split()[1] for t in ticks[1:]]}
+    fig.update_xaxes(title_text="frequency k over b (cos k, then sin k)", **axis)
+    fig.update_yaxes(title_text="frequency k over a", autorange="reversed", scaleanchor="x", **axis)
+    _layout(fig, "Logits in the 2-D Fourier basis", height=SQUARE)
     fig.update_layout(hovermode="closest")
     return fig

@@ -17,7 +17,7 @@ from typing import Any
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from grokkit.report.collect import ReportData, collect
+from grokkit.report.collect import ReportData, collect, measures_at
 from grokkit.report.sections import Section, curve_sections, final_sections
 
 REPORT_FILE = "report.html"
@@ -41,6 +41,13 @@ th { background: #eef2f7; } td.l, th.l { text-align: left; }
 td.l { max-width: 1000px; } summary { cursor: pointer; } details p { margin: 4px 0; }
 """
 
+# What the ``key_freqs_source`` of measures.jsonl means, for the reader.
+SOURCES = {
+    "final": "detected once at the final checkpoint and used at every checkpoint",
+    "user": "given in the spec ([measures] key_freqs)",
+    "per_checkpoint": "detected at each checkpoint; those of the last one are shown",
+}
+
 # A figure whose layout needs the whole width of the page.
 WIDE = {"attention", "neurons", "measures", "final"}
 
@@ -55,6 +62,12 @@ def _fmt(value: Any) -> str:
     return _esc(value)
 
 
+def _state(status: dict[str, Any] | None) -> str:
+    if not status or not status.get("finished"):
+        return "in progress"
+    return "stopped early after grokking" if status.get("stopped_early") else "finished"
+
+
 def summary_table(data: ReportData) -> str:
     """Task, model, progress, final numbers and phases, as a two-column table."""
     task, model, train = data.config["task"], data.config["model"], data.config["train"]
@@ -64,7 +77,7 @@ def summary_table(data: ReportData) -> str:
         ("model", f"d_model {model['d_model']}, {model['n_heads']} heads × d_head {model['d_head']}, "
                   f"d_mlp {model['d_mlp']}, {model['act_fn']}"),
         ("training", f"{train['optimizer']}, lr {train['lr']}, weight decay {train['weight_decay']}; "
-                     f"step {last.get('step', 0)} of {train['steps']}"),
+                     f"step {last.get('step', 0)} of {train['steps']}, {_state(data.status)}"),
     ]
     if last:
         rows.append(("final", f"train loss {_fmt(last['train_loss'])} (acc {last['train_acc']:.1%}), "
@@ -91,7 +104,7 @@ def key_freq_table(data: ReportData) -> str:
         return f"<p class='missing'>{_esc(reason)}</p>"
     if not final.key_freqs:
         return "<p class='missing'>No key frequency found: the model has not (yet) formed a Fourier circuit.</p>"
-    last = data.measures[-1] if data.measures else {}
+    last = measures_at(data.measures, final.step)
     norms = dict(zip(final.basis_names or (), final.embed_norms if final.embed_norms is not None else ()))
     cols = ["k", "W_E norm cos k", "W_E norm sin k"]
     if final.neuron_freq is not None:
@@ -108,7 +121,10 @@ def key_freq_table(data: ReportData) -> str:
         body.append("<tr>" + "".join(f"<td>{_fmt(float(c) if hasattr(c, 'dtype') else c)}</td>" for c in cells)
                     + "</tr>")
     head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
-    source = f"<p class='caption'>Source: {_esc(final.key_freqs_source)}.</p>"
+    source = SOURCES.get(final.key_freqs_source, final.key_freqs_source)
+    if per_freq:
+        source += f"; excluded loss and α_k at step {last['step']}"
+    source = f"<p class='caption'>Key frequencies {_esc(source)}.</p>"
     return f"{source}<table><tr>{head}</tr>{''.join(body)}</table>"
 
 

@@ -140,7 +140,7 @@ def curve_sections(data: ReportData) -> list[Section]:
             out.append(ratio_section(data))
     out += other_sections(data)
     if not data.measures:
-        titles = ", ".join(spec.title.lower() for spec in CURVES if spec.needs not in (LOSS_KEYS, ACC_KEYS))
+        titles = "; ".join(spec.title for spec in CURVES if spec.needs not in (LOSS_KEYS, ACC_KEYS))
         out.append(Section("measures", "Progress measures", f"Not drawn: {titles}.", None,
                            data.missing.get("measures", "")))
     return out

@@ -1,0 +1,107 @@
+"""The report in a real browser: headless Chromium draws every figure, offline.
+
+Needs the Debian package ``chromium`` (``.ci/run`` installs it); skipped without it.
+The screenshot is left at ``<tmp_path>/report.png`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs headless Chromium: apt-get install -y chromium (.ci/run does this)"
+)
+
+SPEC = """
+[task]
+p = 23
+frac_train = 0.5
+[model]
+d_model = 32
+n_heads = 2
+d_head = 16
+d_mlp = 64
+[train]
+lr = 3e-3
+steps = 200
+eval_every = 10
+checkpoint_every = 25
+"""
+
+
+class FigureDivs(HTMLParser):
+    """For each ``<div id="fig-…">``, whether plotly drew an ``svg.main-svg`` inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drawn: dict[str, bool] = {}
+        self.body: dict[str, str] = {}
+        self._open: list[tuple[str, int]] = []  # (figure id, div depth at which it opened)
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "body":
+            self.body = {k: v or "" for k, v in attrs}
+        if tag == "div":
+            self._depth += 1
+            if (attr.get("id") or "").startswith("fig-"):
+                self._open.append((attr["id"], self._depth))
+                self.drawn[attr["id"]] = False
+        if tag == "svg" and "main-svg" in (attr.get("class") or "").split() and self._open:
+            self.drawn[self._open[-1][0]] = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            if self._open and self._open[-1][1] == self._depth:
+                self._open.pop()
+            self._depth -= 1
+
+
+def render(page: Path, screenshot: Path, profile: Path) -> str:
+    """The DOM after the page's scripts ran, with a full-page screenshot written on the way."""
+    cmd = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        # without these Chromium keeps trying to reach update and sync servers on the closed network
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--hide-scrollbars", "--virtual-time-budget=10000",
+        "--window-size=1400,5000", f"--screenshot={screenshot}", "--dump-dom", page.resolve().as_uri(),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_every_figure_of_the_report_draws_in_headless_chromium(tmp_path):
+    from grokkit.measures import measure_run
+    from grokkit.report import write_report
+    from grokkit.run import Run
+    from grokkit.spec import load_spec
+    from grokkit.train.trainer import train
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC)
+    run = Run.create(tmp_path / "run", load_spec(spec))
+    train(run, progress=False)
+    measure_run(run)
+    page = write_report(run)
+
+    screenshot = tmp_path / "report.png"
+    parsed = FigureDivs()
+    parsed.feed(render(page, screenshot, tmp_path / "chromium-profile"))
+
+    expected = int(parsed.body["data-figures-expected"])
+    assert "data-figures-failed" not in parsed.body, parsed.body["data-figures-failed"]
+    assert parsed.body.get("data-figures-drawn") == str(expected)  # every Plotly.newPlot resolved
+    assert len(parsed.drawn) == expected >= 14
+    assert all(parsed.drawn.values()), [fig for fig, ok in parsed.drawn.items() if not ok]
+    png = screenshot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100_000  # a drawn page, not a blank one
+    print(f"screenshot: {screenshot}")
