@@ -24,6 +24,7 @@ _EXPORTS = {
     "load_run": "grokkit.run",
     "train_run": "grokkit.train.trainer",  # `grokkit.train` is the subpackage
     "GrokkitError": "grokkit.errors",
+    "write_report": "grokkit.report",
 }
 
 __all__ = sorted(_EXPORTS)
