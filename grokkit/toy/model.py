@@ -87,7 +87,7 @@ class ToyModels:
     def rows_per_block(self, block_elements: int) -> int:
         return max(1, block_elements // (self.instances * self.n))
 
-    def loss_and_grad(self, batch: PointBatch, grad: bool = True, block_elements: int = 1 << 24) -> LossGrad:
+    def loss_and_grad(self, batch: PointBatch, grad: bool = True, block_elements: int = 1 << 20) -> LossGrad:
         """Full-batch loss per model and its gradient, summed over blocks of rows.
 
         With r = ReLU(Wᵀ h + b): Σ_t ‖x_t − r_t‖² = Σ r² − 2 Σ r·x + Σ x², where the
@@ -128,7 +128,7 @@ class ToyModels:
             grad_W = grad_W * self.hidden_mask
         return LossGrad(loss, grad_W, grad_b)
 
-    def point_losses(self, batch: PointBatch, block_elements: int = 1 << 24) -> torch.Tensor:
+    def point_losses(self, batch: PointBatch, block_elements: int = 1 << 20) -> torch.Tensor:
         """‖x_t − x'_t‖² per point: [I, T_max] (0 in padding rows)."""
         rows = self.rows_per_block(block_elements)
         out = []

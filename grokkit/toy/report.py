@@ -212,7 +212,9 @@ def write_report(out: str | Path) -> Path:
         sections.append(("Sparsity", "<p>Generalisation is expected at T(1 − S) ≈ 10 whatever S.</p>",
                          [loss_figure(rows, "T(1-S)", "Test loss − 1 against T(1 − S)")]))
     if "weight_decay" in varying:
-        sections.append(("Weight decay", "<p>Expected: the bump sits at the same T; weight decay 1.0 removes it.</p>", []))
+        sections.append(("Weight decay", "<p>Expected: the bump sits at the same T; weight decay 1.0 removes it. "
+                         "The peak table above lists each curve's peak and whether it is interior.</p>",
+                         [loss_figure(rows, title="Test loss − 1 against T, by weight decay")]))
 
     parts = [f"<html><head><meta charset='utf-8'><title>{html.escape(spec.report.title)}</title>",
              "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"

@@ -46,12 +46,14 @@ def expand_grid(spec: ToySpec) -> list[ToyInstance]:
         range(sweep.seeds),
         range(spec.train.best_of),
     )
+    limit = spec.train.best_of_max_T
     instances = [
         ToyInstance(
             n=toy.n, m=m, S=float(S), T=T, R=R, weight_decay=float(wd), data_seed=seed, init_seed=init,
             normalise=toy.normalise, test_points=toy.test_points,
         )
         for T, m, S, R, wd, seed, init in grid
+        if init == 0 or limit == 0 or T <= limit
     ]
     return sorted(instances, key=lambda inst: (inst.T, inst.m, inst.S, inst.R, inst.weight_decay, inst.data_seed, inst.init_seed))
 
