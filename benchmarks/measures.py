@@ -99,24 +99,27 @@ def main() -> int:
             print(f"made a {n}-checkpoint run in {time.perf_counter() - t:.1f}s", flush=True)
         run.load_model()  # pay TransformerLens's one-off start-up before either timer
 
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         fast_rows = measure_run(run)
-        fast_s = time.perf_counter() - t
-        print(f"fast  {fast_s:.1f}s", flush=True)
+        fast_s, fast_cpu = time.perf_counter() - t, time.process_time() - cpu
+        print(f"fast  {fast_s:.1f}s wall, {fast_cpu:.1f}s cpu", flush=True)
         steps = run.checkpoint_steps()
         sample = steps
         if args.naive_sample and args.naive_sample < len(steps):
             sample = [steps[round(i * (len(steps) - 1) / (args.naive_sample - 1))] for i in range(args.naive_sample)]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         naive_rows = naive(run, sample)
-        naive_s = (time.perf_counter() - t) * len(steps) / len(sample)
-        print(f"naive {naive_s:.1f}s" + (f" (scaled from {len(sample)} checkpoints)" if sample != steps else ""),
-              flush=True)
+        scale = len(steps) / len(sample)
+        naive_s, naive_cpu = (time.perf_counter() - t) * scale, (time.process_time() - cpu) * scale
+        print(f"naive {naive_s:.1f}s wall, {naive_cpu:.1f}s cpu"
+              + (f" (scaled from {len(sample)} checkpoints)" if sample != steps else ""), flush=True)
 
     by_step = {row["step"]: row for row in fast_rows}
     diff = max_rel_diff([by_step[row["step"]] for row in naive_rows], naive_rows)
     load = os.getloadavg()[0]
+    # cpu seconds: process time over all threads, a steadier figure than wall time on a shared machine
     print(f"ratio={naive_s / fast_s:.2f} fast_s={fast_s:.1f} naive_s={naive_s:.1f} checkpoints={len(fast_rows)} "
+          f"cpu_ratio={naive_cpu / fast_cpu:.2f} fast_cpu_s={fast_cpu:.1f} naive_cpu_s={naive_cpu:.1f} "
           f"naive_checkpoints={len(sample)} p={run.config.task.p} threads={args.threads} "
           f"max_rel_diff={diff:.1e} load1={load:.1f}")
     return 0

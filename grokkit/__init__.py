@@ -25,6 +25,14 @@ _EXPORTS = {
     "train_run": "grokkit.train.trainer",  # `grokkit.train` is the subpackage
     "GrokkitError": "grokkit.errors",
     "write_report": "grokkit.report",
+    "measure_run": "grokkit.measures.offline",
+    "detect_phases": "grokkit.measures.phases",
+    "key_frequencies": "grokkit.analysis.fourier",
+    "fourier_basis": "grokkit.analysis.fourier",
+    "zero_ablation": "grokkit.ablation",
+    "mean_ablation": "grokkit.ablation",
+    "resample_ablation": "grokkit.ablation",
+    "fourier_ablation": "grokkit.ablation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -49,7 +49,7 @@ def test_fft_is_invertible_and_finds_a_pure_frequency():
 
 @pytest.mark.parametrize("p", [7, 8])
 def test_block_shares_match_the_real_basis(p):
-    """The FFT shortcut equals the definition: the {const, cos k, sin k}² block of F·N·Fᵀ."""
+    """The shortcut equals the definition: the {const, cos k, sin k}² block of F·N·Fᵀ."""
     basis = fourier_basis(p)
     acts = torch.randn(p * p, 5, dtype=torch.float64)
     coeffs = fft2d(basis, acts - acts.mean(0))  # [p, p, 5]
@@ -59,7 +59,7 @@ def test_block_shares_match_the_real_basis(p):
         rows = [0] + [i for i, f in enumerate(basis.freqs) if f == k]
         block = coeffs[rows][:, rows].square().sum((0, 1)) - coeffs[0, 0].square()
         expected.append(block / total)
-    assert torch.allclose(frequency_block_shares(p, acts), torch.stack(expected), atol=1e-10)
+    assert torch.allclose(frequency_block_shares(basis, acts), torch.stack(expected), atol=1e-10)
 
 
 def test_neuron_clusters_and_key_freqs_from_neurons():

@@ -224,3 +224,19 @@ def test_cli_measure_and_info(run, tmp_path, capsys):
     assert json.loads((copy / "measures.jsonl").read_text().splitlines()[0])["step"] == 0
     assert main(["info", str(copy)]) == 0
     assert "memorisation ends" in capsys.readouterr().out
+
+
+def test_live_callback_redoes_rows_after_a_resume(run, tmp_path):
+    from grokkit.measures.live import make_live_callback
+    from grokkit.measures.offline import read_measures
+    from grokkit.run import Run
+    from grokkit.spec import RunConfig
+
+    copy = tmp_path / "run"
+    shutil.copytree(run.path, copy)
+    resumed = Run(copy)
+    assert [r["step"] for r in read_measures(copy)][-1] == 40
+    callback = make_live_callback(resumed)
+    callback(20, resumed.load_model(20))  # training resumed from step 20 redoes 20 onwards
+    assert [r["step"] for r in read_measures(copy)] == [0, 20]
+    assert make_live_callback(Run.create(tmp_path / "quiet", RunConfig())) is None  # no [measures] live

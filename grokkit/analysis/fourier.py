@@ -120,7 +120,9 @@ def neuron_logit_map(model: Any) -> Tensor:
     ``model`` is a TransformerLens bridge (``blocks[0].mlp.W_out``, ``W_U``) or the
     ``Weights`` of ``grokkit.model.fast.weights_of``.
     """
-    if hasattr(model, "W_in") and hasattr(model, "n_heads"):  # fast.Weights, nn.Linear layout
+    from grokkit.model.fast import Weights
+
+    if isinstance(model, Weights):  # nn.Linear layout: (out, in)
         return model.W_out.T @ model.W_U.T
     return model.blocks[0].mlp.W_out @ model.W_U
 
@@ -182,26 +184,31 @@ EXPLAINED_SHARE = 0.85
 """A neuron is explained by one frequency when that frequency's block holds more than this share."""
 
 
-def frequency_block_shares(p: int, acts: Tensor) -> Tensor:
+def frequency_block_shares(basis: FourierBasis, acts: Tensor) -> Tensor:
     """Share of each neuron's centred squared mass in the {const, cos k, sin k}² block, ``[p//2, d_mlp]``.
 
-    ``acts`` is ``[p*p, d_mlp]`` over the a-major grid. The 8 non-constant entries of the
-    real 2-D block for frequency k span the same space as the complex exponentials
-    e^{i(ua+vb)} with u, v ∈ {0, ±k}, (u, v) ≠ (0, 0); by Parseval the block's mass is
-    Σ|X[u, v]|²/p² over those entries of the complex 2-D FFT X. That gives the same
-    numbers as ``fft2d`` with the real basis at O(p² log p) per neuron instead of O(p³).
+    ``acts`` is ``[p*p, d_mlp]`` over the a-major grid. Only the block entries of F·N·Fᵀ are
+    formed: the transform over a is one matmul, then each row f of it is transformed over b
+    against just the three columns {const, cos k_f, sin k_f} (and row const against all) —
+    about p³·d_mlp multiply-adds, half of the full 2-D transform, and BLAS-fast (an FFT of
+    prime length is slower here). Centring changes only the (const, const) entry, which
+    the block excludes, so it is applied to the total alone.
     """
-    grid = acts.reshape(p, p, -1)
-    grid = grid - grid.mean(dim=(0, 1))  # centre per neuron
-    power = torch.fft.fft2(grid, dim=(0, 1)).abs().square() / (p * p)  # [p, p, d_mlp]
-    total = power.sum(dim=(0, 1))  # = Σ grid² (Parseval)
-    k = torch.arange(1, p // 2 + 1, device=acts.device)
-    m = p - k
-    other = (k != m).to(power.dtype)[:, None]  # 0 for the Nyquist k = p/2, whose −k is k itself
-    row = power[0, k] + other * power[0, m]
-    col = power[k, 0] + other * power[m, 0]
-    block = power[k, k] + other * (power[k, m] + power[m, k] + power[m, m])
-    mass = row + col + block  # [p//2, d_mlp]
+    p, F = basis.p, basis.F.to(acts.dtype)
+    d = acts.shape[1]
+    T = (F @ acts.reshape(p, p * d)).view(p, p, d)  # [f_a, b, neuron]: transformed over a
+    freqs = torch.tensor(basis.freqs, device=acts.device)  # [p] frequency of each basis row
+    # For each row f ≠ const: the basis rows const, cos k_f, sin k_f (a Nyquist k = p/2 has no sine: 0).
+    cos_rows = 2 * freqs[1:] - 1
+    sin_rows = (2 * freqs[1:]).clamp_max(p - 1)
+    has_sin = (2 * freqs[1:] < p)[:, None].to(F.dtype)
+    partner = torch.stack([F[0].expand(p - 1, p), F[cos_rows], F[sin_rows] * has_sin], dim=1)  # [p-1, 3, p]
+    block = torch.bmm(partner, T[1:]).square().sum(1)  # [p-1, neuron]: (f_a ≠ const, its 3 columns)
+    top = (F @ T[0])[1:].square()  # [p-1, neuron]: (const, f_b ≠ const)
+    mass = torch.zeros(p // 2 + 1, d, dtype=F.dtype, device=acts.device)
+    mass.index_add_(0, freqs[1:], block + top)
+    total = acts.square().sum(0) - acts.sum(0).square() / (p * p)  # Σ (N − mean)²
+    mass = mass[1:]
     return torch.where(total > 0, mass / total.clamp_min(1e-30), torch.zeros_like(mass))
 
 
@@ -213,7 +220,7 @@ def neuron_freq_clusters(basis: FourierBasis, acts: Tensor) -> NeuronClusters:
     its centred squared mass; it is explained when that share exceeds 0.85. A dead or
     constant neuron has share 0 and is never explained.
     """
-    shares = frequency_block_shares(basis.p, acts)
+    shares = frequency_block_shares(basis, acts)
     best, arg = shares.max(dim=0)
     return NeuronClusters(freq=arg + 1, frac_explained=best, explained=best > EXPLAINED_SHARE)
 

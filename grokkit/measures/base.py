@@ -30,9 +30,6 @@ from grokkit.errors import GrokkitError
 from grokkit.measures.activations import LastPosition, from_weights
 from grokkit.model.fast import Weights
 
-KEY_FREQ_SOURCES = ("final", "per_checkpoint", "user")
-
-
 class MeasureError(GrokkitError):
     """An unknown measure name, or a measure that cannot run in this setting."""
 
@@ -63,7 +60,7 @@ class RunContext:
     dataset: AlgorithmicDataset
     device: torch.device
     key_freqs: list[int] | None = None  # None with source "per_checkpoint": detect at each checkpoint
-    key_freqs_source: str = "final"
+    key_freqs_source: str = "final"  # final | per_checkpoint | user, recorded in every row
     key_freq_rule: str = "neurons"
     gini_over: str = "freqs"
     final_W_E: Tensor | None = None  # [d_vocab, d_model], for measures that compare with the end of training
@@ -76,7 +73,7 @@ class RunContext:
         ds = self.dataset
         self.tokens, self.labels = ds.tokens.to(self.device), ds.labels.to(self.device)
         self.train, self.test = ds.split.train.to(self.device), ds.split.test.to(self.device)
-        self._directions: dict[tuple[int, ...], Tensor] = {}
+        self._memo: dict[Any, Any] = {}
         if self.key_freqs is not None:
             self.key_freqs = check_key_freqs(self.p, self.key_freqs)
 
@@ -99,12 +96,17 @@ class RunContext:
             self._basis = fourier_basis(self.p, device=self.device)
         return self._basis
 
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per run (for values every checkpoint shares), then from the cache."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def directions(self, key_freqs: list[int]) -> Tensor:
         """The (a ± b) unit vectors of ``key_freqs``, ``[p*p, 2|K|]`` float64, cached per set."""
         key = tuple(key_freqs)
-        if key not in self._directions:
-            self._directions[key] = grid_directions(self.p, key, fourier_sign(self.task), device=self.device)
-        return self._directions[key]
+        return self.memo(("directions", key),
+                         lambda: grid_directions(self.p, key, fourier_sign(self.task), device=self.device))
 
 
 class Context:
@@ -117,7 +119,9 @@ class Context:
         self.weights = weights
         self._produce = activations or (lambda: from_weights(weights, run.tokens))
         self._act: LastPosition | None = None
+        self._logits: Tensor | None = None
         self._key_freqs: list[int] | None = None
+        self._coeffs: Tensor | None = None
 
     @property
     def act(self) -> LastPosition:
@@ -129,7 +133,9 @@ class Context:
     @property
     def logits(self) -> Tensor:
         """``[N, d_vocab_out]`` in float64: the losses are taken in float64."""
-        return self.act.logits.double()
+        if self._logits is None:
+            self._logits = self.act.logits.double()
+        return self._logits
 
     @property
     def key_freqs(self) -> list[int]:
@@ -142,7 +148,15 @@ class Context:
 
     @property
     def directions(self) -> Tensor:
+        """``[p*p, 2|K|]``: the unit vectors c_k, s_k of the key frequencies."""
         return self.run.directions(self.key_freqs)
+
+    @property
+    def key_coeffs(self) -> Tensor:
+        """Dᵀ L, ``[2|K|, p]``: the logits' coordinates along the key directions (Σ P_k(L) = D·Dᵀ L)."""
+        if self._coeffs is None:
+            self._coeffs = self.directions.T @ self.logits
+        return self._coeffs
 
 
 def detect_key_freqs(ctx: Context, rule: str) -> list[int]:

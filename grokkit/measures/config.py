@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grokkit.analysis.fourier import KEY_FREQ_RULES
 from grokkit.errors import ConfigError
 
-KEY_FREQ_RULES = ("neurons", "embedding")  # same as grokkit.analysis.fourier.KEY_FREQ_RULES
 GINI_OVER = ("freqs", "rows")
 
 

@@ -6,6 +6,7 @@ import math
 from typing import NamedTuple
 
 import torch
+from torch import Tensor
 
 from grokkit.analysis.fourier import fourier_sign
 from grokkit.measures.base import Context, Measure
@@ -22,20 +23,26 @@ def cos_cube(ctx: Context) -> CosCube:
     ⟨L, C_ω⟩ ∝ uᵀ L cos_c + vᵀ L sin_c (u, v over the grid) and ‖C_ω‖² = ‖u‖²‖cos_c‖² + ‖v‖²‖sin_c‖²
     (+ 2(u·v)(cos_c·sin_c), zero here): O(p³) per frequency instead of a p³ tensor each.
     """
-    run, L = ctx.run, ctx.logits  # [p*p, p]
-    p, freqs = run.p, ctx.key_freqs
+    freqs = ctx.key_freqs
     if not freqs:
         return CosCube({})
-    a = torch.arange(p, dtype=torch.float64, device=L.device)
-    omega = torch.tensor(freqs, dtype=torch.float64, device=L.device) * (2 * math.pi / p)  # [K]
-    x = (a[:, None] + fourier_sign(run.task) * a[None, :]).reshape(-1)  # [p*p]
-    u, v = torch.cos(x[:, None] * omega), torch.sin(x[:, None] * omega)  # [p*p, K]
-    cc, sc = torch.cos(a[:, None] * omega), torch.sin(a[:, None] * omega)  # [p, K]
+    u, v, cc, sc, norm = ctx.run.memo(("cos_cube", tuple(freqs)), lambda: _waves(ctx.run, freqs))
+    L = ctx.logits  # [p*p, p]
     inner = ((u.T @ L) * cc.T).sum(1) + ((v.T @ L) * sc.T).sum(1)  # [K]
+    return CosCube({str(k): value for k, value in zip(freqs, (inner / norm).tolist())})
+
+
+def _waves(run, freqs: list[int]) -> tuple[Tensor, ...]:
+    """u, v = cos, sin(ω(a ± b)) ``[p*p, K]``; cos, sin(ωc) ``[p, K]``; ‖C_ω‖ ``[K]``."""
+    p = run.p
+    a = torch.arange(p, dtype=torch.float64, device=run.device)
+    omega = torch.tensor(freqs, dtype=torch.float64, device=run.device) * (2 * math.pi / p)  # [K]
+    x = (a[:, None] + fourier_sign(run.task) * a[None, :]).reshape(-1)  # [p*p]
+    u, v = torch.cos(x[:, None] * omega), torch.sin(x[:, None] * omega)
+    cc, sc = torch.cos(a[:, None] * omega), torch.sin(a[:, None] * omega)
     norm_sq = (u.square().sum(0) * cc.square().sum(0) + v.square().sum(0) * sc.square().sum(0)
                + 2 * (u * v).sum(0) * (cc * sc).sum(0))
-    alpha = inner / norm_sq.sqrt()
-    return CosCube({str(k): value for k, value in zip(freqs, alpha.tolist())})
+    return u, v, cc, sc, norm_sq.sqrt()
 
 
 COS_CUBE = Measure("cos_cube", cos_cube, CosCube, fourier=True)

@@ -40,25 +40,34 @@ def embedding_projection(ctx: Context) -> EmbeddingProjection:
     if run.final_W_E is None:
         raise MeasureError("embedding_projection compares with the final checkpoint, so it runs offline only "
                            "(`grokkit measure RUN`), not live during training")
-    basis, p, freqs = run.basis, run.p, ctx.key_freqs
-    F = basis.F  # [p, p]
-    X = ctx.weights.W_E.detach()[:p].double()
-    X = X - X.mean(0)
-    final = run.final_W_E[:p].double().to(X.device)
-    final_c = final - final.mean(0)
+    freqs = ctx.key_freqs
+    final = run.memo(("final_embedding", tuple(freqs)), lambda: _final_directions(run, freqs))
+    X = ctx.weights.W_E.detach()[: run.p].double()
+    X = X - X.mean(0)  # [p, d_model]
     total = X.square().sum().clamp_min(1e-30)
-    rows = [r for k in freqs for r in (basis.cos_row(k), basis.sin_row(k)) if r < p]
-    fourier_final = F @ final  # [p, d_model]
-    key_frac = (X @ _span(fourier_final[rows])).square().sum() / total if rows else torch.zeros(())
-    n_pc = max(2 * len(freqs), 1)
-    top = torch.linalg.svd(final_c, full_matrices=False).Vh[:n_pc]  # [n_pc, d_model]
-    pc_frac = (X @ top.T).square().sum() / total
+    share = lambda Q: ((X @ Q).square().sum() / total).item()  # noqa: E731
     circle = {}
-    for k in freqs:
-        k_rows = [r for r in (basis.cos_row(k), basis.sin_row(k)) if r < p]
-        z = X @ _span(fourier_final[k_rows])  # [p, ≤2]
-        circle[str(k)] = ((F[k_rows] @ z).square().sum() / z.square().sum().clamp_min(1e-30)).item()
-    return EmbeddingProjection(key_frac.item(), pc_frac.item(), circle)
+    for k, (rows, Q_k) in zip(freqs, final.per_freq):
+        z = X @ Q_k  # [p, ≤2]: tokens in the plane of the final frequency-k directions
+        circle[str(k)] = ((run.basis.F[rows] @ z).square().sum() / z.square().sum().clamp_min(1e-30)).item()
+    return EmbeddingProjection(share(final.key), share(final.top_pcs), circle)
+
+
+class _FinalDirections(NamedTuple):
+    key: Tensor  # [d_model, ≤2|K|] orthonormal span of the final key-frequency directions
+    top_pcs: Tensor  # [d_model, 2|K|] the final W_E's top principal directions
+    per_freq: list[tuple[list[int], Tensor]]  # (basis rows of k, [d_model, ≤2] span) per key frequency
+
+
+def _final_directions(run, freqs: list[int]) -> _FinalDirections:
+    basis, p = run.basis, run.p
+    final = run.final_W_E[:p].double().to(run.device)
+    fourier_final = basis.F @ final  # [p, d_model]: row f is the d_model direction of basis row f
+    rows = {k: [r for r in (basis.cos_row(k), basis.sin_row(k)) if r < p] for k in freqs}
+    all_rows = [r for k in freqs for r in rows[k]]
+    key = _span(fourier_final[all_rows]) if all_rows else final.new_zeros(final.shape[1], 0)
+    top = torch.linalg.svd(final - final.mean(0), full_matrices=False).Vh[: max(2 * len(freqs), 1)].T
+    return _FinalDirections(key, top, [(rows[k], _span(fourier_final[rows[k]])) for k in freqs])
 
 
 EMBEDDING_PROJECTION = Measure("embedding_projection", embedding_projection, EmbeddingProjection,

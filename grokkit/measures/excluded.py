@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from grokkit.analysis.fourier import project
 from grokkit.measures.base import Context, Measure
 from grokkit.train.trainer import loss_and_acc
 
@@ -22,13 +21,15 @@ def excluded(ctx: Context) -> Excluded:
     s_k ∝ sin(ω_k(a±b)) unit vectors over the p² grid; cross-entropy (float64) on the TRAIN
     rows only, no bias correction. The per-frequency version removes one k at a time.
     """
-    L, D, run = ctx.logits, ctx.directions, ctx.run  # [N, p], [N, 2|K|]
+    run, C = ctx.run, ctx.key_coeffs  # C = Dᵀ L over the whole grid, [2|K|, p]
     rows, y = run.train, run.labels[run.train]
-    loss, acc = loss_and_acc((L - project(D, L))[rows], y)
+    L = ctx.logits[rows]  # only the train rows are scored, so only they are edited
+    D = run.memo(("train_directions", tuple(ctx.key_freqs)), lambda: ctx.directions[rows])  # [n_train, 2|K|]
+    loss, acc = loss_and_acc(L - D @ C, y)
     per_freq = {}
     for i, k in enumerate(ctx.key_freqs):
-        D_k = D[:, 2 * i : 2 * i + 2]  # columns come in (c_k, s_k) pairs
-        per_freq[str(k)] = loss_and_acc((L - project(D_k, L))[rows], y)[0].item()
+        pair = slice(2 * i, 2 * i + 2)  # columns come in (c_k, s_k) pairs
+        per_freq[str(k)] = loss_and_acc(L - D[:, pair] @ C[pair], y)[0].item()
     return Excluded(loss.item(), acc.item(), per_freq)
 
 

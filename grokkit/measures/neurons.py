@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import torch
+
 from grokkit.analysis.fourier import neuron_freq_clusters
 from grokkit.measures.base import Context, Measure
 
@@ -31,7 +33,8 @@ def mlp_sparsity(ctx: Context) -> MlpSparsity:
 
     A lookup table fires few neurons per input; the generalising circuit uses many.
     """
-    return MlpSparsity((ctx.act.post > 0).double().mean().item())
+    post = ctx.act.post
+    return MlpSparsity(torch.count_nonzero(post > 0).item() / post.numel())
 
 
 NEURONS_EXPLAINED = Measure("neurons_explained", neurons_explained, NeuronsExplained, fourier=True)

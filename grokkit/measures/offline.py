@@ -1,8 +1,10 @@
 """Measure every checkpoint of a finished run and write ``RUN/measures.jsonl``.
 
-One bridge is built; each checkpoint's weights are loaded into it, its last-position
-activations over the whole grid are computed once (``activations.from_weights``) and
-every chosen measure reads them. Key frequencies come from the final checkpoint
+One bridge is built; each checkpoint's weights are loaded into it (the next checkpoint
+is read and verified in a background thread meanwhile), its last-position activations
+over the whole grid are computed once (``activations.from_weights``) and every chosen
+measure reads them; values every checkpoint shares (key directions, final-checkpoint
+directions) are computed once per run. Key frequencies come from the final checkpoint
 unless the caller gives them or asks for per-checkpoint detection; the set used is
 written into every row.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -85,22 +88,28 @@ def measure_run(
     model = build_model(run.config.model, run.config.task, device=device)
     weights = weights_of(model)  # views: loading a state dict below refreshes them in place
 
-    def load(step: int) -> None:
-        model.load_state_dict({k: v.to(device) for k, v in run.checkpoint(step).model.items()}, strict=True)
+    def load(state: dict[str, torch.Tensor]) -> None:
+        model.load_state_dict({k: v.to(device) for k, v in state.items()}, strict=True)
 
     ctx_run = RunContext(run.dataset, device, key_freqs=key_freqs, key_freqs_source=source,
                          key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over)
     if any(m.fourier for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
-        load(steps[-1])
+        load(run.checkpoint(steps[-1]).model)
         if source == "final":
             with torch.no_grad():
                 ctx_run.key_freqs = detect_key_freqs(Context(ctx_run, steps[-1], weights), ctx_run.key_freq_rule)
         ctx_run.final_W_E = weights.W_E.detach().clone()
 
     rows = []
-    for step in _progress(steps, progress):
-        load(step)
-        rows.append(compute_row(Context(ctx_run, step, weights), chosen))
+    # Reading and hashing the next checkpoint overlaps with measuring this one.
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        upcoming = reader.submit(run.checkpoint, steps[0])
+        for i, step in enumerate(_progress(steps, progress)):
+            ckpt = upcoming.result()
+            if i + 1 < len(steps):
+                upcoming = reader.submit(run.checkpoint, steps[i + 1])
+            load(ckpt.model)
+            rows.append(compute_row(Context(ctx_run, step, weights), chosen))
     write_measures(run.path / MEASURES_FILE, rows)
     return rows
 

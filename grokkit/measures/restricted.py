@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from grokkit.analysis.fourier import project
 from grokkit.measures.base import Context, Measure
 from grokkit.train.trainer import loss_and_acc
 
@@ -22,8 +21,8 @@ def restricted(ctx: Context) -> Restricted:
     L_r = Σ_{k∈K} P_k(L) + mean_inputs(L − Σ_{k∈K} P_k(L)) (the per-class mean keeps the
     constant term); cross-entropy (float64) over all rows, and over the test rows.
     """
-    L, D, run = ctx.logits, ctx.directions, ctx.run
-    kept = project(D, L)
+    L, run = ctx.logits, ctx.run
+    kept = ctx.directions @ ctx.key_coeffs  # Σ_k P_k(L)
     L_r = kept + (L - kept).mean(dim=0, keepdim=True)
     loss, acc = loss_and_acc(L_r, run.labels)
     loss_test, acc_test = loss_and_acc(L_r[run.test], run.labels[run.test])

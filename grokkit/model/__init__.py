@@ -2,6 +2,6 @@
 
 from grokkit.model.build import build_model, model_state, trainable_parameters
 from grokkit.model.config import ModelConfig
-from grokkit.model.fast import Weights, last_logits, weights_of
+from grokkit.model.fast import LastPosition, Weights, last_logits, last_position, weights_of
 
-__all__ = ["ModelConfig", "Weights", "build_model", "last_logits", "model_state", "trainable_parameters", "weights_of"]
+__all__ = ["LastPosition", "ModelConfig", "Weights", "last_position", "build_model", "last_logits", "model_state", "trainable_parameters", "weights_of"]
