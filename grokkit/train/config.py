@@ -8,6 +8,9 @@ from grokkit.errors import ConfigError
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
+LOSSES = ("softmax", "stablemax")  # see grokkit.accelerators
+GROKFAST = ("none", "ema", "ma")
+GROKFAST_LAMBDA = {"ema": 2.0, "ma": 5.0}  # Lee et al.'s suggested λ per filter
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
@@ -58,6 +61,18 @@ class TrainConfig:
     """auto (CUDA when present), cpu or cuda."""
     seed: int = 0
     """Seed of the training RNG (mini-batch order); the init has its own seed in [model]."""
+    loss: str = "softmax"
+    """Training loss: softmax cross-entropy (reference) or stablemax (Prieto et al.); metrics always log softmax."""
+    grokfast: str = "none"
+    """Grokfast gradient filter: none (reference), ema or ma (moving average); see grokkit.accelerators."""
+    grokfast_alpha: float = 0.98
+    """Grokfast EMA decay α, in [0, 1)."""
+    grokfast_lamb: float | None = None
+    """Grokfast amplification λ >= 0; None: the filter's suggested value (ema 2, ma 5)."""
+    grokfast_window: int = 100
+    """Grokfast MA window (gradients averaged), >= 1."""
+    orthograd: bool = False
+    """⊥Grad: project each gradient orthogonal to its weight and restore its norm (Prieto et al.)."""
 
     def __post_init__(self) -> None:
         _check_int("steps", self.steps, 0)
@@ -79,6 +94,23 @@ class TrainConfig:
         if self.device not in DEVICES:
             raise ConfigError(f"train.device: must be one of {', '.join(DEVICES)}, got {self.device!r}")
         _check_int("seed", self.seed, 0)
+        if self.loss not in LOSSES:
+            raise ConfigError(f"train.loss: must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.grokfast not in GROKFAST:
+            raise ConfigError(f"train.grokfast: must be one of {', '.join(GROKFAST)}, got {self.grokfast!r}")
+        _check_float("grokfast_alpha", self.grokfast_alpha, 0.0, 1.0)
+        if self.grokfast_lamb is not None:
+            _check_float("grokfast_lamb", self.grokfast_lamb)
+        _check_int("grokfast_window", self.grokfast_window, 1)
+        if not isinstance(self.orthograd, bool):
+            raise ConfigError(f"train.orthograd: must be true or false, got {self.orthograd!r}")
+
+    @property
+    def grokfast_lambda(self) -> float:
+        """λ in effect: grokfast_lamb, or the chosen filter's suggested value."""
+        if self.grokfast_lamb is not None:
+            return float(self.grokfast_lamb)
+        return GROKFAST_LAMBDA.get(self.grokfast, 0.0)
 
     def resolve_device(self) -> str:
         import torch

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 import torch
 import torch.nn.functional as F
 
+from grokkit.accelerators import LOSSES, GradientFilter
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import RunError
 from grokkit.model.build import build_model, model_state, trainable_parameters
@@ -119,10 +120,13 @@ def train(
 ) -> TrainResult:
     """Train ``run`` from scratch, or from its latest checkpoint when ``resume`` is true.
 
-    ``on_checkpoint(step, model)`` is called after each checkpoint is written (the
-    hook live progress measures use).
+    After each checkpoint is written, the spec's live ``[measures]`` (if any) append a
+    row to ``RUN/measures.jsonl``, then ``on_checkpoint(step, model)`` is called.
     """
+    from grokkit.measures.live import make_live_callback
+
     cfg = run.config
+    callbacks = [cb for cb in (make_live_callback(run), on_checkpoint) if cb is not None]  # bad names raise now
     tcfg = cfg.train
     device = tcfg.resolve_device()
     model = build_model(cfg.model, cfg.task, device=device)
@@ -132,6 +136,8 @@ def train(
     data = DeviceData.of(run.dataset, device)
     n_train = len(data.train)
     batch_rng = torch.Generator().manual_seed(tcfg.seed)
+    train_loss_fn = LOSSES[tcfg.loss]  # metrics still log softmax cross-entropy (loss_and_acc)
+    grad_filter = GradientFilter.from_config(tcfg)  # Grokfast / ⊥Grad; a no-op by default
 
     metrics_path = run.path / METRICS_FILE
     start = 0
@@ -143,6 +149,7 @@ def train(
         unpack_optimizer(optimizer, {k: v.to(device) for k, v in ckpt.state.items()}, ckpt.meta["optimizer_groups"])
         torch.set_rng_state(ckpt.state["rng.torch"])
         batch_rng.set_state(ckpt.state["rng.batch"])
+        grad_filter.load_state_tensors(ckpt.state, device)
         start = ckpt.step
         history = _truncate_metrics(metrics_path, start)
     elif steps:
@@ -170,11 +177,12 @@ def train(
 
     def checkpoint(step: int) -> None:
         optim_tensors, groups = pack_optimizer(optimizer)
-        state = {**optim_tensors, "rng.torch": torch.get_rng_state(), "rng.batch": batch_rng.get_state()}
+        state = {**optim_tensors, "rng.torch": torch.get_rng_state(), "rng.batch": batch_rng.get_state(),
+                 **grad_filter.state_tensors()}
         meta = {"config": cfg.to_dict(), "metrics": last_row, "optimizer_groups": groups}
         save_checkpoint(run.checkpoint_root, step, model_state(model), state, meta)
-        if on_checkpoint is not None:
-            on_checkpoint(step, model)
+        for callback in callbacks:
+            callback(step, model)
 
     if start == 0:
         log(0)
@@ -191,8 +199,9 @@ def train(
         else:  # a fresh sample without replacement each step; its state is checkpointed
             rows = data.train[torch.randperm(n_train, generator=batch_rng)[: tcfg.batch_size].to(device)]
         # only the '=' position feeds the loss, so only its logits are computed
-        loss, _ = loss_and_acc(last_logits(weights, data.tokens[rows]), data.labels[rows])
+        loss = train_loss_fn(last_logits(weights, data.tokens[rows]), data.labels[rows])
         loss.backward()
+        grad_filter.apply(params)  # between backward and the step, as Grokfast and ⊥Grad require
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1

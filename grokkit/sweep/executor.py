@@ -1,0 +1,93 @@
+"""Run a sweep's runs: in stacks where shapes allow, here ("local") or on Ray ("ray").
+
+The unit of work is a *batch*: a list of run directories that share
+``grokkit.multirun.stack_key`` (at most ``max_stack`` of them), or a single run that
+cannot be stacked. ``train_batch`` trains one batch from whatever is on disk:
+finished runs (``status.json``) are skipped, started ones resume from their
+checkpoints, new ones start. So a restarted sweep redoes nothing that finished.
+
+With Ray every batch is one task (``num_cpus=1``); run directories must be on a
+file system the Ray workers see (true for a local Ray instance).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+EXECUTORS = ("local", "ray")
+
+
+def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int) -> list[list[str]]:
+    """Group (run directory, RunConfig) pairs into batches of stackable runs, at most ``max_stack`` each."""
+    from grokkit.multirun import stack_key
+
+    groups: dict[Any, list[str]] = {}
+    solo: list[list[str]] = []
+    for path, config in configs:
+        key = stack_key(config)
+        if key is None:
+            solo.append([str(path)])
+        else:
+            groups.setdefault(key, []).append(str(path))
+    batches = [paths[i : i + max_stack] for paths in groups.values() for i in range(0, len(paths), max_stack)]
+    return batches + solo
+
+
+def train_batch(paths: Sequence[str], progress: bool = False) -> list[str]:
+    """Train the unfinished runs of one batch (stacked when possible); return the paths trained."""
+    from grokkit.measures.live import make_live_callback
+    from grokkit.multirun import stack_key, train_many
+    from grokkit.run import Run
+    from grokkit.train.trainer import train
+
+    runs = [Run(p) for p in paths]
+    todo = [r for r in runs if not (r.status() or {}).get("finished")]
+    fresh = [r for r in todo if not r.checkpoint_steps()]
+    started = [r for r in todo if r.checkpoint_steps()]
+    for group, resume in ((fresh, False), (started, True)):
+        if not group:
+            continue
+        if len(group) > 1 and stack_key(group[0].config) is not None:
+            callbacks = [make_live_callback(r) for r in group]
+            train_many(group, resume=resume, progress=progress, on_checkpoint=callbacks)
+        else:
+            for run in group:  # train() writes the spec's live measures itself
+                train(run, resume=resume, progress=progress)
+    return [str(r.path) for r in todo]
+
+
+def run_local(batches: list[list[str]], progress: bool, report: Callable[[str], None] = print) -> None:
+    for i, batch in enumerate(batches, 1):
+        report(f"batch {i}/{len(batches)}: {len(batch)} run(s)")
+        train_batch(batch, progress)
+
+
+def run_ray(batches: list[list[str]], address: str | None, num_cpus: int | None,
+            report: Callable[[str], None] = print) -> None:
+    """One Ray task per batch; starts a local Ray instance unless ``address`` names a cluster."""
+    try:
+        import ray
+    except ImportError:
+        from grokkit.errors import ConfigError
+
+        raise ConfigError("--executor ray: Ray is not installed; pip install 'grokkit[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1)(train_batch)
+        pending = {task.remote(batch, False): batch for batch in batches}
+        done = 0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            batch = pending.pop(ready[0])
+            ray.get(ready[0])  # re-raises a worker's error here
+            done += 1
+            report(f"ray: batch {done}/{len(batches)} done ({len(batch)} run(s))")
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,72 @@
+"""The results table of a sweep: one row per run, from its run directory.
+
+Columns: the run's name and varied settings; ``memorise_step`` / ``grok_step`` (first
+logged step with train / test accuracy ≥ 0.99); the final losses and accuracies;
+``key_freqs`` (``grokkit.analysis.fourier.key_frequencies`` on the final checkpoint,
+add/sub tasks only); the phase boundaries of ``grokkit.measures.phases.detect_phases``
+on the run's metrics; ``finished``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+ACC = 0.99
+METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
+
+
+def _first(rows: list[dict[str, Any]], key: str) -> int | None:
+    return next((r["step"] for r in rows if r.get(key, 0) >= ACC), None)
+
+
+def key_freqs_of(run: Any) -> list[int] | None:
+    """Key frequencies of the final checkpoint; None when the task has no Fourier circuit."""
+    from grokkit.analysis.fourier import key_frequencies
+    from grokkit.errors import GrokkitError
+
+    try:
+        return key_frequencies(run.load_model(), run.dataset, rule=run.config.measures.key_freq_rule)
+    except GrokkitError:
+        return None
+
+
+def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
+    from grokkit.measures.phases import detect_phases
+
+    rows = run.metrics()
+    last = rows[-1] if rows else {}
+    phases = detect_phases(rows)
+    status = run.status() or {}
+    return {
+        "name": name,
+        **settings,
+        "memorise_step": _first(rows, "train_acc"),
+        "grok_step": _first(rows, "test_acc"),
+        "final_step": last.get("step"),
+        **{f"final_{k}": last.get(k) for k in METRICS},
+        "key_freqs": key_freqs_of(run) if run.checkpoint_steps() else None,
+        "memorisation_end": phases.memorisation_end,
+        "circuit_formation_end": phases.circuit_formation_end,
+        "cleanup_end": phases.cleanup_end,
+        "finished": bool(status.get("finished")),
+    }
+
+
+def write_results(out: Path, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
+    """``results.csv`` (key_freqs as ``14 35 41``) and ``results.jsonl``; returns both paths."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    csv_path, jsonl_path = out / "results.csv", out / "results.jsonl"
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        for row in rows:
+            flat = dict(row)
+            if isinstance(flat.get("key_freqs"), list):
+                flat["key_freqs"] = " ".join(map(str, flat["key_freqs"]))
+            writer.writerow(flat)
+    with open(jsonl_path, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    return csv_path, jsonl_path
