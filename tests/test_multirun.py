@@ -15,6 +15,7 @@ from grokkit.train.trainer import train
 # Solo and stacked training sum in different orders (bmm against mm), so they agree to
 # float32 rounding, not bitwise; on CPU at these sizes they are usually exactly equal.
 RTOL = 1e-4  # |Δθ| / max|θ| per tensor after 40 steps
+ADAM_RTOL = 1e-3  # where Adam normalises gradients that cancel to rounding level (see its use)
 
 
 def relative_gap(a, b, step):
@@ -103,11 +104,12 @@ def test_runs_leave_the_stack_when_done(tmp_path, tiny_config):
     assert results[0].stopped_early and results[0].final_step < 300
     assert [r.final_step for r in results[1:]] == [30, 60]
     for a, b in zip(solo, stacked):
-        # lr 1e-2 on p = 7 is chaotic: the 1e-7 rounding gap of step 10 grows ×10 every ~10 steps
-        # from step 20 on, so weights are compared early and the runs' outcomes at the end
-        # the 60-step run has no step-20 checkpoint; at step 30 the gap has had 10 more chaotic steps
-        step, tol = (30, 10 * RTOL) if a.config.train.steps == 60 else (20, RTOL)
-        assert relative_gap(a, b, step) <= tol
+        # lr 1e-2 on p = 7 is chaotic, so weights are compared early and the runs' outcomes at the end.
+        # With 7 classes, entries of W_out's gradient cancel to ~1e-11, where Adam's m/√v turns the
+        # rounding of the folded forward into updates of the order of lr: 3e-5 of 0.35 by step 10.
+        # (The 60-step run has no step-20 checkpoint: it is compared at step 30.)
+        step = 30 if a.config.train.steps == 60 else 20
+        assert relative_gap(a, b, step) <= ADAM_RTOL
         assert a.checkpoint_steps() == b.checkpoint_steps()
         assert a.status() == b.status()
 
