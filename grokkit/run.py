@@ -106,20 +106,25 @@ class Run:
 
     def metrics(self) -> list[dict[str, Any]]:
         """Every row of metrics.jsonl (a torn last line from a hard kill is skipped)."""
-        path = self.path / METRICS_FILE
-        if not path.is_file():
-            return []
-        rows = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return rows
+        return read_jsonl(self.path / METRICS_FILE)
 
     def status(self) -> dict[str, Any] | None:
         path = self.path / STATUS_FILE
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL log; a missing file is empty and a torn line (a hard kill) is skipped."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
 
 
 def load_run(path: str | Path) -> Run:

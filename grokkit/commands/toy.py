@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from grokkit.commands.train import add_common
+
 HELP = "sweep sparse toy models of superposition on finite data and write an HTML report"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="toy task spec (TOML with [toy], [train], [sweep], [report])")
     parser.add_argument("--out", required=True, help="sweep directory (created, or resumed when it holds the same spec)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one spec value, e.g. --set train.steps=2000 (repeatable)",
-    )
+    add_common(parser)  # --set SECTION.KEY=VALUE and --no-progress, as for `grokkit train`
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:

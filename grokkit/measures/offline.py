@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from grokkit.errors import RunError
+from grokkit.run import read_jsonl
 from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_key_freqs
 from grokkit.measures.registry import resolve
 
@@ -31,15 +32,7 @@ def read_measures(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if path.is_dir():
         path = path / MEASURES_FILE
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+    return read_jsonl(path)
 
 
 def write_measures(path: Path, rows: list[dict[str, Any]]) -> None:

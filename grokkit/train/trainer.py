@@ -22,7 +22,7 @@ from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import RunError
 from grokkit.model.build import build_model, model_state, trainable_parameters
 from grokkit.model.fast import last_logits, weights_of
-from grokkit.run import METRICS_FILE, STATUS_FILE, Run
+from grokkit.run import METRICS_FILE, STATUS_FILE, Run, read_jsonl
 from grokkit.train.checkpoint import pack_optimizer, save_checkpoint, unpack_optimizer, write_json_atomic
 from grokkit.train.config import TrainConfig
 
@@ -96,15 +96,7 @@ def _truncate_metrics(path: os.PathLike, last_step: int) -> list[dict[str, Any]]
     """Drop rows logged after the checkpoint we resume from (they will be logged again)."""
     if not os.path.exists(path):
         return []
-    kept = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line from a hard kill
-            if row.get("step", -1) <= last_step:
-                kept.append(row)
+    kept = [row for row in read_jsonl(path) if row.get("step", -1) <= last_step]
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(row) + "\n" for row in kept)
