@@ -100,6 +100,13 @@ def test_early_stop_after_generalising(tmp_path, tiny_config):
     assert result.final_step == status["grok_step"] + 20 < 400
     assert run.checkpoint_steps()[-1] == result.final_step
 
+    # resuming a run that stopped early trains nothing more (no new rows, no new checkpoint)
+    rows = (run.path / "metrics.jsonl").read_text()
+    again = train(run, resume=True, progress=False)
+    assert again.stopped_early and again.final_step == result.final_step
+    assert run.checkpoint_steps()[-1] == result.final_step
+    assert (run.path / "metrics.jsonl").read_text() == rows
+
 
 def test_warmup_schedule():
     from grokkit.train.config import TrainConfig

@@ -64,14 +64,25 @@ def print_summary(run: Any) -> None:
             f"test loss {last['test_loss']:.3g} acc {last['test_acc']:.1%}"
         )
         print(f"best     train acc {s['best_train_acc']:.1%} | test acc {s['best_test_acc']:.1%}")
-    fmt = lambda v: "not yet" if v is None else f"step {v}"  # noqa: E731
-    print(f"99%      train acc: {fmt(s['train_acc_99_step'])} | test acc: {fmt(s['test_acc_99_step'])}")
-    if s["phases"] is not None:
-        ph = s["phases"]
+    print(f"99%      train acc: {_step(s['train_acc_99_step'])} | test acc: {_step(s['test_acc_99_step'])}")
+    _print_phases(s["phases"])
+
+
+def _step(value: int | None) -> str:
+    return "not yet" if value is None else f"step {value}"
+
+
+def _print_phases(ph: dict[str, Any] | None) -> None:
+    if ph is not None:
         print(
-            f"phases   memorisation ends {fmt(ph['memorisation_end'])} | circuit formation ends "
-            f"{fmt(ph['circuit_formation_end'])} | cleanup ends {fmt(ph['cleanup_end'])}"
+            f"phases   memorisation ends {_step(ph['memorisation_end'])} | circuit formation ends "
+            f"{_step(ph['circuit_formation_end'])} | cleanup ends {_step(ph['cleanup_end'])}"
         )
+
+
+def print_phases(run: Any) -> None:
+    """The ``phases`` line of ``grokkit info`` (nothing when the run has too few rows to tell)."""
+    _print_phases(phases_of(run))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ def measures_complete(run: Any) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from grokkit.commands import train as train_command
+    from grokkit.commands.info import print_phases
     from grokkit.measures.offline import measure_run
     from grokkit.report import write_report
     from grokkit.run import Run
@@ -39,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"measures: measuring {len(run_.checkpoint_steps())} checkpoints …", flush=True)
         measure_run(run_, progress=not args.no_progress)
+    print_phases(run_)
     print(f"report: {write_report(run_)}")
     return 0

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     run_ = Run.create(args.out, config)
     resume = bool(run_.checkpoint_steps())
     if resume:
-        print(f"{run_.path}: same config already started here; resuming from step {run_.checkpoint_steps()[-1]}")
+        state = "finished" if (run_.status() or {}).get("finished") else "started"
+        print(f"{run_.path}: same config already {state} here; resuming from step {run_.checkpoint_steps()[-1]}")
     train(run_, resume=resume, progress=not args.no_progress)
     print_summary(run_)
     return 0

@@ -180,10 +180,15 @@ def train(
         log(0)
         checkpoint(0)
 
-    bar = _progress(tcfg.steps, start, progress)
-    stopped_early = False
+    def stops_early(at: int) -> bool:
+        return tcfg.early_stop_after is not None and grok_step is not None and at >= grok_step + tcfg.early_stop_after
+
+    # A run that already stopped early (or ran every step) has nothing left to do: resuming
+    # it must not train past its last checkpoint.
+    stopped_early = start > 0 and stops_early(start)
+    bar = _progress(tcfg.steps, start, progress and not stopped_early)
     step = start
-    while step < tcfg.steps:
+    while step < tcfg.steps and not stopped_early:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(tcfg, step)
         if tcfg.batch_size is None or tcfg.batch_size >= n_train:
@@ -207,7 +212,7 @@ def train(
                 f"test {last_row['test_loss']:.2e} ({last_row['test_acc']:.0%})",
                 refresh=False,
             )
-            if tcfg.early_stop_after is not None and grok_step is not None and step >= grok_step + tcfg.early_stop_after:
+            if stops_early(step):
                 stopped_early = done = True
         if step % tcfg.checkpoint_every == 0 or done:
             checkpoint(step)
