@@ -20,6 +20,7 @@ COMMANDS = {
     "report": "grokkit.commands.report",
     "run": "grokkit.commands.run",
     "sweep": "grokkit.commands.sweep",
+    "compare": "grokkit.commands.compare",
 }
 
 

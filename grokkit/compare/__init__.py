@@ -1,0 +1,31 @@
+"""Memorisation in the toy model of superposition and in the grokking transformer, side by side.
+
+Data flow: ``collect`` (a toy sweep's rows and dimensionalities; a transformer sweep's
+runs, their metrics and per-checkpoint excluded accuracy) → ``explain`` (findings
+worded from the numbers) → ``page`` (figures, tables, one self-contained HTML file).
+
+>>> from grokkit.compare import write_comparison
+>>> write_comparison("runs/toy_cpu", "runs/compare_frac", "runs/compare.html", measure=True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grokkit.compare.collect import OWN_DIRECTION, ToySide, TransformerRun, load_toy, load_transformer
+
+
+def write_comparison(toy: str | Path, transformer: str | Path, out: str | Path, measure: bool = False,
+                     log=print) -> Path:
+    """Check both sweeps, measure what ``measure`` allows, then write the page to ``out`` atomically."""
+    from grokkit.compare.page import render_page, write_page
+    from grokkit.errors import RunError
+
+    if Path(out).is_dir():
+        raise RunError(f"--out {out}: is a directory; give the page's file name, e.g. {Path(out) / 'compare.html'}")
+    toy_side = load_toy(toy)
+    runs = load_transformer(transformer, measure=measure, log=log)
+    return write_page(out, render_page(toy_side, runs, transformer))
+
+
+__all__ = ["OWN_DIRECTION", "ToySide", "TransformerRun", "load_toy", "load_transformer", "write_comparison"]

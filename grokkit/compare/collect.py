@@ -1,0 +1,208 @@
+"""The numbers of the comparison page, read from a toy sweep and a transformer sweep.
+
+Toy side (``grokkit toy``; one trained model per T and dataset seed, the kept init):
+
+- test loss against T;
+- points with their own direction: training points whose data-point dimensionality
+  D_t ≥ OWN_DIRECTION (the row's ``n_points_above_small``); features likewise
+  (``n_features_above_small``). Dimensionalities of N vectors in m dimensions sum to
+  at most m, so at most m / OWN_DIRECTION vectors pass the threshold, and a regular
+  T-gon passes it only while m/T ≥ OWN_DIRECTION. (The sums Σ_t D_t and Σ_i D_i are no
+  threshold-free substitute: they equal m whenever Σ_j v_j v_jᵀ ∝ I, and measured on a
+  reduced tasks/toy_cpu.toml sweep (T 3 to 3 000) both stay within 4 % of m in every model.)
+
+Transformer side (``grokkit sweep``; one run per setting, e.g. per ``task.frac_train``):
+
+- test loss at each run's last evaluation against the number of training pairs
+  n_train = ⌊frac_train · p²⌋;
+- memorised examples at each checkpoint: the training examples the model still
+  answers correctly once the key-frequency directions are removed from its logits,
+  ``round(excluded_acc · n_train)`` (``excluded_acc`` is the mean over the training
+  rows of argmax(L − Σ_{k∈K} P_k(L)) = label, grokkit.measures.excluded). It bounds the
+  memorised examples from above: it also counts chance hits (n_train / p expected when
+  nothing beyond K is known) and examples carried by frequencies the detection rule left
+  out of K;
+- test accuracy at every evaluation, for context.
+
+Every problem with an input is a one-line ``RunError`` naming the argument.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grokkit.errors import RunError
+from grokkit.toy.measures import SMALL_DIM
+from grokkit.toy.summary import CURVE_KEYS, CurvePoint, curve_label, curves, kept, varying_keys
+
+OWN_DIRECTION = SMALL_DIM  # 0.05: the toy report's "not represented" cut, so counts match the rows
+GROKKED_ACC = 0.99  # test accuracy that counts as grokked (the sweep table's threshold)
+TOY_FORMAT = "grokkit-toy-sweep"
+TRANSFORMER_FORMAT = "grokkit-sweep"
+
+
+# --- toy side ------------------------------------------------------------------------------
+
+
+@dataclass
+class ToyCurve:
+    """One setting of (m, S, R, weight_decay) over T; every value is mean and range over dataset seeds."""
+
+    label: str  # the varying settings, "all" when only T varies
+    m: int
+    test_loss: list[CurvePoint]
+    points_own: list[CurvePoint]  # training points with D_t ≥ OWN_DIRECTION
+    features_own: list[CurvePoint]  # features with D_i ≥ OWN_DIRECTION
+
+
+@dataclass
+class ToySide:
+    path: Path
+    n: int
+    rows: list[dict[str, Any]]  # kept models only (the best of each model's best_of inits)
+    curves: list[ToyCurve]
+
+    @property
+    def base(self) -> ToyCurve:
+        """The curve the text discusses: m = 2 (the paper's headline setting) when present, else the first."""
+        return next((c for c in self.curves if c.m == 2), self.curves[0])
+
+
+def _sweep_record(path: Path, arg: str, expected: str, what: str) -> dict[str, Any]:
+    """The sweep.json of ``path``, checked to carry ``expected`` as its format tag."""
+    record_path = path / "sweep.json"
+    if not record_path.is_file():
+        raise RunError(f"{arg} {path}: not a {what} (no sweep.json)")
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RunError(f"{arg} {path}: sweep.json is not valid JSON; not a {what}") from None
+    found = record.get("format") if isinstance(record, dict) else None
+    if found != expected:
+        other = {TOY_FORMAT: "a toy sweep", TRANSFORMER_FORMAT: "a transformer sweep"}.get(found, "no grokkit sweep")
+        raise RunError(f"{arg} {path}: not a {what} (its sweep.json is {other}'s)")
+    return record
+
+
+def load_toy(path: str | Path, arg: str = "--toy") -> ToySide:
+    """The toy sweep at ``path``: its kept rows and one curve per (m, S, R, weight_decay)."""
+    from grokkit.toy.sweep import load_rows
+
+    path = Path(path)
+    record = _sweep_record(path, arg, TOY_FORMAT, "grokkit toy sweep")
+    rows = kept(load_rows(path))
+    if not rows:
+        raise RunError(f"{arg} {path}: no finished chunk yet; run `grokkit toy SPEC --out {path}` first")
+    varying = varying_keys(rows)
+    by_value = {v: curves(rows, v) for v in ("test_loss", "n_points_above_small", "n_features_above_small")}
+    toy_curves = [
+        ToyCurve(curve_label(key, varying), int(key[CURVE_KEYS.index("m")]), by_value["test_loss"][key],
+                 by_value["n_points_above_small"][key], by_value["n_features_above_small"][key])
+        for key in by_value["test_loss"]
+    ]
+    return ToySide(path, int(record["spec"]["toy"]["n"]), rows, toy_curves)
+
+
+# --- transformer side ----------------------------------------------------------------------
+
+
+@dataclass
+class TransformerRun:
+    """One run of the transformer sweep, reduced to what the page compares."""
+
+    name: str
+    settings: dict[str, Any]  # the sweep's varied settings of this run
+    p: int
+    frac_train: float
+    n_train: int
+    steps: list[int]  # checkpoint steps that carry the excluded measure
+    memorised: list[int]  # round(excluded_acc · n_train) at those steps
+    excluded_acc: list[float]
+    key_freqs: list[int]  # of the last measured row
+    key_freqs_source: str  # final | user | per_checkpoint
+    eval_steps: list[int]  # metrics.jsonl steps
+    test_acc: list[float]
+    final_test_loss: float
+    final_step: int
+    grok_step: int | None  # first evaluation with test accuracy ≥ GROKKED_ACC
+
+    @property
+    def chance(self) -> float:
+        """Training examples right by chance with nothing but K known: n_train / p."""
+        return self.n_train / self.p
+
+    @property
+    def label(self) -> str:
+        """``frac 0.4 (n_train 883)``, plus the run's other varied settings, if any."""
+        others = "".join(f", {k}={v}" for k, v in self.settings.items() if k != "task.frac_train")
+        return f"frac {self.frac_train:g} (n_train {self.n_train}{others})"
+
+
+def _measures_needed(run: Any, arg: str, sweep: Path, measure: bool) -> bool:
+    """True when ``run`` lacks excluded rows and ``measure`` allows computing them; else an error."""
+    from grokkit.measures.offline import read_measures
+
+    rows = read_measures(run.path)
+    if any("excluded_acc" in row for row in rows):
+        return False
+    where = f"{arg} {sweep}: run {run.path.name}"
+    if rows:
+        raise RunError(f"{where}: measures.jsonl has no excluded_acc; recompute it with `grokkit measure {run.path}`")
+    if not measure:
+        raise RunError(f"{where}: has no measures.jsonl; pass --measure (or run `grokkit measure {run.path} "
+                       "--measures excluded`)")
+    if not run.checkpoint_steps():
+        raise RunError(f"{where}: has no checkpoints to measure")
+    return True
+
+
+def load_transformer(path: str | Path, measure: bool = False, arg: str = "--transformer",
+                     log=print) -> list[TransformerRun]:
+    """Every run of the transformer sweep at ``path``, sorted by n_train.
+
+    With ``measure``, runs without a measures.jsonl first get the excluded measure offline
+    (``grokkit.measures.offline.measure_run``, key frequencies from each run's final
+    checkpoint, the paper's convention). Every run is checked before any is measured.
+    """
+    from grokkit.measures.offline import measure_run, read_measures
+    from grokkit.run import Run
+
+    path = Path(path)
+    record = _sweep_record(path, arg, TRANSFORMER_FORMAT, "grokkit transformer sweep")
+    names = list(record.get("runs", {}))
+    if not names:
+        raise RunError(f"{arg} {path}: the sweep lists no runs")
+    runs = []
+    for name in names:
+        try:
+            run = Run(path / "runs" / name)
+        except RunError:
+            raise RunError(f"{arg} {path}: run {name} is missing or not a grokkit run") from None
+        if not run.metrics():
+            raise RunError(f"{arg} {path}: run {name} has no metrics yet; finish the sweep first")
+        runs.append(run)
+    todo = [run for run in runs if _measures_needed(run, arg, path, measure)]
+    for i, run in enumerate(todo, 1):
+        log(f"measuring {run.path.name} ({i}/{len(todo)}): excluded accuracy at every checkpoint")
+        measure_run(run, ["excluded"])
+    out = [_reduce(run, record["runs"][run.path.name], read_measures(run.path)) for run in runs]
+    return sorted(out, key=lambda r: (r.n_train, r.name))
+
+
+def _reduce(run: Any, settings: dict[str, Any], measures: list[dict[str, Any]]) -> TransformerRun:
+    n_train = len(run.dataset.split.train)
+    rows = sorted((r for r in measures if "excluded_acc" in r), key=lambda r: r["step"])
+    metrics = run.metrics()
+    grok = next((r["step"] for r in metrics if r["test_acc"] >= GROKKED_ACC), None)
+    return TransformerRun(
+        name=run.path.name, settings=settings, p=run.config.task.p, frac_train=run.config.task.frac_train,
+        n_train=n_train, steps=[r["step"] for r in rows],
+        memorised=[round(r["excluded_acc"] * n_train) for r in rows],
+        excluded_acc=[r["excluded_acc"] for r in rows],
+        key_freqs=list(rows[-1].get("key_freqs", [])), key_freqs_source=rows[-1].get("key_freqs_source", "?"),
+        eval_steps=[r["step"] for r in metrics], test_acc=[r["test_acc"] for r in metrics],
+        final_test_loss=metrics[-1]["test_loss"], final_step=metrics[-1]["step"], grok_step=grok,
+    )
