@@ -101,8 +101,15 @@ def last_position(w: Weights, tokens: Tensor) -> LastPosition:
 
     pre = F.linear(resid, w.W_in, w.b_in)
     post = F.relu(pre) if w.act_fn == "relu" else F.gelu(pre)
-    resid = resid + F.linear(post, w.W_out, w.b_out)
-    return LastPosition(F.linear(resid, w.W_U), post, pattern.transpose(1, 2))
+    if w.W_U.shape[0] < w.W_U.shape[1]:
+        # Fewer output classes than d_model (p < 128 at the reference width): fold the
+        # unembedding into the MLP output, W_U (resid + W_out post + b_out) =
+        # W_U resid + (W_U W_out) post + W_U b_out — the same function with a smaller
+        # matmul per row (d_mlp × p instead of d_mlp × d_model + d_model × p).
+        logits = F.linear(resid, w.W_U) + F.linear(post, w.W_U @ w.W_out, F.linear(w.b_out, w.W_U))
+    else:
+        logits = F.linear(resid + F.linear(post, w.W_out, w.b_out), w.W_U)
+    return LastPosition(logits, post, pattern.transpose(1, 2))
 
 
 def last_logits(w: Weights, tokens: Tensor) -> Tensor:
