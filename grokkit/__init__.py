@@ -33,6 +33,9 @@ _EXPORTS = {
     "mean_ablation": "grokkit.ablation",
     "resample_ablation": "grokkit.ablation",
     "fourier_ablation": "grokkit.ablation",
+    "train_many": "grokkit.multirun.trainer",  # many runs of one shape as one stack
+    "run_sweep": "grokkit.sweep.run",  # what `grokkit sweep` does
+    "write_comparison": "grokkit.compare",  # what `grokkit compare` does
 }
 
 __all__ = sorted(_EXPORTS)
