@@ -89,6 +89,20 @@ def test_each_stacked_run_matches_its_solo_training(tmp_path, tiny_config, accel
         assert sorted(a.checkpoint(40, with_state=True).state) == sorted(b.checkpoint(40, with_state=True).state)
 
 
+def test_chunking_the_stack_over_runs_changes_nothing(tmp_path, tiny_config, monkeypatch):
+    import grokkit.multirun.trainer as multirun_trainer
+
+    configs = variants(tiny_config)
+    whole = [Run.create(tmp_path / f"whole{i}", c) for i, c in enumerate(configs)]
+    train_many(whole, progress=False)
+    # a budget of one row: every forward, backward and evaluation takes one run at a time
+    monkeypatch.setattr(multirun_trainer, "ROW_BUDGET", {"cuda": 1, "cpu": 1})
+    chunked = [Run.create(tmp_path / f"chunked{i}", c) for i, c in enumerate(configs)]
+    train_many(chunked, progress=False)
+    for a, b in zip(whole, chunked):
+        assert_close_runs(a, b)
+
+
 def test_runs_leave_the_stack_when_done(tmp_path, tiny_config):
     configs = [
         tiny_config(task={"p": 7, "frac_train": 0.9}, train={"steps": 300, "lr": 1e-2, "early_stop_after": 20,
