@@ -140,7 +140,11 @@ def stacked_last_logits(w: StackedWeights, tokens: Tensor) -> Tensor:
     #   resid  = e + W_O z
     #   pre    = W_in e + (W_in W_O) z + b_in
     #   logits = W_U e + (W_U W_O) z + (W_U W_out) post + W_U b_out
-    pre = last_linear(e_table, w.W_in, w.b_in) + _linear(z, torch.bmm(w.W_in, w.W_O))  # [R, batch, d_mlp]
-    direct = last_linear(e_table, w.W_U) + _linear(z, torch.bmm(w.W_U, w.W_O))  # [R, batch, d_out]
-    b_out = None if w.b_out is None else torch.bmm(w.W_U, w.b_out.unsqueeze(2)).squeeze(2)  # [R, d_out]
-    return direct + _linear(act(pre), torch.bmm(w.W_U, w.W_out), b_out)  # [R, batch, d_vocab_out]
+    # baddbmm adds the (broadcast) first term inside the GEMM: one pass less over [R, batch, d]
+    pre = torch.baddbmm(last_linear(e_table, w.W_in, w.b_in), z, torch.bmm(w.W_in, w.W_O).transpose(1, 2))
+    direct = torch.baddbmm(last_linear(e_table, w.W_U), z, torch.bmm(w.W_U, w.W_O).transpose(1, 2))
+    if w.b_out is not None:
+        direct = direct + torch.bmm(w.W_U, w.b_out.unsqueeze(2)).transpose(1, 2)  # + W_U b_out, [R, 1, d_out]
+    # pre feeds nothing else, so the activation may overwrite it
+    post = F.relu(pre, inplace=True) if w.act_fn == "relu" else F.gelu(pre)
+    return torch.baddbmm(direct, post, torch.bmm(w.W_U, w.W_out).transpose(1, 2))  # [R, batch, d_vocab_out]
