@@ -10,20 +10,17 @@ report (``grokkit.report.html``: its style, cards, and plotly.js embedded once).
 from __future__ import annotations
 
 import html
-import json
 import os
 from pathlib import Path
 from typing import Sequence
 
 import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from grokkit.compare.collect import GROKKED_ACC, OWN_DIRECTION, ToySide, TransformerRun
 from grokkit.compare.explain import comparison_findings, memorised_summary, toy_findings, transformer_findings
 from grokkit.report.figures import PALETTE
-from grokkit.report.html import STYLE, _card, _script_json
+from grokkit.report.html import _card, page_html
 from grokkit.report.sections import Section
 from grokkit.toy.report import loss_figure
 from grokkit.toy.summary import CurvePoint
@@ -184,27 +181,10 @@ def render_page(toy: ToySide, runs: list[TransformerRun], transformer_path: str 
         + "".join(f"<p>{html.escape(text)}</p>" for text in findings),
         f"<h2>Numbers</h2><h3>Toy model</h3>{toy_table(toy)}<h3>Transformer</h3>{transformer_table(runs)}",
     ]
-    figure_json = "{" + ",".join(f"{json.dumps(k)}:{pio.to_json(fig, validate=False)}"
-                                 for k, fig in figures.items()) + "}"
     title = "grokkit compare: memorisation in the toy model and the transformer"
     sources = (f"--toy {html.escape(str(toy.path.resolve()))} &nbsp; "
                f"--transformer {html.escape(str(Path(transformer_path).resolve()))}")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{STYLE}</style>
-<script>{get_plotlyjs()}</script>
-</head><body data-figures-expected="{len(figures)}">
-<header><h1>{html.escape(title)}</h1><div class="path">{sources}</div></header>
-<main>{''.join(blocks)}</main>
-<script>
-const FIGURES = {_script_json(figure_json)};
-const CONFIG = {{displaylogo: false, responsive: true}};
-Promise.all(Object.entries(FIGURES).map(([id, fig]) => Plotly.newPlot(id, fig.data, fig.layout, CONFIG)))
-  .then((drawn) => {{ document.body.dataset.figuresDrawn = String(drawn.length); }})
-  .catch((err) => {{ document.body.dataset.figuresFailed = String(err); }});
-</script>
-</body></html>
-"""
+    return page_html(title, sources, blocks, figures)
 
 
 def write_page(path: str | Path, page: str) -> Path:

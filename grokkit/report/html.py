@@ -157,15 +157,23 @@ def render_page(data: ReportData) -> str:
         blocks.append(f"<h2>{_esc(heading)}</h2><div class='grid'>"
                       + "".join(_card(s, figures) for s in sections) + "</div>")
     blocks.append(f"<h2>Key frequencies</h2>{key_freq_table(data)}")
+    title = f"grokkit report: {Path(data.run_path).name}"
+    return page_html(title, _esc(data.run_path), blocks, figures)
+
+
+def page_html(title: str, subtitle_html: str, blocks: list[str], figures: dict[str, Any]) -> str:
+    """A self-contained page: plotly.js once, then every figure drawn into the element with its id.
+
+    ``body[data-figures-drawn]`` is set once all figures have drawn (the browser test reads it).
+    """
     figure_json = "{" + ",".join(f"{json.dumps(k)}:{pio.to_json(fig, validate=False)}"
                                  for k, fig in figures.items()) + "}"
-    title = f"grokkit report: {Path(data.run_path).name}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>
 <style>{STYLE}</style>
 <script>{get_plotlyjs()}</script>
 </head><body data-figures-expected="{len(figures)}">
-<header><h1>{_esc(title)}</h1><div class="path">{_esc(data.run_path)}</div></header>
+<header><h1>{_esc(title)}</h1><div class="path">{subtitle_html}</div></header>
 <main>{''.join(blocks)}</main>
 <script>
 const FIGURES = {_script_json(figure_json)};
