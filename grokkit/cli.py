@@ -35,8 +35,24 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(command)
+        command.add_argument("--threads", type=int, default=None,
+                             help="torch CPU threads (default: torch's choice, one per core; on a shared "
+                                  "machine, 1 per process avoids OpenMP threads fighting for the cores)")
         command.set_defaults(_run=module.run)
     return parser
+
+
+def set_threads(threads: int | None) -> None:
+    """Apply ``--threads`` (torch is imported only when it is given)."""
+    if threads is None:
+        return
+    from grokkit.errors import ConfigError
+
+    if threads < 1:
+        raise ConfigError(f"--threads: must be an integer >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        set_threads(args.threads)
         return int(args._run(args) or 0)
     except GrokkitError as exc:
         print(f"grokkit: error: {exc}", file=sys.stderr)

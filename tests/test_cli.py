@@ -126,6 +126,19 @@ def test_info_reports_progress_and_milestones(tmp_path, capsys):
     assert summary["finished"] and 0 <= summary["best_test_acc"] <= 1
 
 
+def test_threads_option(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        code, _, err = run_cli(capsys, "train", tmp_path / "spec.toml", "--out", tmp_path / "run", "--threads", "0")
+        assert code == 2 and "--threads" in err and ">= 1" in err and not (tmp_path / "run").exists()
+        tiny_run(tmp_path, capsys, extra=("--threads", "1"))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_help_is_fast_and_does_not_import_torch():
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", "import sys; from grokkit.cli import main\n"

@@ -14,18 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--measure", action="store_true",
                         help="compute the excluded measure offline for runs without a measures.jsonl "
                              "(key frequencies from each run's final checkpoint)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.errors import ConfigError
-
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads: must be an integer >= 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
     from grokkit.compare import write_comparison
 
     path = write_comparison(args.toy, args.transformer, args.out, measure=args.measure)

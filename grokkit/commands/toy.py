@@ -13,22 +13,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="toy task spec (TOML with [toy], [train], [sweep], [report])")
     parser.add_argument("--out", required=True, help="sweep directory (created, or resumed when it holds the same spec)")
     add_common(parser)  # --set SECTION.KEY=VALUE and --no-progress, as for `grokkit train`
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
 
 
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from grokkit.errors import ConfigError
     from grokkit.toy.spec import load_toy_spec
 
     spec = load_toy_spec(args.spec, args.overrides)  # every check before anything touches disk
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads: must be an integer >= 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
     from grokkit.toy import summary
     from grokkit.toy.report import write_report
     from grokkit.toy.sweep import run_sweep
