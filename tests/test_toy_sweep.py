@@ -54,6 +54,10 @@ def test_sweep_resumes_and_reports(tmp_path):
     assert [r["test_loss"] for r in load_rows(tmp_path / "s")] == [r["test_loss"] for r in rows]
     with pytest.raises(RunError, match="different spec"):
         run_sweep(tiny_spec("train.steps=41"), tmp_path / "s")
+    # report and speed settings may change between runs of one sweep; the new ones are kept
+    later = tiny_spec("train.best_of=2", "train.block_elements=4096", "report.title='later'")
+    assert run_sweep(later, tmp_path / "s", log=lambda *_: None).trained_chunks == 0
+    assert json.loads((tmp_path / "s" / "sweep.json").read_text())["spec"]["report"]["title"] == "later"
     html = write_report(tmp_path / "s").read_text(encoding="utf-8")
     assert html.count("plotly.js v") == 1  # the library embedded once
     assert "Test loss (double descent)" in html and "Geometry of m = 2 models" in html

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
+from typing import Any
 
 from grokkit.errors import RunError
 from grokkit.toy.config import ToyInstance
@@ -101,6 +102,24 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+# Spec settings that change neither which models a chunk holds nor what they compute (up to
+# float summation order): a sweep may be continued with other values of these.
+NOT_RESULTS = {"report": None, "train": ("block_elements", "device")}
+
+
+def _results_part(spec: Any) -> Any:
+    """``spec`` (a ToySpec dict) without the NOT_RESULTS settings."""
+    if not isinstance(spec, dict):
+        return spec
+    out = {}
+    for section, values in spec.items():
+        if section in NOT_RESULTS and NOT_RESULTS[section] is None:
+            continue
+        drop = NOT_RESULTS.get(section) or ()
+        out[section] = {k: v for k, v in values.items() if k not in drop} if isinstance(values, dict) else values
+    return out
+
+
 def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
     """Create ``out`` for this spec, or accept it when it already holds the same spec."""
     out = Path(out)
@@ -113,8 +132,10 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
             raise RunError(f"--out {out}: {SPEC_FILE} is not valid JSON; not a toy sweep") from None
         if not isinstance(existing, dict) or existing.get("format") != SWEEP_FORMAT:
             raise RunError(f"--out {out}: not a grokkit toy sweep")
-        if existing.get("spec") != record["spec"]:
+        if _results_part(existing.get("spec")) != _results_part(record["spec"]):
             raise RunError(f"--out {out}: holds a sweep with a different spec; choose another directory")
+        if existing["spec"] != record["spec"]:  # only report or speed settings changed: keep the new ones
+            _write_atomic(spec_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
         return out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunError(f"--out {out}: exists and is not an empty directory or a toy sweep")
