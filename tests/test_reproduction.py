@@ -31,6 +31,9 @@ def test_quickstart_memorises_then_groks(tmp_path):
     rows = run.metrics()
     memorised = next(r["step"] for r in rows if r["train_acc"] == 1.0)
     grokked = next(r["step"] for r in rows if r["test_acc"] >= 0.99)
+    # A memorisation stretch: 100 % train accuracy while test accuracy stays low. At these
+    # settings test accuracy creeps up from ~7 % (memorised at step ~150, 12 % 500 steps
+    # later) and only jumps to 99 % some 3 000 steps after memorising.
     plateau = [r for r in rows if memorised <= r["step"] < memorised + 500]
-    assert all(r["test_acc"] < 0.1 for r in plateau)  # a memorisation stretch: 100 % train, low test
-    assert grokked > memorised + 500
+    assert all(r["train_acc"] == 1.0 and r["test_acc"] < 0.2 for r in plateau)
+    assert grokked > memorised + 1500
