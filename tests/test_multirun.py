@@ -183,3 +183,12 @@ def test_unstackable_runs_are_refused(tmp_path, tiny_config):
     runs = [Run.create(tmp_path / "a", tiny_config()), Run.create(tmp_path / "b", tiny_config(model={"d_mlp": 128}))]
     with pytest.raises(ConfigError, match="multirun"):
         train_many(runs, progress=False)
+
+
+def test_stacked_runs_honour_optimizer_state_latest(tmp_path, tiny_config):
+    configs = [tiny_config(train={"optimizer_state": "latest"}), tiny_config(model={"seed": 3})]
+    runs = [Run.create(tmp_path / f"r{i}", c) for i, c in enumerate(configs)]
+    train_many(runs, progress=False)
+    with_state = [[s for s in r.checkpoint_steps() if (r.checkpoint_root / f"step_{s:07d}" / "optimizer.safetensors").exists()]
+                  for r in runs]
+    assert with_state == [[40], runs[1].checkpoint_steps()]

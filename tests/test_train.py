@@ -56,6 +56,33 @@ def test_interrupted_then_resumed_run_is_bit_identical(tmp_path, tiny_config):
     assert strip_wall(full.metrics()) == strip_wall(cut.metrics())
 
 
+def test_optimizer_state_only_in_the_latest_checkpoint(tmp_path, tiny_config):
+    from grokkit.errors import CheckpointError
+
+    every = Run.create(tmp_path / "every", tiny_config(train={"steps": 40, "warmup_steps": 5}))
+    train(every, progress=False)
+    latest = Run.create(tmp_path / "latest", tiny_config(train={"steps": 40, "warmup_steps": 5,
+                                                                "optimizer_state": "latest"}))
+
+    def interrupt(step, model):
+        if step == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(latest, progress=False, on_checkpoint=interrupt)
+    train(latest, resume=True, progress=False)  # resumes from the one checkpoint that kept its state
+
+    held = [s for s in latest.checkpoint_steps() if (latest.checkpoint_root / f"step_{s:07d}" / "optimizer.safetensors").exists()]
+    assert latest.checkpoint_steps() == [0, 10, 20, 30, 40] and held == [40]
+    assert latest.checkpoint(40, with_state=True).state  # the latest keeps state, verified
+    old, same = latest.checkpoint(10).model, every.checkpoint(10).model  # older ones keep verified weights
+    assert old.keys() == same.keys() and all(torch.equal(old[k], same[k]) for k in old)
+    with pytest.raises(CheckpointError, match="optimiser state was removed"):
+        latest.checkpoint(10, with_state=True)
+    a, b = final_weights(every.path), final_weights(latest.path)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # pruning changes nothing about training
+
+
 def test_minibatch_sgd_and_adam_resume_identically(tmp_path, tiny_config):
     for optimizer in ("sgd", "adam"):
         config = tiny_config(train={"steps": 30, "batch_size": 16, "optimizer": optimizer, "lr": 1e-2})

@@ -161,7 +161,8 @@ def train_many(
         state = _member_state(m, optimizer, grad_filter, pos, step)
         meta = {"config": m.run.config.to_dict(), "metrics": m.last_row,
                 "optimizer_groups": [{**g, "lr": lr_at(m.run.config.train, max(step - 1, 0))} for g in m.groups]}
-        save_checkpoint(m.run.checkpoint_root, step, model_state(m.bridge), state, meta)
+        save_checkpoint(m.run.checkpoint_root, step, model_state(m.bridge), state, meta,
+                        state_only_latest=m.run.config.train.optimizer_state == "latest")
         if m.callback is not None:
             m.callback(step, m.bridge)
 

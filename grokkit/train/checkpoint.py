@@ -92,8 +92,13 @@ def save_checkpoint(
     model: dict[str, torch.Tensor],
     state: dict[str, torch.Tensor],
     meta: dict[str, Any],
+    state_only_latest: bool = False,
 ) -> Path:
-    """Write a checkpoint atomically and return its folder."""
+    """Write a checkpoint atomically and return its folder.
+
+    With ``state_only_latest`` (``train.optimizer_state = "latest"``), every other checkpoint
+    under ``root`` then loses its optimiser state (``prune_state``).
+    """
     root.mkdir(parents=True, exist_ok=True)
     final = checkpoint_dir(root, step)
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
@@ -115,7 +120,26 @@ def save_checkpoint(
     if final.exists():  # a re-run of the same step after resume: replace it whole
         shutil.rmtree(final)
     os.replace(tmp, final)
+    if state_only_latest:
+        for other_step, other in list_checkpoints(root):
+            if other_step != step and (other / STATE_FILE).exists():
+                prune_state(other)
     return final
+
+
+def prune_state(path: Path) -> None:
+    """Remove a checkpoint's optimiser-state file, first recording in its meta.json that it is gone.
+
+    The meta is rewritten atomically before the file is deleted, so a crash in between leaves a
+    file no hash vouches for (removed on the next prune), never a checkpoint that claims a
+    state it lacks.
+    """
+    meta = read_meta(path)
+    if STATE_FILE in meta["files"]:
+        meta["files"] = {k: v for k, v in meta["files"].items() if k != STATE_FILE}
+        meta["state_pruned"] = True
+        write_json_atomic(path / META_FILE, meta)
+    (path / STATE_FILE).unlink(missing_ok=True)
 
 
 def read_meta(path: Path) -> dict[str, Any]:
@@ -140,6 +164,9 @@ def load_checkpoint(path: Path, with_state: bool = True) -> Checkpoint:
     """Load a checkpoint after verifying its hashes; raise CheckpointError if anything is off."""
     meta = read_meta(path)
     names = [MODEL_FILE, STATE_FILE] if with_state else [MODEL_FILE]
+    if with_state and meta.get("state_pruned"):
+        raise CheckpointError(f"checkpoint {path}: its optimiser state was removed (train.optimizer_state = "
+                              "'latest'); only the latest checkpoint can be resumed from")
     for name in names:
         file = path / name
         expected = meta["files"].get(name)

@@ -172,7 +172,8 @@ def train(
         state = {**optim_tensors, "rng.torch": torch.get_rng_state(), "rng.batch": batch_rng.get_state(),
                  **grad_filter.state_tensors()}
         meta = {"config": cfg.to_dict(), "metrics": last_row, "optimizer_groups": groups}
-        save_checkpoint(run.checkpoint_root, step, model_state(model), state, meta)
+        save_checkpoint(run.checkpoint_root, step, model_state(model), state, meta,
+                        state_only_latest=tcfg.optimizer_state == "latest")
         for callback in callbacks:
             callback(step, model)
 
