@@ -141,3 +141,15 @@ def test_warmup_schedule():
     cfg = TrainConfig(lr=1e-3, warmup_steps=10)
     assert lr_at(cfg, 0) == pytest.approx(1e-4) and lr_at(cfg, 9) == lr_at(cfg, 500) == 1e-3
     assert lr_at(TrainConfig(lr=1e-3, warmup_steps=0), 0) == 1e-3
+
+
+def test_checkpoint_files_follow_the_umask(tmp_path):
+    from grokkit.train.checkpoint import save_checkpoint
+
+    old = os.umask(0o022)
+    try:
+        folder = save_checkpoint(tmp_path, 0, {"w": torch.zeros(2)}, {"m": torch.zeros(2)}, {})
+    finally:
+        os.umask(old)
+    modes = {f.name: f.stat().st_mode & 0o777 for f in folder.iterdir()}
+    assert modes == {"model.safetensors": 0o644, "optimizer.safetensors": 0o644, "meta.json": 0o644}

@@ -184,7 +184,7 @@ def train_chunk(chunk: list[ToyInstance], spec: ToySpec, device: str, progress: 
 
 def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print) -> SweepResult:
     """Train every chunk not yet on disk, then write results.jsonl (resumable)."""
-    from safetensors.torch import save_file
+    from grokkit.train.checkpoint import save_tensors
 
     start = time.perf_counter()
     out = prepare_dir(out, spec)
@@ -200,7 +200,7 @@ def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print)
             row["chunk"] = c
         weights_path = out / "chunks" / f"chunk_{c:04d}.safetensors"
         tmp = weights_path.with_name(f".{weights_path.name}.tmp-{os.getpid()}")
-        save_file(tensors, str(tmp), metadata={"format": SWEEP_FORMAT, "chunk": str(c)})
+        save_tensors(tmp, tensors, metadata={"format": SWEEP_FORMAT, "chunk": str(c)})
         os.replace(tmp, weights_path)
         _write_atomic(rows_path, json.dumps(rows).encode())  # last: marks the chunk done
         trained += 1

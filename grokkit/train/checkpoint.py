@@ -86,6 +86,18 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    """``safetensors.torch.save_file``, then the file mode the umask gives any new file.
+
+    safetensors writes its files 0600 whatever the umask, so a run shared on a cluster
+    folder would be unreadable to the group; meta.json and metrics follow the umask.
+    """
+    save_file(tensors, str(path), metadata=metadata)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def save_checkpoint(
     root: Path,
     step: int,
@@ -105,8 +117,8 @@ def save_checkpoint(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.items()}, str(tmp / MODEL_FILE))
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp / STATE_FILE))
+    save_tensors(tmp / MODEL_FILE, {k: v.detach().cpu().contiguous() for k, v in model.items()})
+    save_tensors(tmp / STATE_FILE, {k: v.detach().cpu().contiguous() for k, v in state.items()})
     full_meta = dict(meta)
     full_meta.update(
         format=FORMAT,
