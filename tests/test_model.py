@@ -69,3 +69,17 @@ def test_init_is_seeded():
 def test_bad_model_values_name_the_field(kwargs, field):
     with pytest.raises(ConfigError, match=field):
         ModelConfig(**kwargs)
+
+
+def test_legacy_init_undoes_the_residual_scaling():
+    """residual_init_scaling = false: W_O and W_out as the legacy HookedTransformer drew them (√2 larger here)."""
+    import math
+
+    task = TaskConfig(p=13)
+    scaled = weights_of(build_model(ModelConfig(d_model=32, n_heads=2, d_head=16, d_mlp=64), task))
+    legacy = weights_of(build_model(ModelConfig(d_model=32, n_heads=2, d_head=16, d_mlp=64,
+                                                residual_init_scaling=False), task))
+    for name in ("W_O", "W_out"):
+        assert torch.allclose(getattr(legacy, name), getattr(scaled, name) * math.sqrt(2))
+    for name in ("W_E", "W_Q", "W_in", "W_U"):
+        assert torch.equal(getattr(legacy, name), getattr(scaled, name))

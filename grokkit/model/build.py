@@ -7,6 +7,7 @@ fast training forward in ``grokkit.model.fast`` reads the very same parameters.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -46,6 +47,10 @@ def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torc
     bridge.enable_compatibility_mode()
     native = bridge.original_model
     with torch.no_grad():
+        if not model_cfg.residual_init_scaling:  # undo TL 4's 1/√(2·n_layers) on output projections
+            block = native.layers[0]
+            for weight in (block.attn.o.weight, block.mlp.fc_out.weight):
+                weight.mul_(math.sqrt(2 * tl_cfg.n_layers))
         if model_cfg.init_scale != 1.0:
             for param in native.parameters():
                 param.mul_(model_cfg.init_scale)

@@ -27,6 +27,10 @@ class ModelConfig:
     """Initialisation seed (999 is the TransformerLens demo's)."""
     init_scale: float = 1.0
     """Multiplier on TransformerLens's gpt2 init (std 0.8/√d_model, output projections /√2)."""
+    residual_init_scaling: bool = True
+    """True: TransformerLens 4's native init, which draws the output projections (W_O, W_out)
+    with std/√(2·n_layers), i.e. /√2 here. False: the legacy HookedTransformer init that the
+    TransformerLens grokking demo used (every W_ at std 0.8/√d_model; TL 4 dropped it)."""
     train_biases: bool = False
     """False: every bias frozen at 0 (the demo's choice). True: MLP biases trained (the paper's).
     Attention has no biases in either source, so its biases stay frozen at 0 always."""
@@ -42,5 +46,7 @@ class ModelConfig:
             raise ConfigError(f"model.seed: must be an integer, got {self.seed!r}")
         if not isinstance(self.init_scale, (int, float)) or not self.init_scale > 0:
             raise ConfigError(f"model.init_scale: must be a number > 0, got {self.init_scale!r}")
+        if not isinstance(self.residual_init_scaling, bool):
+            raise ConfigError(f"model.residual_init_scaling: must be true or false, got {self.residual_init_scaling!r}")
         if not isinstance(self.train_biases, bool):
             raise ConfigError(f"model.train_biases: must be true or false, got {self.train_biases!r}")
