@@ -41,13 +41,17 @@ SECTIONS: dict[str, type] = {
 }
 
 
-def config_from_dict(data: dict[str, Any], source: str = "spec") -> RunConfig:
-    """Build a RunConfig from nested dicts, rejecting unknown sections and keys."""
+def section_configs(data: dict[str, Any], sections: dict[str, type], source: str = "spec") -> dict[str, Any]:
+    """One typed config per section of ``data``, rejecting unknown sections and keys.
+
+    A key whose value is None is left out, so the field keeps its default: None only
+    comes from JSON round trips, and every optional field defaults to None anyway.
+    """
     for section in data:
-        if section not in SECTIONS:
-            raise SpecError(f"{source}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}")
+        if section not in sections:
+            raise SpecError(f"{source}: unknown section [{section}]; allowed: {', '.join(sections)}")
     parts = {}
-    for section, cls in SECTIONS.items():
+    for section, cls in sections.items():
         values = data.get(section, {})
         if not isinstance(values, dict):
             raise SpecError(f"{source}: [{section}] must be a table of key = value pairs")
@@ -55,8 +59,13 @@ def config_from_dict(data: dict[str, Any], source: str = "spec") -> RunConfig:
         for key in values:
             if key not in allowed:
                 raise SpecError(f"{source}: unknown key {section}.{key}; allowed: {', '.join(allowed)}")
-        parts[section] = cls(**values)  # __post_init__ validates and names the field
-    return RunConfig(**parts)
+        parts[section] = cls(**{k: v for k, v in values.items() if v is not None})  # __post_init__ validates
+    return parts
+
+
+def config_from_dict(data: dict[str, Any], source: str = "spec") -> RunConfig:
+    """Build a RunConfig from nested dicts, rejecting unknown sections and keys."""
+    return RunConfig(**section_configs(data, SECTIONS, source))
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:

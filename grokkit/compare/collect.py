@@ -141,11 +141,8 @@ class TransformerRun:
         return f"frac {self.frac_train:g} (n_train {self.n_train}{others})"
 
 
-def _measures_needed(run: Any, arg: str, sweep: Path, measure: bool) -> bool:
-    """True when ``run`` lacks excluded rows and ``measure`` allows computing them; else an error."""
-    from grokkit.measures.offline import read_measures
-
-    rows = read_measures(run.path)
+def _measures_needed(run: Any, rows: list[dict[str, Any]], arg: str, sweep: Path, measure: bool) -> bool:
+    """True when ``rows`` (its measures) lack excluded_acc and ``measure`` allows computing them; else an error."""
     if any("excluded_acc" in row for row in rows):
         return False
     where = f"{arg} {sweep}: run {run.path.name}"
@@ -184,11 +181,13 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
         if not run.metrics():
             raise RunError(f"{arg} {path}: run {name} has no metrics yet; finish the sweep first")
         runs.append(run)
-    todo = [run for run in runs if _measures_needed(run, arg, path, measure)]
+    measures = {run.path.name: read_measures(run.path) for run in runs}
+    todo = [run for run in runs if _measures_needed(run, measures[run.path.name], arg, path, measure)]
     for i, run in enumerate(todo, 1):
         log(f"measuring {run.path.name} ({i}/{len(todo)}): excluded accuracy at every checkpoint")
         measure_run(run, ["excluded"])
-    out = [_reduce(run, record["runs"][run.path.name], read_measures(run.path)) for run in runs]
+        measures[run.path.name] = read_measures(run.path)
+    out = [_reduce(run, record["runs"][run.path.name], measures[run.path.name]) for run in runs]
     return sorted(out, key=lambda r: (r.n_train, r.name))
 
 

@@ -9,8 +9,7 @@ Names are imported lazily so that ``grokkit.spec`` can import the config cheaply
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from grokkit import lazy_getattr
 
 _EXPORTS = {
     "MeasuresConfig": "grokkit.measures.config",
@@ -28,9 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'grokkit.measures' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grokkit.errors import ConfigError
+from grokkit.train.config import DEVICES, resolve_device
 
-DEVICES = ("auto", "cpu", "cuda")
 COSINES = ("half", "quarter")
 
 # The T grid of a published replication (3 … 100k), used when a spec names none.
@@ -135,13 +135,7 @@ class ToyTrainConfig:
             raise ConfigError(f"train.device: must be one of {', '.join(DEVICES)}, got {self.device!r}")
 
     def resolve_device(self) -> str:
-        import torch
-
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError("train.device: 'cuda' requested but no CUDA device is available")
-        return self.device
+        return resolve_device(self.device)
 
 
 @dataclass

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from grokkit.errors import SpecError
-from grokkit.spec import apply_overrides, read_spec
+from grokkit.spec import apply_overrides, read_spec, section_configs
 from grokkit.toy.config import ReportConfig, SweepConfig, ToyConfig, ToyTrainConfig
 
 
@@ -39,21 +38,7 @@ SECTIONS: dict[str, type] = {"toy": ToyConfig, "train": ToyTrainConfig, "sweep":
 
 def spec_from_dict(data: dict[str, Any], source: str = "spec") -> ToySpec:
     """Build a ToySpec from nested dicts, rejecting unknown sections and keys."""
-    for section in data:
-        if section not in SECTIONS:
-            raise SpecError(f"{source}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}")
-    parts = {}
-    for section, cls in SECTIONS.items():
-        values = data.get(section, {})
-        if not isinstance(values, dict):
-            raise SpecError(f"{source}: [{section}] must be a table of key = value pairs")
-        allowed = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
-            if key not in allowed:
-                raise SpecError(f"{source}: unknown key {section}.{key}; allowed: {', '.join(allowed)}")
-        # None values come from JSON round trips of absent optional lists
-        parts[section] = cls(**{k: v for k, v in values.items() if v is not None})
-    return ToySpec(**parts)
+    return ToySpec(**section_configs(data, SECTIONS, source))
 
 
 def load_toy_spec(path: str | Path, overrides: Iterable[str] = ()) -> ToySpec:

@@ -124,6 +124,7 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
     """Create ``out`` for this spec, or accept it when it already holds the same spec."""
     out = Path(out)
     record = {"format": SWEEP_FORMAT, "version": 1, "spec": spec.to_dict()}
+    payload = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
     spec_path = out / SPEC_FILE
     if spec_path.exists():
         try:
@@ -135,12 +136,12 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
         if _results_part(existing.get("spec")) != _results_part(record["spec"]):
             raise RunError(f"--out {out}: holds a sweep with a different spec; choose another directory")
         if existing["spec"] != record["spec"]:  # only report or speed settings changed: keep the new ones
-            _write_atomic(spec_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+            _write_atomic(spec_path, payload)
         return out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunError(f"--out {out}: exists and is not an empty directory or a toy sweep")
     (out / "chunks").mkdir(parents=True, exist_ok=True)
-    _write_atomic(spec_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    _write_atomic(spec_path, payload)
     return out
 
 

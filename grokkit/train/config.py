@@ -14,6 +14,17 @@ GROKFAST_LAMBDA = {"ema": 2.0, "ma": 5.0}  # Lee et al.'s suggested λ per filte
 OPTIMIZER_STATE = ("every", "latest")  # which checkpoints keep optimizer.safetensors
 
 
+def resolve_device(device: str) -> str:
+    """``train.device`` as a torch device name: auto → cuda when present, else cpu."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device: 'cuda' requested but no CUDA device is available")
+    return device
+
+
 def _check_int(name: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"train.{name}: must be an integer >= {minimum}, got {value!r}")
@@ -120,10 +131,4 @@ class TrainConfig:
         return GROKFAST_LAMBDA.get(self.grokfast, 0.0)
 
     def resolve_device(self) -> str:
-        import torch
-
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError("train.device: 'cuda' requested but no CUDA device is available")
-        return self.device
+        return resolve_device(self.device)

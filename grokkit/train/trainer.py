@@ -186,7 +186,7 @@ def train(
 
     # A run that already stopped early (or ran every step) has nothing left to do: resuming
     # it must not train past its last checkpoint.
-    stopped_early = start > 0 and stops_early(start)
+    stopped_early = stops_early(start)
     bar = _progress(tcfg.steps, start, progress and not stopped_early)
     step = start
     while step < tcfg.steps and not stopped_early:
