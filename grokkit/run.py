@@ -5,7 +5,7 @@ Layout::
     RUN/config.json          the full RunConfig (format-tagged)
     RUN/metrics.jsonl        one JSON object per evaluation
     RUN/status.json          written when training ends (finished / stopped early)
-    RUN/checkpoints/step_NNNNNNN/   see grokkit.train.checkpoint
+    RUN/checkpoints/step_NNNNNNN/   see grokkit.files.checkpoint
 
 >>> run = grokkit.load_run("runs/quick")
 >>> model = run.load_model()            # TransformerLens bridge at the last checkpoint
@@ -24,12 +24,12 @@ import torch
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import CheckpointError, RunError
 from grokkit.spec import RunConfig, config_from_dict
-from grokkit.train.checkpoint import Checkpoint, list_checkpoints, load_checkpoint, write_json_atomic
+from grokkit.files.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
+from grokkit.files.jsonl import read_rows
+from grokkit.files.layout import CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE
+from grokkit.files.tagged import read_tagged, write_tagged
 
-RUN_FORMAT = "grokkit-run"
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.jsonl"
-STATUS_FILE = "status.json"
+METRIC_KEYS = ("step", "train_loss", "test_loss", "train_acc", "test_acc")
 
 
 class Run:
@@ -40,12 +40,9 @@ class Run:
         config_path = self.path / CONFIG_FILE
         if not config_path.is_file():
             raise RunError(f"{self.path}: not a grokkit run (no {CONFIG_FILE})")
-        try:
-            data = json.loads(config_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise RunError(f"{config_path}: not valid JSON; not a grokkit run") from None
-        if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
-            raise RunError(f"{self.path}: not a grokkit run ({CONFIG_FILE} has no grokkit format tag)")
+        data = read_tagged(config_path, RUN_FORMAT, (RUN_VERSION,), what="grokkit run", keys=("config",))
+        if not isinstance(data["config"], dict):
+            raise RunError(f"{config_path}: its config is not a table of sections")
         self.config: RunConfig = config_from_dict(data["config"], source=str(config_path))
 
     @classmethod
@@ -63,13 +60,13 @@ class Run:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise RunError(f"--out {path}: exists and is not an empty directory or a grokkit run")
         path.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path / CONFIG_FILE, {"format": RUN_FORMAT, "version": 1, "config": config.to_dict()})
+        write_tagged(path / CONFIG_FILE, RUN_FORMAT, RUN_VERSION, {"config": config.to_dict()})
         return cls(path)
 
     # --- checkpoints -------------------------------------------------------
     @property
     def checkpoint_root(self) -> Path:
-        return self.path / "checkpoints"
+        return self.path / CHECKPOINTS_DIR
 
     def checkpoint_steps(self) -> list[int]:
         """Steps of every checkpoint folder, ascending."""
@@ -106,25 +103,20 @@ class Run:
 
     def metrics(self) -> list[dict[str, Any]]:
         """Every row of metrics.jsonl (a torn last line from a hard kill is skipped)."""
-        return read_jsonl(self.path / METRICS_FILE)
+        return read_rows(self.path / METRICS_FILE, METRIC_KEYS)
 
     def status(self) -> dict[str, Any] | None:
+        """status.json (written when training ends or diverges), None while none is written."""
         path = self.path / STATUS_FILE
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL log; a missing file is empty and a torn line (a hard kill) is skipped."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+        if not path.is_file():
+            return None
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+            status = json.loads(path.read_bytes().decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RunError(f"{path}: not valid JSON (truncated or edited)") from None
+        if not isinstance(status, dict):
+            raise RunError(f"{path}: not a grokkit status record")
+        return status
 
 
 def load_run(path: str | Path) -> Run:

@@ -144,7 +144,7 @@ def test_warmup_schedule():
 
 
 def test_checkpoint_files_follow_the_umask(tmp_path):
-    from grokkit.train.checkpoint import save_checkpoint
+    from grokkit.files.checkpoint import save_checkpoint
 
     old = os.umask(0o022)
     try:

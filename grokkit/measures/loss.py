@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from grokkit.measures.base import Context, Measure
-from grokkit.train.trainer import loss_and_acc
+from grokkit.model.loss import loss_and_acc
 
 
 class Losses(NamedTuple):

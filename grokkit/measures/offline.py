@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from grokkit.errors import RunError
-from grokkit.run import read_jsonl
+from grokkit.files.jsonl import read_rows
 from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_key_freqs
 from grokkit.measures.registry import resolve
 
@@ -32,7 +32,7 @@ def read_measures(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if path.is_dir():
         path = path / MEASURES_FILE
-    return read_jsonl(path)
+    return read_rows(path)
 
 
 def write_measures(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -35,8 +35,10 @@ from grokkit.model.build import build_model, model_state, trainable_parameters
 from grokkit.model.fast import weights_of
 from grokkit.multirun.model import StackedWeights, copy_into_bridge, select_runs, stack_bridges, stacked_last_logits
 from grokkit.multirun.optim import StackedAdamW
-from grokkit.run import METRICS_FILE, STATUS_FILE, Run
-from grokkit.train.checkpoint import save_checkpoint, write_json_atomic
+from grokkit.files.layout import METRICS_FILE, STATUS_FILE
+from grokkit.run import Run
+from grokkit.files.atomic import write_json_atomic
+from grokkit.files.checkpoint import save_checkpoint
 from grokkit.train.trainer import TrainResult, _progress, _truncate_metrics, lr_at, make_optimizer
 
 # Run-rows per forward pass; larger stacks are split into chunks of runs (exact: runs are

@@ -37,7 +37,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str = "local", address
     from grokkit.sweep.executor import EXECUTORS, plan_batches, run_local, run_ray
     from grokkit.sweep.report import write_sweep_report
     from grokkit.sweep.results import result_row, write_results
-    from grokkit.train.checkpoint import write_json_atomic
+    from grokkit.files.atomic import write_json_atomic
 
     if executor not in EXECUTORS:
         from grokkit.errors import ConfigError

@@ -185,7 +185,7 @@ def train_chunk(chunk: list[ToyInstance], spec: ToySpec, device: str, progress: 
 
 def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print) -> SweepResult:
     """Train every chunk not yet on disk, then write results.jsonl (resumable)."""
-    from grokkit.train.checkpoint import save_tensors
+    from grokkit.files.atomic import save_tensors
 
     start = time.perf_counter()
     out = prepare_dir(out, spec)

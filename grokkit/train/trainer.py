@@ -22,8 +22,11 @@ from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import RunError
 from grokkit.model.build import build_model, model_state, trainable_parameters
 from grokkit.model.fast import last_logits, weights_of
-from grokkit.run import METRICS_FILE, STATUS_FILE, Run, read_jsonl
-from grokkit.train.checkpoint import pack_optimizer, save_checkpoint, unpack_optimizer, write_json_atomic
+from grokkit.files.jsonl import read_rows as read_jsonl
+from grokkit.files.layout import METRICS_FILE, STATUS_FILE
+from grokkit.run import Run
+from grokkit.files.atomic import write_json_atomic
+from grokkit.files.checkpoint import pack_optimizer, save_checkpoint, unpack_optimizer
 from grokkit.train.config import TrainConfig
 
 

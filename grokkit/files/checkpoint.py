@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from grokkit.errors import CheckpointError
+from grokkit.files.atomic import fsync_path as _fsync
+from grokkit.files.atomic import save_tensors, write_json_atomic
 
 FORMAT = "grokkit-checkpoint"
 VERSION = 1
@@ -68,34 +70,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON next to ``path`` and rename it over ``path`` (never a partial file)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, path)
-
-
-def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
-    """``safetensors.torch.save_file``, then the file mode the umask gives any new file.
-
-    safetensors writes its files 0600 whatever the umask, so a run shared on a cluster
-    folder would be unreadable to the group; meta.json and metrics follow the umask.
-    """
-    save_file(tensors, str(path), metadata=metadata)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def save_checkpoint(
