@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from grokkit.errors import ConfigError
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 LOSSES = ("softmax", "stablemax")  # see grokkit.accelerators
 GROKFAST = ("none", "ema", "ma")
@@ -59,6 +60,11 @@ class TrainConfig:
     """SGD momentum (sgd only)."""
     warmup_steps: int = 10
     """Linear warm-up from 0 to lr over this many steps (the paper's 10; the demo uses 0)."""
+    warmup_from_zero: bool = False
+    """False: update k (0-based) uses lr·min((k + 1)/warmup_steps, 1). True: lr·min(k/warmup_steps, 1),
+    so the first update has lr 0, as the paper's ``LambdaLR(min(step/10, 1))`` gives."""
+    schedule: str = "constant"
+    """After warm-up: constant (reference) or cosine (decay to 0 at the last step)."""
     batch_size: int | None = None
     """None: full batch (reference). An integer: shuffled mini-batches of this size."""
     eval_every: int = 100
@@ -99,6 +105,10 @@ class TrainConfig:
         _check_float("beta2", self.beta2, 0.0, 1.0)
         _check_float("momentum", self.momentum, 0.0, 1.0)
         _check_int("warmup_steps", self.warmup_steps, 0)
+        if not isinstance(self.warmup_from_zero, bool):
+            raise ConfigError(f"train.warmup_from_zero: must be true or false, got {self.warmup_from_zero!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"train.schedule: must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.batch_size is not None:
             _check_int("batch_size", self.batch_size, 1)
         _check_int("eval_every", self.eval_every, 1)
