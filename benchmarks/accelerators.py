@@ -29,7 +29,7 @@ import torch
 
 from grokkit.run import Run
 from grokkit.spec import load_spec
-from grokkit.train.trainer import train
+from grokkit.workflow import train_run as train
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = {

@@ -26,7 +26,7 @@ def make_run(path: str, p: int, checkpoints: int, quick: bool):
     """A run with ``checkpoints`` checkpoints (steps 0 … checkpoints−1, one per step)."""
     from grokkit.run import Run
     from grokkit.spec import config_from_dict
-    from grokkit.train.trainer import train
+    from grokkit.workflow import train_run as train
 
     sections = {"task": {"p": p}, "train": {"steps": checkpoints - 1, "eval_every": 50, "checkpoint_every": 1,
                                             "device": "cpu"}}

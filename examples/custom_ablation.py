@@ -22,7 +22,7 @@ import torch.nn.functional as F
 import grokkit
 from grokkit.analysis.fourier import fourier_sign, key_frequencies
 from grokkit.measures import measure_model
-from grokkit.train.trainer import train
+from grokkit.workflow import train_run as train
 
 
 def tiny_run(path: str) -> grokkit.Run:

@@ -22,7 +22,7 @@ _EXPORTS = {
     "load_spec": "grokkit.spec",
     "Run": "grokkit.run",
     "load_run": "grokkit.run",
-    "train_run": "grokkit.train.trainer",  # `grokkit.train` is the subpackage
+    "train_run": "grokkit.workflow",  # the engine plus the spec's live measures (`grokkit.train` is the subpackage)
     "GrokkitError": "grokkit.errors",
     "write_report": "grokkit.report",
     "measure_run": "grokkit.measures.offline",
@@ -33,7 +33,7 @@ _EXPORTS = {
     "mean_ablation": "grokkit.ablation",
     "resample_ablation": "grokkit.ablation",
     "fourier_ablation": "grokkit.ablation",
-    "train_many": "grokkit.multirun.trainer",  # many runs of one shape as one stack
+    "train_many": "grokkit.workflow",  # many runs of one shape as one stack
     "run_sweep": "grokkit.sweep.run",  # what `grokkit sweep` does
     "write_comparison": "grokkit.compare",  # what `grokkit compare` does
 }

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from grokkit.data.dataset import AlgorithmicDataset
-from grokkit.errors import CheckpointError, RunError
+from grokkit.errors import CheckpointError, GrokkitError, RunError
 from grokkit.spec import RunConfig, config_from_dict
 from grokkit.files.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
 from grokkit.files.jsonl import read_rows
@@ -48,6 +48,9 @@ class Run:
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> "Run":
         """Start a new run at ``path``; an existing run there must have the same config."""
+        from grokkit.limits import check_resources
+
+        check_resources(config)  # device and memory, before anything is written
         path = Path(path)
         if (path / CONFIG_FILE).exists():
             existing = cls(path)
@@ -81,7 +84,22 @@ class Run:
             step = max(found)
         if step not in found:
             raise RunError(f"{self.path}: no checkpoint at step {step}; have {sorted(found)[:5]}…{sorted(found)[-1]}")
-        return load_checkpoint(found[step], with_state=with_state)
+        ckpt = load_checkpoint(found[step], with_state=with_state)
+        self._check_config(ckpt)
+        return ckpt
+
+    def _check_config(self, ckpt: Checkpoint) -> None:
+        """The checkpoint's copy of the config must be this run's config.json (an edit of either is refused)."""
+        stored = ckpt.meta.get("config")
+        if stored is None:
+            return
+        try:
+            same = config_from_dict(stored, source=str(ckpt.path)).to_dict() == self.config.to_dict()
+        except GrokkitError:
+            same = False
+        if not same:
+            raise CheckpointError(f"{self.path / CONFIG_FILE}: does not match the config checkpoint {ckpt.path.name} "
+                                  "was trained with (edited?); refusing to mix them")
 
     def load_model(self, step: int | None = None, device: str | torch.device = "cpu") -> Any:
         """A TransformerLens bridge holding the weights of the checkpoint at ``step``."""

@@ -20,7 +20,7 @@ def tiny_run():
     """A 40-step p = 13 run with live measures (key freqs 1, 3): checkpoints 0, 20, 40."""
     from grokkit.run import Run
     from grokkit.spec import config_from_dict
-    from grokkit.train.trainer import train
+    from grokkit.workflow import train_run as train
 
     path = tempfile.mkdtemp(prefix="grokkit-tiny-")
     atexit.register(shutil.rmtree, path, ignore_errors=True)

@@ -5,17 +5,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from grokkit.accelerators import (
-    GradientFilter,
-    orthogonalize_,
-    softmax_cross_entropy,
-    stablemax,
-    stablemax_cross_entropy,
-)
 from grokkit.errors import ConfigError
+from grokkit.model.loss import softmax_cross_entropy, stablemax, stablemax_cross_entropy
+from grokkit.optim.filters import GradientFilter, orthogonalize_
 from grokkit.run import Run
 from grokkit.train.config import TrainConfig
-from grokkit.train.trainer import train
+from grokkit.workflow import train_run as train
 
 
 def test_stablemax_values_and_cross_entropy():
@@ -41,9 +36,9 @@ def test_stablemax_batched_over_runs_is_per_run_mean():
 
 
 def test_grokfast_ema_follows_its_recurrence():
-    p = torch.nn.Parameter(torch.zeros(4))
+    p = torch.nn.Parameter(torch.zeros(1, 4))  # a stack of one run
     f = GradientFilter("ema", alpha=0.9, lamb=2.0)
-    grads = [torch.randn(4) for _ in range(5)]
+    grads = [torch.randn(1, 4) for _ in range(5)]
     mu = grads[0].clone()
     for g in grads:
         p.grad = g.clone()
@@ -53,9 +48,9 @@ def test_grokfast_ema_follows_its_recurrence():
 
 
 def test_grokfast_ma_waits_for_a_full_window_then_adds_the_mean():
-    p = torch.nn.Parameter(torch.zeros(3))
+    p = torch.nn.Parameter(torch.zeros(1, 3))
     f = GradientFilter("ma", lamb=5.0, window=3)
-    grads = [torch.randn(3) for _ in range(6)]
+    grads = [torch.randn(1, 3) for _ in range(6)]
     for i, g in enumerate(grads):
         p.grad = g.clone()
         f.apply({"w": p})
@@ -66,23 +61,25 @@ def test_grokfast_ma_waits_for_a_full_window_then_adds_the_mean():
 def test_orthograd_is_orthogonal_keeps_norm_and_works_per_run():
     w, g = torch.randn(3, 5, 4), torch.randn(3, 5, 4)
     stacked = g.clone()
-    orthogonalize_(w, stacked, run_axis=True)
+    orthogonalize_(w, stacked)
     for i in range(3):
-        one = g[i].clone()
-        orthogonalize_(w[i], one)
+        one = g[i : i + 1].clone()
+        orthogonalize_(w[i : i + 1], one)
+        one = one[0]
         assert torch.allclose(one, stacked[i], atol=1e-6)
         assert abs(float((one * w[i]).sum())) < 1e-5
         assert math.isclose(float(one.norm()), float(g[i].norm()), rel_tol=1e-5)
 
 
-def test_filter_state_round_trips():
-    p = torch.nn.Parameter(torch.zeros(2, 2))
+def test_filter_state_round_trips_per_run():
+    p = torch.nn.Parameter(torch.zeros(2, 2))  # two runs of a [2] parameter
     a = GradientFilter("ma", window=4)
     for _ in range(3):
         p.grad = torch.randn(2, 2)
         a.apply({"w": p})
     b = GradientFilter("ma", window=4)
-    b.load_state_tensors(a.state_tensors())
+    for run in range(2):  # each run's state saved and restored on its own
+        b.load_state(run, a.state_of(run), {"w": p})
     g = torch.randn(2, 2)
     p.grad = g.clone()
     a.apply({"w": p})
@@ -90,7 +87,7 @@ def test_filter_state_round_trips():
     p.grad = g.clone()
     b.apply({"w": p})
     assert torch.equal(out_a, p.grad)
-    assert GradientFilter().state_tensors() == {} and not GradientFilter().active
+    assert GradientFilter().state_of(0) == {} and not GradientFilter().active
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def test_every_figure_of_the_report_draws_in_headless_chromium(tmp_path):
     from grokkit.report import write_report
     from grokkit.run import Run
     from grokkit.spec import load_spec
-    from grokkit.train.trainer import train
+    from grokkit.workflow import train_run as train
 
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)

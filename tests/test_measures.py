@@ -125,9 +125,11 @@ def test_detect_phases_on_shaped_curves():
 def test_bad_names_and_ops_are_one_line_errors():
     with pytest.raises(MeasureError, match="unknown measure"):
         resolve(["loss", "nope"], "add")
-    with pytest.raises(FourierNotApplicable, match="add and sub only"):
-        resolve(["excluded"], "mul")
-    assert all(not m.fourier for m in resolve(None, "mul"))
+    with pytest.raises(FourierNotApplicable, match="not a group operation"):
+        resolve(["excluded"], "x2_plus_y")
+    assert all(m.needs != "circuit" for m in resolve(None, "x2_plus_y"))
+    assert "gini" in [m.name for m in resolve(None, "x2_plus_y")]  # the generic 2-D view applies
+    assert [m.name for m in resolve(None, "mul")] == [m for m in MEASURES if m != "llc"]  # all but the opt-in one
     with pytest.raises(MeasureError, match="final checkpoint"):
         resolve(["embedding_projection"], "add", live=True)
     assert "embedding_projection" not in [m.name for m in resolve(["all"], "add", live=True)]
@@ -178,9 +180,9 @@ def test_measure_run_writes_every_key_and_matches_live_rows(run):
     assert [r["step"] for r in live] == [0, 20, 40]
     rows = measure_run(run, key_freqs=[1, 3])
     assert rows == read_measures(run.path)
-    keys = {k for m in MEASURES.values() for k in m.keys} | {"step", "key_freqs", "key_freqs_source"}
+    keys = {k for m in MEASURES.values() if not m.opt_in for k in m.keys} | {"step", "group", "key_freqs", "key_freqs_source"}
     assert set(rows[-1]) == keys
-    assert rows[-1]["key_freqs"] == [1, 3] and rows[-1]["key_freqs_source"] == "user"
+    assert rows[-1]["key_freqs"] == [1, 3] and rows[-1]["key_freqs_source"] == "user" and rows[-1]["group"] == "Z_13"
     for live_row, row in zip(live, rows):
         for key, value in live_row.items():
             if isinstance(value, float):
@@ -227,7 +229,7 @@ def test_cli_measure_and_info(run, tmp_path, capsys):
 
 
 def test_live_callback_redoes_rows_after_a_resume(run, tmp_path):
-    from grokkit.measures.live import make_live_callback
+    from grokkit.measures.live import LiveMeasures, live_measures
     from grokkit.measures.offline import read_measures
     from grokkit.run import Run
     from grokkit.spec import RunConfig
@@ -236,7 +238,9 @@ def test_live_callback_redoes_rows_after_a_resume(run, tmp_path):
     shutil.copytree(run.path, copy)
     resumed = Run(copy)
     assert [r["step"] for r in read_measures(copy)][-1] == 40
-    callback = make_live_callback(resumed)
-    callback(20, resumed.load_model(20))  # training resumed from step 20 redoes 20 onwards
+    callback = LiveMeasures([resumed])
+    callback.on_train_start([resumed], 20)  # training resumed from step 20 redoes the rows after 20
     assert [r["step"] for r in read_measures(copy)] == [0, 20]
-    assert make_live_callback(Run.create(tmp_path / "quiet", RunConfig())) is None  # no [measures] live
+    callback.on_checkpoint(resumed, 40, resumed.load_model(40))
+    assert [r["step"] for r in read_measures(copy)] == [0, 20, 40]
+    assert live_measures([Run.create(tmp_path / "quiet", RunConfig())]) == []  # no [measures] live

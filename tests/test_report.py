@@ -123,7 +123,9 @@ def test_run_command_trains_measures_and_reports(measured_run):
     from grokkit.run import Run
 
     _, out, printed = measured_run
-    assert printed.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
+    lines = printed.strip().splitlines()
+    assert lines[-2] == f"report: {out / 'report.html'}"
+    assert lines[-1].startswith("time     train ") and "| measures " in lines[-1] and "| total " in lines[-1]
     assert [row["step"] for row in read_measures(out)] == Run(out).checkpoint_steps()
     page = (out / "report.html").read_text()
     for name in ("loss", "excluded_restricted", "gini", "embed", "neurons", "attention", "logit_fourier"):

@@ -7,7 +7,7 @@ import pytest
 
 from grokkit.run import Run
 from grokkit.spec import load_spec
-from grokkit.train.trainer import train
+from grokkit.workflow import train_run as train
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks"
 

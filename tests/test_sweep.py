@@ -81,18 +81,19 @@ def test_interrupted_sweep_restarts_without_redoing_finished_runs(tmp_path, monk
     spec = expand(grid_2x2(max_stack=2))  # two batches of two stacked runs
     whole = run_sweep(spec, tmp_path / "whole", report=lambda _: None)
 
-    real = live.make_live_callback
+    class Interrupting(live.LiveMeasures):  # the second batch dies at its step-20 checkpoint
+        def __bool__(self):
+            return True
 
-    def interrupting(run):  # the second batch dies at its step-20 checkpoint
-        def callback(step, model):
+        def on_checkpoint(self, run, step, model):
+            super().on_checkpoint(run, step, model)
             if step == 20 and "frac_train=0.5" in run.path.name and "decay=1.0" in run.path.name:
                 raise KeyboardInterrupt
-        return callback
 
-    monkeypatch.setattr(live, "make_live_callback", interrupting)
+    monkeypatch.setattr(live, "LiveMeasures", Interrupting)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(spec, tmp_path / "cut", report=lambda _: None)
-    monkeypatch.setattr(live, "make_live_callback", real)
+    monkeypatch.undo()
     runs = tmp_path / "cut" / "runs"
     finished = sorted(p.name for p in runs.iterdir() if (p / "status.json").exists())
     assert len(finished) == 2

@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from grokkit.run import Run
-from grokkit.train.trainer import lr_at, train
+from grokkit.train.engine import run_lr as lr_at
+from grokkit.workflow import train_run as train
 
 
 def final_weights(run_dir):

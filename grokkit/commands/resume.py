@@ -15,13 +15,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from grokkit.commands.info import print_summary
     from grokkit.run import Run
-    from grokkit.train.trainer import train
+    from grokkit.workflow import train_run
 
     run_ = Run(args.run)
-    steps = run_.checkpoint_steps()
-    if steps and steps[-1] >= run_.config.train.steps or (run_.status() or {}).get("stopped_early"):
-        print(f"{run_.path}: already finished at step {steps[-1]}")
-    else:
-        train(run_, resume=True, progress=not args.no_progress)
+    status = run_.status() or {}
+    if status.get("finished"):
+        print(f"{run_.path}: already finished at step {status.get('final_step')}")
+    elif status.get("imported"):
+        from grokkit.errors import RunError
+
+        raise RunError(f"{run_.path}: an imported run has no optimiser state to resume from")
+    else:  # the engine resumes from the latest complete, verified checkpoint (or starts clean)
+        train_run(run_, resume=True, progress=not args.no_progress)
     print_summary(run_)
     return 0

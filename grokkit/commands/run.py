@@ -27,19 +27,27 @@ def measures_complete(run: Any) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     from grokkit.commands import train as train_command
     from grokkit.commands.info import print_phases
     from grokkit.measures.offline import measure_run
     from grokkit.report import write_report
     from grokkit.run import Run
 
+    t0 = time.perf_counter()
     train_command.run(args)  # trains, or resumes the same spec, and prints the summary
+    t1 = time.perf_counter()
     run_ = Run(args.out)
     if measures_complete(run_):
         print(f"measures: {run_.path / 'measures.jsonl'} already covers every checkpoint")
     else:
         print(f"measures: measuring {len(run_.checkpoint_steps())} checkpoints …", flush=True)
         measure_run(run_, progress=not args.no_progress)
+    t2 = time.perf_counter()
     print_phases(run_)
     print(f"report: {write_report(run_)}")
+    t3 = time.perf_counter()
+    print(f"time     train {t1 - t0:.1f} s | measures {t2 - t1:.1f} s | report {t3 - t2:.1f} s | "
+          f"total {t3 - t0:.1f} s")
     return 0

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from grokkit.commands.info import print_summary
     from grokkit.run import Run
     from grokkit.spec import load_spec
-    from grokkit.train.trainer import train
+    from grokkit.workflow import train_run
 
     config = load_spec(args.spec, args.overrides)  # validated before anything touches disk
     run_ = Run.create(args.out, config)
@@ -37,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
     if resume:
         state = "finished" if (run_.status() or {}).get("finished") else "started"
         print(f"{run_.path}: same config already {state} here; resuming from step {run_.checkpoint_steps()[-1]}")
-    train(run_, resume=resume, progress=not args.no_progress)
+    train_run(run_, resume=resume, progress=not args.no_progress)
     print_summary(run_)
     return 0

@@ -4,13 +4,13 @@ A checkpoint is a folder ``checkpoints/step_NNNNNNN/`` holding
 
 - ``model.safetensors``: the TransformerLens bridge's state dict;
 - ``optimizer.safetensors``: optimiser moments and RNG states;
-- ``meta.json``: step, config, metrics, optimiser hyper-parameters, and the
-  SHA-256 of both tensor files.
+- ``meta.json``: step, config, metrics, the SHA-256 of both tensor files, and its
+  own SHA-256 (so a flipped bit in the stored config or step is caught too).
 
 It is written in a hidden temporary folder that is renamed into place only when
 complete, so a crash never leaves a half checkpoint under a real name. Loading
-checks the format tag and both hashes, so a truncated or edited file is reported,
-never used. Nothing here unpickles: safetensors and JSON only.
+checks the format tag, the metadata's hash, its step against the folder's name and
+both tensor hashes, so a truncated or edited file is reported, never used. Nothing here unpickles: safetensors and JSON only.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from grokkit.files.atomic import fsync_path as _fsync
 from grokkit.files.atomic import save_tensors, write_json_atomic
 
 FORMAT = "grokkit-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: meta.json carries its own SHA-256; optimiser state named per parameter
+READABLE = (1, 2)
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "optimizer.safetensors"
 META_FILE = "meta.json"
@@ -54,13 +55,15 @@ def checkpoint_dir(root: Path, step: int) -> Path:
 
 
 def list_checkpoints(root: Path) -> list[tuple[int, Path]]:
-    """(step, folder) of every checkpoint folder under ``root``, by step; temporaries excluded."""
+    """(step, folder) of every checkpoint folder under ``root``, by step; temporaries and foreign names excluded."""
     if not root.is_dir():
         return []
     found = []
     for entry in root.iterdir():
-        if entry.is_dir() and entry.name.startswith(PREFIX) and entry.name[len(PREFIX) :].isdigit():
-            found.append((int(entry.name[len(PREFIX) :]), entry))
+        digits = entry.name[len(PREFIX):]
+        # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
+        if entry.name.startswith(PREFIX) and digits.isascii() and digits.isdigit() and entry.is_dir():
+            found.append((int(digits), entry))
     return sorted(found)
 
 
@@ -70,6 +73,18 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def meta_digest(meta: dict[str, Any]) -> str:
+    """SHA-256 of the metadata itself (canonical JSON, without this field): binds step, config and hashes."""
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
+
+
+def _write_meta(path: Path, meta: dict[str, Any]) -> None:
+    meta = dict(meta)
+    meta["meta_sha256"] = meta_digest(meta)
+    write_json_atomic(path, meta)
 
 
 def save_checkpoint(
@@ -82,30 +97,38 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint atomically and return its folder.
 
-    With ``state_only_latest`` (``train.optimizer_state = "latest"``), every other checkpoint
+    A model tensor that is not finite is refused (a diverged run keeps its last good
+    checkpoint). An existing folder of the same step is replaced only once the new one is
+    complete: moved aside, the new one renamed in, then the old one removed. With
+    ``state_only_latest`` (``train.optimizer_state = "latest"``), every other checkpoint
     under ``root`` then loses its optimiser state (``prune_state``).
     """
+    for name, tensor in model.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"checkpoint step {step}: {name} is not finite; nothing was written")
     root.mkdir(parents=True, exist_ok=True)
     final = checkpoint_dir(root, step)
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir()
-    save_tensors(tmp / MODEL_FILE, {k: v.detach().cpu().contiguous() for k, v in model.items()})
-    save_tensors(tmp / STATE_FILE, {k: v.detach().cpu().contiguous() for k, v in state.items()})
-    full_meta = dict(meta)
-    full_meta.update(
-        format=FORMAT,
-        version=VERSION,
-        step=step,
-        files={name: _sha256(tmp / name) for name in (MODEL_FILE, STATE_FILE)},
-    )
-    (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    for name in (MODEL_FILE, STATE_FILE, META_FILE):
-        _fsync(tmp / name)
-    if final.exists():  # a re-run of the same step after resume: replace it whole
-        shutil.rmtree(final)
+    try:
+        tmp.mkdir()
+        save_tensors(tmp / MODEL_FILE, {k: v.detach().cpu().contiguous() for k, v in model.items()})
+        save_tensors(tmp / STATE_FILE, {k: v.detach().cpu().contiguous() for k, v in state.items()})
+        full_meta = dict(meta)
+        full_meta.update(format=FORMAT, version=VERSION, step=step,
+                         files={name: _sha256(tmp / name) for name in (MODEL_FILE, STATE_FILE)})
+        _write_meta(tmp / META_FILE, full_meta)
+        for name in (MODEL_FILE, STATE_FILE):
+            _fsync(tmp / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = root / f".old-{final.name}-{os.getpid()}"
+    if final.exists():  # never delete the good one before its replacement is in place
+        os.replace(final, old)
     os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
     if state_only_latest:
         for other_step, other in list_checkpoints(root):
             if other_step != step and (other / STATE_FILE).exists():
@@ -124,30 +147,40 @@ def prune_state(path: Path) -> None:
     if STATE_FILE in meta["files"]:
         meta["files"] = {k: v for k, v in meta["files"].items() if k != STATE_FILE}
         meta["state_pruned"] = True
-        write_json_atomic(path / META_FILE, meta)
+        if meta.get("version") == VERSION:
+            _write_meta(path / META_FILE, meta)
+        else:
+            write_json_atomic(path / META_FILE, meta)
     (path / STATE_FILE).unlink(missing_ok=True)
 
 
 def read_meta(path: Path) -> dict[str, Any]:
-    """Parse and check a checkpoint's meta.json (format tag, step, file hashes listed)."""
+    """Parse and check a checkpoint's meta.json: format tag, version, its own hash, its step against the folder's."""
     meta_path = path / META_FILE
     if not meta_path.is_file():
         raise CheckpointError(f"checkpoint {path}: no {META_FILE}; not a complete grokkit checkpoint")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CheckpointError(f"checkpoint {path}: {META_FILE} is not valid JSON (truncated or edited)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path}: not a grokkit checkpoint (format tag missing)")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint {path}: format version {meta.get('version')!r}, expected {VERSION}")
-    if not isinstance(meta.get("files"), dict) or not isinstance(meta.get("step"), int):
+    if meta.get("version") not in READABLE:
+        raise CheckpointError(f"checkpoint {path}: format version {meta.get('version')!r}; this grokkit reads "
+                              f"{', '.join(map(str, READABLE))}")
+    if meta["version"] >= 2 and meta.get("meta_sha256") != meta_digest(meta):
+        raise CheckpointError(f"checkpoint {path}: {META_FILE} does not match its recorded SHA-256 (edited or damaged)")
+    if not isinstance(meta.get("files"), dict) or isinstance(meta.get("step"), bool) or not isinstance(meta.get("step"), int):
         raise CheckpointError(f"checkpoint {path}: {META_FILE} lacks its step or file hashes")
+    digits = path.name[len(PREFIX):]
+    if path.name.startswith(PREFIX) and digits.isascii() and digits.isdigit() and int(digits) != meta["step"]:
+        raise CheckpointError(f"checkpoint {path}: {META_FILE} says step {meta['step']}, the folder says "
+                              f"{int(digits)} (edited or moved)")
     return meta
 
 
 def load_checkpoint(path: Path, with_state: bool = True) -> Checkpoint:
-    """Load a checkpoint after verifying its hashes; raise CheckpointError if anything is off."""
+    """Load a checkpoint after verifying its metadata and hashes; raise CheckpointError if anything is off."""
     meta = read_meta(path)
     names = [MODEL_FILE, STATE_FILE] if with_state else [MODEL_FILE]
     if with_state and meta.get("state_pruned"):
@@ -166,29 +199,3 @@ def load_checkpoint(path: Path, with_state: bool = True) -> Checkpoint:
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"checkpoint {path}: unreadable tensor file ({exc})") from None
     return Checkpoint(step=meta["step"], path=path, meta=meta, model=model, state=state)
-
-
-def pack_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
-    """Split an optimiser state dict into tensors (for safetensors) and JSON-able groups."""
-    sd = optimizer.state_dict()
-    tensors = {}
-    for index, per_param in sd["state"].items():
-        for key, value in per_param.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"optim.{index}.{key}"] = value
-            elif value is not None:
-                tensors[f"optim.{index}.{key}"] = torch.tensor(value)
-    return tensors, sd["param_groups"]
-
-
-def unpack_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        if not name.startswith("optim."):
-            continue
-        _, index, key = name.split(".", 2)
-        state.setdefault(int(index), {})[key] = value
-    for group in groups:  # JSON turns tuples into lists; torch wants its betas back as a tuple
-        if "betas" in group:
-            group["betas"] = tuple(group["betas"])
-    optimizer.load_state_dict({"state": state, "param_groups": groups})

@@ -19,7 +19,7 @@ _EXPORTS = {
     "measure_run": "grokkit.measures.offline",
     "read_measures": "grokkit.measures.offline",
     "measure_model": "grokkit.measures.offline",
-    "make_live_callback": "grokkit.measures.live",
+    "LiveMeasures": "grokkit.measures.live",
     "detect_phases": "grokkit.measures.phases",
     "Phases": "grokkit.measures.phases",
 }

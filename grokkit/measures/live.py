@@ -1,50 +1,67 @@
 """Measures computed during training, at every checkpoint, on the training device.
 
-The trainer calls ``make_live_callback(run)`` once and passes the result as
-``train(..., on_checkpoint=callback)``; each call appends one row to
-``RUN/measures.jsonl``. With no final checkpoint yet, key frequencies are the spec's
-``[measures] key_freqs`` if given, else detected at each checkpoint.
+``LiveMeasures(runs)`` is a training-engine callback: after each checkpoint of a run
+whose spec lists ``[measures] live``, it appends one row to ``RUN/measures.jsonl``.
+With no final checkpoint yet, key frequencies are the spec's ``[measures] key_freqs``
+if given, else detected at each checkpoint. Bad names, or measures that cannot run
+live, raise when the callback is made, before training starts.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Callable
+from typing import Any, Sequence
 
 import torch
 
-from grokkit.measures.base import Context, RunContext, compute_row
+from grokkit.files.jsonl import append_row
+from grokkit.measures.base import Context, Measure, RunContext, compute_row
 from grokkit.measures.offline import MEASURES_FILE, read_measures, write_measures
 from grokkit.measures.registry import resolve
 
 
-def make_live_callback(run: Any) -> Callable[[int, Any], None] | None:
-    """``on_checkpoint(step, model)`` for ``train``, or None when ``[measures] live`` is empty.
+class LiveMeasures:
+    """The spec's live measures of each run, one ``measures.jsonl`` row per checkpoint.
 
-    Bad names or measures that cannot run live raise here, before training starts.
-    On the first call, rows at or after its step are dropped (a resumed run redoes them).
+    A training-engine callback (it implements the hooks of ``grokkit.train.callbacks.Callback``
+    it needs; measures import nothing from training).
     """
-    from grokkit.model.fast import weights_of
 
-    cfg = run.config.measures
-    if not cfg.live:
-        return None
-    chosen = resolve(cfg.live, run.config.task.op, live=True)
-    path = run.path / MEASURES_FILE
-    shared: dict[str, RunContext] = {}
+    def __init__(self, runs: Sequence[Any]):
+        self.chosen: dict[Any, list[Measure]] = {}
+        for run in runs:
+            if run.config.measures.live:
+                self.chosen[run.path] = resolve(run.config.measures.live, run.config.task.op, live=True)
+        self.contexts: dict[Any, RunContext] = {}
 
-    def on_checkpoint(step: int, model: Any) -> None:
-        if "run" not in shared:
-            shared["run"] = RunContext(
+    def __bool__(self) -> bool:
+        return bool(self.chosen)
+
+    def on_train_start(self, runs: list[Any], start_step: int) -> None:
+        for run in runs:  # a resumed run redoes the rows after its checkpoint
+            path = run.path / MEASURES_FILE
+            if run.path in self.chosen and path.exists():
+                kept = [row for row in read_measures(path) if row["step"] <= start_step] if start_step else []
+                write_measures(path, kept)
+
+    def on_checkpoint(self, run: Any, step: int, model: Any) -> None:
+        from grokkit.model.fast import weights_of
+
+        chosen = self.chosen.get(run.path)
+        if chosen is None:
+            return
+        cfg = run.config.measures
+        if run.path not in self.contexts:
+            self.contexts[run.path] = RunContext(
                 run.dataset, model.W_E.device, key_freqs=cfg.key_freqs,
                 key_freqs_source="user" if cfg.key_freqs is not None else "per_checkpoint",
                 key_freq_rule=cfg.key_freq_rule, gini_over=cfg.gini_over,
             )
-            if path.exists():
-                write_measures(path, [row for row in read_measures(path) if row.get("step", -1) < step])
         with torch.no_grad():
-            row = compute_row(Context(shared["run"], step, weights_of(model)), chosen)
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
+            row = compute_row(Context(self.contexts[run.path], step, weights_of(model)), chosen)
+        append_row(run.path / MEASURES_FILE, row)
 
-    return on_checkpoint
+
+def live_measures(runs: Sequence[Any]) -> list[LiveMeasures]:
+    """``[LiveMeasures(runs)]`` when some run asks for live measures, else ``[]``."""
+    live = LiveMeasures(runs)
+    return [live] if live else []

@@ -1,8 +1,8 @@
-"""Build the one-layer transformer as a TransformerLens ``TransformerBridge``.
+"""Build the transformer (one layer by default, any depth, optional LayerNorm) as a TransformerLens ``TransformerBridge``.
 
 The bridge is the model everywhere: its hooks (``blocks.0.mlp.hook_post`` …),
 ``run_with_cache`` and ``run_with_hooks`` work as researchers know them, and the
-fast training forward in ``grokkit.model.fast`` reads the very same parameters.
+training engine's forward (``grokkit.model.forward``) reads the very same parameters.
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torc
         d_model=model_cfg.d_model,
         d_head=model_cfg.d_head,
         n_heads=model_cfg.n_heads,
-        n_layers=1,
+        n_layers=model_cfg.n_layers,
         n_ctx=task_cfg.n_ctx,
         d_vocab=task_cfg.d_vocab,
-        d_vocab_out=task_cfg.d_vocab_out,
+        d_vocab_out=task_cfg.d_vocab_out + (1 if model_cfg.eq_output else 0),  # the paper keeps '=' as a class
         d_mlp=model_cfg.d_mlp,
         act_fn=model_cfg.act_fn,
-        normalization_type=None,
+        normalization_type="LN" if model_cfg.layer_norm else None,
         positional_embedding_type="standard",
         attention_dir="causal",
         init_mode="gpt2",
@@ -46,23 +46,36 @@ def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torc
     bridge = TransformerBridge.boot_native(tl_cfg, device=torch.device(device))
     bridge.enable_compatibility_mode()
     native = bridge.original_model
+    if model_cfg.init == "paper":  # replaces every weight; the TL-only options below do not apply
+        bridge.load_state_dict(paper_state(model_cfg, tl_cfg), strict=True)
     with torch.no_grad():
-        if not model_cfg.residual_init_scaling:  # undo TL 4's 1/√(2·n_layers) on output projections
-            block = native.layers[0]
-            for weight in (block.attn.o.weight, block.mlp.fc_out.weight):
-                weight.mul_(math.sqrt(2 * tl_cfg.n_layers))
-        if model_cfg.init_scale != 1.0:
+        if model_cfg.init == "tl" and not model_cfg.residual_init_scaling:  # undo TL 4's 1/√(2·n_layers) on output projections
+            for block in native.layers:
+                for weight in (block.attn.o.weight, block.mlp.fc_out.weight):
+                    weight.mul_(math.sqrt(2 * tl_cfg.n_layers))
+        if model_cfg.init == "tl" and model_cfg.init_scale != 1.0:
             for param in native.parameters():
                 param.mul_(model_cfg.init_scale)
-        block = native.layers[0]
-        frozen = [getattr(block.attn, name).bias for name in _ATTN_BIASES]
-        if not model_cfg.train_biases:
-            frozen += [block.mlp.fc_in.bias, block.mlp.fc_out.bias]
+        frozen = []
+        for block in native.layers:
+            frozen += [getattr(block.attn, name).bias for name in _ATTN_BIASES]
+            if not model_cfg.train_biases:
+                frozen += [block.mlp.fc_in.bias, block.mlp.fc_out.bias]
         for bias in frozen:
             bias.zero_()
             bias.requires_grad_(False)
     bridge.eval()  # no dropout exists, but keep TL in inference mode for hooks
     return bridge
+
+
+def paper_state(model_cfg: ModelConfig, tl_cfg: Any) -> dict[str, torch.Tensor]:
+    """The paper's init (``grokkit.model.paper``) as the bridge's state dict, drawn from ``model.seed``."""
+    from grokkit.model.hooked import hooked_to_bridge
+    from grokkit.model.paper import paper_init, paper_to_hooked
+
+    paper = paper_init(tl_cfg.d_model, tl_cfg.n_heads, tl_cfg.d_head, tl_cfg.d_mlp, tl_cfg.n_ctx, tl_cfg.d_vocab,
+                       tl_cfg.d_vocab_out, seed=model_cfg.seed)
+    return hooked_to_bridge(paper_to_hooked(paper))
 
 
 def trainable_parameters(bridge: Any) -> dict[str, torch.nn.Parameter]:

@@ -1,8 +1,9 @@
 """Run a sweep's runs: in stacks where shapes allow, here ("local") or on Ray ("ray").
 
 The unit of work is a *batch*: a list of run directories that share
-``grokkit.multirun.stack_key`` (at most ``max_stack`` of them), or a single run that
-cannot be stacked. ``train_batch`` trains one batch from whatever is on disk:
+``grokkit.train.engine.stack_key`` (at most ``max_stack`` of them): runs that differ
+in optimiser, batch size, learning rate, weight decay, seeds or data fraction share a
+stack; a different task or model shape makes another batch. ``train_batch`` trains one batch from whatever is on disk:
 finished runs (``status.json``) are skipped, started ones resume from their
 checkpoints, new ones start. So a restarted sweep redoes nothing that finished.
 
@@ -20,40 +21,27 @@ EXECUTORS = ("local", "ray")
 
 def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int) -> list[list[str]]:
     """Group (run directory, RunConfig) pairs into batches of stackable runs, at most ``max_stack`` each."""
-    from grokkit.multirun import stack_key
+    from grokkit.train.engine import stack_key
 
     groups: dict[Any, list[str]] = {}
-    solo: list[list[str]] = []
     for path, config in configs:
-        key = stack_key(config)
-        if key is None:
-            solo.append([str(path)])
-        else:
-            groups.setdefault(key, []).append(str(path))
-    batches = [paths[i : i + max_stack] for paths in groups.values() for i in range(0, len(paths), max_stack)]
-    return batches + solo
+        groups.setdefault(stack_key(config), []).append(str(path))
+    return [paths[i : i + max_stack] for paths in groups.values() for i in range(0, len(paths), max_stack)]
 
 
 def train_batch(paths: Sequence[str], progress: bool = False) -> list[str]:
-    """Train the unfinished runs of one batch (stacked when possible); return the paths trained."""
-    from grokkit.measures.live import make_live_callback
-    from grokkit.multirun import stack_key, train_many
+    """Train the unfinished runs of one batch as one stack; return the paths trained."""
     from grokkit.run import Run
-    from grokkit.train.trainer import train
+    from grokkit.workflow import train_many
 
     runs = [Run(p) for p in paths]
     todo = [r for r in runs if not (r.status() or {}).get("finished")]
     fresh = [r for r in todo if not r.checkpoint_steps()]
     started = [r for r in todo if r.checkpoint_steps()]
-    for group, resume in ((fresh, False), (started, True)):
-        if not group:
-            continue
-        if len(group) > 1 and stack_key(group[0].config) is not None:
-            callbacks = [make_live_callback(r) for r in group]
-            train_many(group, resume=resume, progress=progress, on_checkpoint=callbacks)
-        else:
-            for run in group:  # train() writes the spec's live measures itself
-                train(run, resume=resume, progress=progress)
+    if fresh:
+        train_many(fresh, resume=False, progress=progress)
+    if started:  # resumed from their own latest checkpoints (runs at different steps train one step group at a time)
+        train_many(started, resume=True, progress=progress)
     return [str(r.path) for r in todo]
 
 

@@ -3,7 +3,9 @@
 The engine knows nothing of measures or loggers; it calls every callback it was
 given at fixed points. Each hook receives the ``Run`` it concerns (one engine call
 may train many runs as one stack), so one callback object can serve a whole stack.
-Subclass ``Callback`` and override the hooks you need; the defaults do nothing.
+Subclass ``Callback`` and override the hooks you need; the defaults do nothing. Any
+object with some of these methods works too (the engine calls only the hooks an
+object has), so a layer above training, such as the live measures, need not import it.
 """
 
 from __future__ import annotations
@@ -32,3 +34,11 @@ class Callback:
 
     def on_train_end(self) -> None:
         """After the last run left the stack (also called when training raises)."""
+
+
+def emit(callbacks: list[Any], hook: str, *args: Any) -> None:
+    """Call ``hook(*args)`` on every callback that has it."""
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(*args)

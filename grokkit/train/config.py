@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from grokkit.errors import ConfigError
+from grokkit.optim.schedule import SCHEDULES
+from grokkit.train.device import DEVICES, resolve_device
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULES = ("constant", "cosine")
-DEVICES = ("auto", "cpu", "cuda")
-LOSSES = ("softmax", "stablemax")  # see grokkit.accelerators
+LOSSES = ("softmax", "stablemax")  # see grokkit.model.loss
 GROKFAST = ("none", "ema", "ma")
 GROKFAST_LAMBDA = {"ema": 2.0, "ma": 5.0}  # Lee et al.'s suggested λ per filter
 OPTIMIZER_STATE = ("every", "latest")  # which checkpoints keep optimizer.safetensors
-
-
-def resolve_device(device: str) -> str:
-    """``train.device`` as a torch device name: auto → cuda when present, else cpu."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device: 'cuda' requested but no CUDA device is available")
-    return device
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
@@ -32,12 +22,12 @@ def _check_int(name: str, value: object, minimum: int) -> None:
 
 
 def _check_float(name: str, value: object, minimum: float = 0.0, maximum: float | None = None) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and value >= minimum
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value >= minimum
     if ok and maximum is not None:
         ok = value < maximum
     if not ok:
         upper = f" and < {maximum}" if maximum is not None else ""
-        raise ConfigError(f"train.{name}: must be a number >= {minimum}{upper}, got {value!r}")
+        raise ConfigError(f"train.{name}: must be a finite number >= {minimum}{upper}, got {value!r}")
 
 
 @dataclass
@@ -64,7 +54,7 @@ class TrainConfig:
     """False: update k (0-based) uses lr·min((k + 1)/warmup_steps, 1). True: lr·min(k/warmup_steps, 1),
     so the first update has lr 0, as the paper's ``LambdaLR(min(step/10, 1))`` gives."""
     schedule: str = "constant"
-    """After warm-up: constant (reference) or cosine (decay to 0 at the last step)."""
+    """After warm-up: constant (reference), cosine or cosine_quarter (decay to 0 at the last step)."""
     batch_size: int | None = None
     """None: full batch (reference). An integer: shuffled mini-batches of this size."""
     eval_every: int = 100
@@ -82,7 +72,7 @@ class TrainConfig:
     loss: str = "softmax"
     """Training loss: softmax cross-entropy (reference) or stablemax (Prieto et al.); metrics always log softmax."""
     grokfast: str = "none"
-    """Grokfast gradient filter: none (reference), ema or ma (moving average); see grokkit.accelerators."""
+    """Grokfast gradient filter: none (reference), ema or ma (moving average); see grokkit.optim.filters."""
     grokfast_alpha: float = 0.98
     """Grokfast EMA decay α, in [0, 1)."""
     grokfast_lamb: float | None = None

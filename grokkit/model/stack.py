@@ -1,0 +1,96 @@
+"""Parameters of R same-shaped models as one stack, and the way to and from TransformerLens bridges.
+
+A stack is a dict ``name → [R, *shape]`` leaf, keyed by the bridge's state-dict names
+(``embed.weight``, ``blocks.0.attn.q.weight``, ``blocks.0.mlp.in.bias``, ``unembed.weight``
+…), the names its checkpoints use. Only *trained* tensors are stacked: a frozen
+tensor is a zero bias (attention biases always; MLP biases unless
+``model.train_biases``), which the forward leaves out, exactly.
+
+``params(stack, shape)`` turns the dict into the forward's typed ``Params``;
+``stack_bridges`` copies bridges in, ``copy_into_bridge`` copies one run back out (for
+checkpoints and live measures), ``bridge_view`` is a stack of one made of views of a
+bridge's own parameters (gradients reach the bridge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from grokkit.model.forward import Block, Params
+
+# Block field → state-dict name inside "blocks.{l}."
+_BLOCK_NAMES = {
+    "W_Q": "attn.q.weight", "b_Q": "attn.q.bias", "W_K": "attn.k.weight", "b_K": "attn.k.bias",
+    "W_V": "attn.v.weight", "b_V": "attn.v.bias", "W_O": "attn.o.weight", "b_O": "attn.o.bias",
+    "W_in": "mlp.in.weight", "b_in": "mlp.in.bias", "W_out": "mlp.out.weight", "b_out": "mlp.out.bias",
+    "ln1_w": "ln1.weight", "ln1_b": "ln1.bias", "ln2_w": "ln2.weight", "ln2_b": "ln2.bias",
+}
+_TOP_NAMES = {"W_E": "embed.weight", "W_pos": "pos_embed.weight", "W_U": "unembed.weight",
+              "ln_final_w": "ln_final.weight", "ln_final_b": "ln_final.bias"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the forward needs besides the tensors (shared by every run of a stack)."""
+
+    n_layers: int
+    n_heads: int
+    act_fn: str
+    eps: float = 1e-5
+
+    @classmethod
+    def of(cls, bridge: Any) -> "Shape":
+        cfg = bridge.original_model.cfg
+        return cls(cfg.n_layers, cfg.n_heads, (cfg.act_fn or "relu").lower(), float(getattr(cfg, "eps", 1e-5)))
+
+
+def params(stack: dict[str, Tensor], shape: Shape) -> Params:
+    """The typed view of a stack (no copies)."""
+    blocks = tuple(
+        Block(**{field: stack.get(f"blocks.{layer}.{name}") for field, name in _BLOCK_NAMES.items()})
+        for layer in range(shape.n_layers)
+    )
+    top = {field: stack.get(name) for field, name in _TOP_NAMES.items()}
+    return Params(blocks=blocks, n_heads=shape.n_heads, act_fn=shape.act_fn, eps=shape.eps, **top)
+
+
+def trained_state(bridge: Any) -> dict[str, Tensor]:
+    """State-dict name → the bridge's own parameter, for every tensor the optimiser trains, in a stable order."""
+    trained = {p.data_ptr(): p for p in bridge.original_model.parameters() if p.requires_grad}
+    out = {}
+    for name, tensor in bridge.state_dict().items():  # the state dict shares storage with the parameters
+        param = trained.get(tensor.data_ptr())
+        if param is not None and param.shape == tensor.shape:
+            out[name] = param
+    return out
+
+
+def stack_bridges(bridges: list[Any]) -> dict[str, Tensor]:
+    """Copy the trained tensors of same-shaped bridges into fresh ``[R, ...]`` leaves."""
+    states = [trained_state(b) for b in bridges]
+    return {name: torch.stack([s[name].detach() for s in states]).clone().requires_grad_(True) for name in states[0]}
+
+
+@torch.no_grad()
+def copy_into_bridge(stack: dict[str, Tensor], index: int, bridge: Any) -> None:
+    """Write run ``index`` of the stack into a bridge's own parameters."""
+    own = trained_state(bridge)
+    for name, value in stack.items():
+        own[name].copy_(value[index])
+
+
+def bridge_view(bridge: Any) -> Params:
+    """A stack of one run made of views of ``bridge``'s tensors, frozen biases included (so weights
+    loaded into the bridge later, an imported model's non-zero biases among them, are seen as they are)."""
+    trained = trained_state(bridge)
+    state = {name: trained.get(name, tensor) for name, tensor in bridge.state_dict().items()}
+    return params({k: v.unsqueeze(0) for k, v in state.items()}, Shape.of(bridge))
+
+
+def select(stack: dict[str, Tensor], keep: Tensor) -> dict[str, Tensor]:
+    """A new stack with only the runs in ``keep`` (fresh leaves)."""
+    return {name: value.detach()[keep].clone().requires_grad_(True) for name, value in stack.items()}

@@ -1,0 +1,152 @@
+"""AdamW, Adam (L2) and SGD with momentum over stacked parameters, with every hyper-parameter per run.
+
+For parameters ``θ`` of shape ``[R, ...]`` and a gradient ``g``, run r's update is PyTorch's
+(``torch.optim`` single-tensor path, dampening 0, no Nesterov, no amsgrad)::
+
+    adamw:  θ ← θ·(1 − lr·wd);  m ← lerp(m, g, 1 − β1);  v ← β2·v + (1 − β2)·g²
+            θ ← θ − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
+    adam:   g ← g + wd·θ, then the same moments and step without the decoupled decay
+    sgd:    g ← g + wd·θ;  b ← μ·b + g;  θ ← θ − lr·b
+
+Runs of one stack may use different optimisers: each kind updates its own runs (the whole
+tensor in place when every run uses it, else a gathered slice written back). Per-run
+scalars are computed in float64 and rounded once to the parameters' dtype.
+``state_of(r)`` / ``load_state(r, tensors)`` save and restore one run's state under
+names that do not depend on the stack (``optim.step``, ``optim.NAME.exp_avg`` …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+KINDS = ("adamw", "adam", "sgd")
+STATE_PREFIX = "optim."
+_SLOTS = {"adamw": ("exp_avg", "exp_avg_sq"), "adam": ("exp_avg", "exp_avg_sq"), "sgd": ("momentum_buffer",)}
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """One run's optimiser and its hyper-parameters (the learning rate comes per step)."""
+
+    kind: str = "adamw"
+    weight_decay: float = 0.0
+    beta1: float = 0.9
+    beta2: float = 0.999
+    momentum: float = 0.0
+    eps: float = 1e-8
+
+
+def _col(values: Tensor, like: Tensor) -> Tensor:
+    """``[r]`` float64 → ``[r, 1, …]`` in ``like``'s dtype, broadcastable against it."""
+    return values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+
+
+class StackOptimizer:
+    """The optimisers of R runs over named ``[R, ...]`` leaves (see the module docstring)."""
+
+    def __init__(self, params: dict[str, Tensor], hypers: list[Hyper], decay: dict[str, bool] | None = None):
+        for h in hypers:
+            if h.kind not in KINDS:
+                raise ValueError(f"optimizer: unknown kind {h.kind!r}; allowed: {', '.join(KINDS)}")
+        self.params = params
+        self.hypers = list(hypers)
+        self.decay = decay or {}  # name → is it weight-decayed (default: yes, as torch.optim does)
+        device = next(iter(params.values())).device
+        self.t = torch.zeros(len(hypers), dtype=torch.float64, device=device)  # updates taken, per run
+        slots = {slot for h in hypers for slot in _SLOTS[h.kind]}
+        self.state = {slot: {name: torch.zeros_like(p, memory_format=torch.preserve_format) for name, p in params.items()}
+                      for slot in sorted(slots)}
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Per-run hyper-parameter columns and each kind's run indices (after construction or selection)."""
+        hypers = self.hypers
+        device = self.t.device
+
+        def col(field: str) -> Tensor:
+            return torch.tensor([getattr(h, field) for h in hypers], dtype=torch.float64, device=device)
+
+        self.weight_decay, self.beta1, self.beta2 = col("weight_decay"), col("beta1"), col("beta2")
+        self.momentum, self.eps = col("momentum"), col("eps")
+        self.groups = {}
+        for kind in KINDS:
+            idx = [i for i, h in enumerate(hypers) if h.kind == kind]
+            if idx:
+                self.groups[kind] = None if len(idx) == len(hypers) else torch.tensor(idx, device=device)
+
+    @torch.no_grad()
+    def step(self, lr: Tensor) -> None:
+        """One update of every run; ``lr``: ``[R]`` float64 on the parameters' device."""
+        self.t += 1
+        for kind, idx in self.groups.items():
+            for name, p in self.params.items():
+                grad = p.grad if p.grad is not None else torch.zeros_like(p)
+                if idx is None:  # every run uses this optimiser: update in place
+                    self._update(kind, name, p, grad, {s: self.state[s][name] for s in _SLOTS[kind]}, lr, slice(None))
+                    continue
+                part = {s: self.state[s][name].index_select(0, idx) for s in _SLOTS[kind]}
+                theta = p.detach().index_select(0, idx)
+                self._update(kind, name, theta, grad.index_select(0, idx), part, lr, idx)
+                p.detach().index_copy_(0, idx, theta)
+                for s, value in part.items():
+                    self.state[s][name].index_copy_(0, idx, value)
+
+    def _update(self, kind: str, name: str, p: Tensor, g: Tensor, state: dict[str, Tensor], lr: Tensor, idx) -> None:
+        p = p.detach()
+        lr = lr[idx]
+        wd = self.weight_decay[idx] if self.decay.get(name, True) else torch.zeros_like(lr)
+        if kind in ("adam", "sgd"):
+            g = g.add(_col(wd, p) * p)  # L2 penalty in the gradient (no data-dependent branch: no sync)
+        if kind == "sgd":
+            buf = state["momentum_buffer"]
+            buf.mul_(_col(self.momentum[idx], buf)).add_(g)  # b starts at 0, so the first b is g, as torch's clone
+            p.sub_(_col(lr, p) * buf)
+            return
+        if kind == "adamw":
+            p.mul_(_col(1 - lr * wd, p))
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        beta1, beta2, t = self.beta1[idx], self.beta2[idx], self.t[idx]
+        m.lerp_(g, _col(1 - beta1, m))
+        v.mul_(_col(beta2, v)).add_(_col(1 - beta2, v) * g * g)
+        bias_correction2_sqrt = (1 - beta2**t).sqrt()
+        denom = (v.sqrt() / _col(bias_correction2_sqrt, v)).add_(_col(self.eps[idx], v))
+        p.sub_(_col(lr / (1 - beta1**t), p) * m / denom)  # addcdiv's order: value · m / denom
+
+    def zero_grad(self) -> None:
+        for p in self.params.values():
+            p.grad = None
+
+    # --- one run's state ------------------------------------------------------------------
+    def state_of(self, index: int) -> dict[str, Tensor]:
+        """Run ``index``'s state: its step count and its slots (moments or momentum buffer) per parameter."""
+        out = {f"{STATE_PREFIX}step": self.t[index].clone()}
+        for slot in _SLOTS[self.hypers[index].kind]:
+            for name, value in self.state[slot].items():
+                out[f"{STATE_PREFIX}{name}.{slot}"] = value[index]
+        return out
+
+    @torch.no_grad()
+    def load_state(self, index: int, tensors: dict[str, Tensor]) -> None:
+        """Restore run ``index`` from ``state_of``'s tensors; a run that never stepped may have none."""
+        step = tensors.get(f"{STATE_PREFIX}step")
+        if step is None:
+            return
+        self.t[index] = float(step)
+        for slot in _SLOTS[self.hypers[index].kind]:
+            for name, value in self.state[slot].items():
+                key = f"{STATE_PREFIX}{name}.{slot}"
+                if key not in tensors:
+                    raise KeyError(key)
+                value[index] = tensors[key].to(value.device, value.dtype)
+
+    def select(self, params: dict[str, Tensor], keep: list[int]) -> None:
+        """Follow a stack that dropped runs: new leaves, the kept runs' state and hyper-parameters only."""
+        idx = torch.tensor(keep, device=self.t.device)
+        self.params = params
+        self.t = self.t[idx].clone()
+        self.state = {slot: {k: v[idx].clone() for k, v in values.items()} for slot, values in self.state.items()}
+        self.hypers = [self.hypers[i] for i in keep]
+        self._refresh()

@@ -1,0 +1,42 @@
+"""Device speed in one place: which device a run trains on, and how many CPU threads it uses.
+
+CPU threads: torch's default (one per core) is kept. The training step is written so that
+more threads never make it slower and never change its result at a fixed count: its
+gathers are ``F.embedding`` (a dense, deterministic backward), not ``table[tokens]``, whose
+accumulating ``index_put_`` backward was 14× slower with 2 threads than with 1 and summed
+in a thread-dependent order. ``benchmarks/train_step.py`` measures 1 against 2 threads.
+
+CUDA graphs and ``torch.compile``: not used. No GPU was available to measure them on, and
+on the CPU the step is dominated by a few large batched matmuls that compilation does not
+shorten; they stay off until a measurement says otherwise.
+"""
+
+from __future__ import annotations
+
+from grokkit.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> str:
+    """``train.device`` as a torch device name: auto → cuda when present, else cpu."""
+    import torch  # here, not at import: `grokkit --help` must not pay for torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device: 'cuda' requested but no CUDA device is available; use cpu or auto")
+    if device not in DEVICES:
+        raise ConfigError(f"train.device: must be one of {', '.join(DEVICES)}, got {device!r}")
+    return device
+
+
+def set_threads(threads: int | None) -> None:
+    """Use ``threads`` CPU threads for torch (None: keep torch's default, one per core)."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"--threads: must be an integer >= 1, got {threads!r}")
+    import torch
+
+    torch.set_num_threads(threads)
