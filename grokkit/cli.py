@@ -7,6 +7,7 @@ Command modules import torch and TransformerLens inside ``run`` only, so that
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -21,6 +22,7 @@ COMMANDS = {
     "run": "grokkit.commands.run",
     "sweep": "grokkit.commands.sweep",
     "compare": "grokkit.commands.compare",
+    "import": "grokkit.commands.import_",
 }
 
 
@@ -55,7 +57,19 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads)
 
 
+# OS errors that come from the user's paths or machine, not from a bug: one line, no traceback
+USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
+               errno.EISDIR, errno.EEXIST, errno.ENODEV, errno.ENXIO, errno.ENAMETOOLONG, errno.ELOOP, errno.EIO}
+
+
+def one_line(message: object) -> str:
+    """A message on one line: a wrapped library error (e.g. torch's size mismatch list) is joined with '; '."""
+    return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A user error (GrokkitError, or an OSError on a user path) is one line on stderr
+    and exit status 2; anything else is a bug and keeps its traceback."""
     from grokkit.errors import GrokkitError
 
     args = build_parser().parse_args(argv)
@@ -63,7 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         set_threads(args.threads)
         return int(args._run(args) or 0)
     except GrokkitError as exc:
-        print(f"grokkit: error: {exc}", file=sys.stderr)
+        print(f"grokkit: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in USER_ERRNOS and exc.filename is None:
+            raise
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"grokkit: error: {where}{exc.strerror or one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ngrokkit: interrupted; continue with `grokkit resume RUN`", file=sys.stderr)

@@ -17,6 +17,7 @@ from grokkit.data.dataset import TaskConfig
 from grokkit.errors import SpecError
 from grokkit.measures.config import MeasuresConfig
 from grokkit.model.config import ModelConfig
+from grokkit.track.config import LogConfig
 from grokkit.train.config import TrainConfig
 
 
@@ -28,6 +29,10 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     measures: MeasuresConfig = field(default_factory=MeasuresConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def __post_init__(self) -> None:
+        self.measures.check_task(self.task)  # the one check that needs two sections
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
@@ -38,6 +43,7 @@ SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "train": TrainConfig,
     "measures": MeasuresConfig,
+    "log": LogConfig,
 }
 
 
@@ -92,11 +98,33 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
     return merged
 
 
+def packaged_specs() -> dict[str, Path]:
+    """Name → file of the specs shipped with grokkit: ``grokkit/tasks/`` in an installed package
+    (copied there by setup.py), else the repository's ``tasks/`` beside a source checkout."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "tasks", package.parent / "tasks"):
+        if folder.is_dir():
+            return {spec.stem: spec for spec in sorted(folder.glob("*.toml"))}
+    return {}
+
+
+def resolve_spec_path(name: str | Path) -> Path:
+    """A spec argument as a file: an existing path as given, else a packaged spec by name
+    (``quickstart`` or ``quickstart.toml``), so an installed grokkit runs ``grokkit run quickstart``."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    known = packaged_specs()
+    if path.parent == Path(".") and path.stem in known and path.suffix in ("", ".toml"):
+        return known[path.stem]
+    listed = f"; packaged specs: {', '.join(known)}" if known else ""
+    raise SpecError(f"spec file {str(name)!r} does not exist{listed}")
+
+
 def read_spec(path: str | Path) -> dict[str, Any]:
-    """Parse a spec file into nested dicts, with a one-line error for missing or malformed files."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"spec file {str(path)!r} does not exist")
+    """Parse a spec file (or a packaged spec's name) into nested dicts, with a one-line error for
+    missing or malformed files."""
+    path = resolve_spec_path(path)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -17,7 +17,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def summarise(run: Any) -> dict[str, Any]:
     """Progress and milestones of a run, from its metrics.jsonl and checkpoints."""
+    from grokkit.report.collect import check_measure_values
+    from grokkit.run import METRIC_KEYS
+
     rows = run.metrics()
+    check_measure_values(rows, run.path / "metrics.jsonl", METRIC_KEYS)  # numbers, or one line saying which is not
     steps = run.checkpoint_steps()
 
     def first(key: str) -> int | None:
@@ -47,7 +51,10 @@ def phases_of(run: Any) -> dict[str, Any] | None:
 
     if not (run.path / MEASURES_FILE).is_file():
         return None
+    from grokkit.report.collect import check_measure_values
+
     rows = read_measures(run.path)
+    check_measure_values(rows, run.path / MEASURES_FILE)
     return asdict(detect_phases(rows if any("test_loss" in r for r in rows) else run.metrics()))
 
 

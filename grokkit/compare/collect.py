@@ -165,15 +165,19 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
     checkpoint, the paper's convention). Every run is checked before any is measured.
     """
     from grokkit.measures.offline import measure_run, read_measures
-    from grokkit.run import Run
+    from grokkit.report.collect import check_measure_values
+    from grokkit.run import METRIC_KEYS, Run
 
     path = Path(path)
     record = _sweep_record(path, arg, TRANSFORMER_FORMAT, "grokkit transformer sweep")
-    names = list(record.get("runs", {}))
-    if not names:
+    listed = record.get("runs", {})
+    if not isinstance(listed, dict) or not listed:
         raise RunError(f"{arg} {path}: the sweep lists no runs")
+    names = list(listed)
     runs = []
     for name in names:
+        if name in ("", ".", "..") or "/" in name or "\\" in name:  # a folder of runs/, never a path out of it
+            raise RunError(f"{arg} {path}: sweep.json names run {name!r}, which is not a folder name")
         try:
             run = Run(path / "runs" / name)
         except RunError:
@@ -182,6 +186,9 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
             raise RunError(f"{arg} {path}: run {name} has no metrics yet; finish the sweep first")
         runs.append(run)
     measures = {run.path.name: read_measures(run.path) for run in runs}
+    for run in runs:  # a value no figure can draw is refused here, with its file
+        check_measure_values(run.metrics(), run.path / "metrics.jsonl", METRIC_KEYS)
+        check_measure_values(measures[run.path.name], run.path / "measures.jsonl")
     todo = [run for run in runs if _measures_needed(run, measures[run.path.name], arg, path, measure)]
     for i, run in enumerate(todo, 1):
         log(f"measuring {run.path.name} ({i}/{len(todo)}): excluded accuracy at every checkpoint")

@@ -10,7 +10,6 @@ report (``grokkit.report.html``: its style, cards, and plotly.js embedded once).
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -19,8 +18,9 @@ from plotly.subplots import make_subplots
 
 from grokkit.compare.collect import GROKKED_ACC, OWN_DIRECTION, ToySide, TransformerRun
 from grokkit.compare.explain import comparison_findings, memorised_summary, toy_findings, transformer_findings
+from grokkit.files.atomic import write_text_atomic
 from grokkit.report.figures import PALETTE
-from grokkit.report.html import _card, page_html
+from grokkit.report.html import card, page_html
 from grokkit.report.sections import Section
 from grokkit.toy.report import loss_figure
 from grokkit.toy.summary import CurvePoint
@@ -174,9 +174,9 @@ def render_page(toy: ToySide, runs: list[TransformerRun], transformer_path: str 
     blocks = [
         f"<h2>What is compared</h2><p>{html.escape(INTRO.format(own=OWN_DIRECTION))}</p>",
         "<h2>Test loss against training-set size</h2><div class='grid'>"
-        + "".join(_card(s, figures) for s in loss_cards) + "</div>",
+        + "".join(card(s, figures) for s in loss_cards) + "</div>",
         "<h2>Training examples held individually</h2><div class='grid'>"
-        + "".join(_card(s, figures) for s in held_cards) + "</div>",
+        + "".join(card(s, figures) for s in held_cards) + "</div>",
         "<h2 id='findings'>What the comparison shows</h2>"
         + "".join(f"<p>{html.escape(text)}</p>" for text in findings),
         f"<h2>Numbers</h2><h3>Toy model</h3>{toy_table(toy)}<h3>Transformer</h3>{transformer_table(runs)}",
@@ -191,7 +191,5 @@ def write_page(path: str | Path, page: str) -> Path:
     """Write ``page`` to ``path`` atomically (a temporary file in the same folder, then a rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, page)
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -10,6 +11,9 @@ import torch
 
 from grokkit.data.ops import OPERATIONS, S5_ORDER, Operation, is_prime
 from grokkit.errors import ConfigError
+
+SPLITS = ("randperm", "paper")
+MAX_P = 3_037_000_499  # the largest p with p² < 2⁶³; it also keeps the primality test quick
 
 
 @dataclass
@@ -23,13 +27,17 @@ class TaskConfig:
     frac_train: float = 0.3
     """Fraction of the input grid used for training, in (0, 1)."""
     seed: int = 598
-    """Seed of the train/test permutation (598 is the TransformerLens demo's)."""
+    """Seed of the train/test permutation (598 is the TransformerLens demo's; the paper's is 0)."""
+    split: str = "randperm"
+    """How the rows are shuffled: randperm (the demo's ``torch.randperm`` under a seeded generator) or
+    paper (the paper's ``gen_train_test``: Python's ``random.seed(seed)``, ``random.shuffle``)."""
 
     def __post_init__(self) -> None:
         if self.op not in OPERATIONS:
             raise ConfigError(f"task.op: unknown operation {self.op!r}; allowed: {', '.join(OPERATIONS)}")
-        if isinstance(self.p, bool) or not isinstance(self.p, int) or self.p < 3:
-            raise ConfigError(f"task.p: must be an integer >= 3, got {self.p!r}")
+        if isinstance(self.p, bool) or not isinstance(self.p, int) or not 3 <= self.p <= MAX_P:
+            raise ConfigError(f"task.p: must be an integer in 3 … {MAX_P} (row x·p + y must fit int64), "
+                              f"got {self.p!r}")
         if self.operation.needs_prime and not is_prime(self.p):
             raise ConfigError(
                 f"task.p: op {self.op!r} needs modular inverses, so p must be prime; got {self.p}"
@@ -40,10 +48,19 @@ class TaskConfig:
             raise ConfigError(f"task.frac_train: must be a number in (0, 1), got {self.frac_train!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ConfigError(f"task.seed: must be an integer, got {self.seed!r}")
+        check_split_sizes(self.n_rows, self.frac_train)  # here, so an empty split is refused before any file
+        if self.split not in SPLITS:
+            raise ConfigError(f"task.split: must be one of {', '.join(SPLITS)}, got {self.split!r}")
 
     @property
     def operation(self) -> Operation:
         return OPERATIONS[self.op]
+
+    @property
+    def n_rows(self) -> int:
+        """Input pairs of the grid: n_symbols², or n_symbols·(n_symbols − 1) when y = 0 is excluded."""
+        n = self.n_symbols
+        return n * (n - 1) if self.operation.y_nonzero else n * n
 
     @property
     def n_symbols(self) -> int:
@@ -96,7 +113,7 @@ class AlgorithmicDataset:
         self.y = torch.from_numpy(y)
         self.tokens = torch.stack([self.x, self.y, torch.full_like(self.x, cfg.eq_token)], dim=1)  # [N, 3]
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))  # [N]
-        self.split = make_split(len(self.labels), cfg.frac_train, cfg.seed)
+        self.split = make_split(len(self.labels), cfg.frac_train, cfg.seed, cfg.split)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -129,13 +146,30 @@ class AlgorithmicDataset:
         return mask
 
 
-def make_split(n_rows: int, frac_train: float, seed: int) -> Split:
-    """Shuffle the rows with a seeded ``randperm`` and take the first ``⌊frac·N⌋`` for training.
+def check_split_sizes(n_rows: int, frac_train: float) -> None:
+    """Both the train and the test split of ``n_rows`` rows must hold at least one row."""
+    n_train = int(frac_train * n_rows)
+    if n_train < 1 or n_train >= n_rows:
+        raise ConfigError(
+            f"task.frac_train: {frac_train} leaves {n_train} of {n_rows} rows for training; "
+            "both train and test need at least one row"
+        )
 
-    This reproduces the reference split sizes (3830 / 8939 for p = 113, frac 0.3).
+
+def make_split(n_rows: int, frac_train: float, seed: int, method: str = "randperm") -> Split:
+    """Shuffle the rows and take the first ``⌊frac·N⌋`` for training (3830 / 8939 at p = 113, frac 0.3).
+
+    ``randperm``: ``torch.randperm(N)`` from a generator seeded with ``seed`` (the demo's
+    ``torch.manual_seed(598)``, CPU). ``paper``: ``random.seed(seed); random.shuffle(rows)`` on the
+    rows in x-major order, as the paper's ``gen_train_test`` shuffles its (x, y) pairs (a shuffle
+    depends only on the RNG and the length, so shuffling row numbers gives the same order).
     """
-    generator = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(n_rows, generator=generator)
+    if method == "paper":
+        rows = list(range(n_rows))
+        random.Random(seed).shuffle(rows)
+        perm = torch.tensor(rows, dtype=torch.int64)
+    else:
+        perm = torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed))
     n_train = int(frac_train * n_rows)
     if n_train < 1 or n_train >= n_rows:
         raise ConfigError(

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from grokkit.analysis.fourier import KEY_FREQ_RULES
 from grokkit.errors import ConfigError
 
 GINI_OVER = ("freqs", "rows")
+
+
+@dataclass(frozen=True)
+class SGLD:
+    """The local learning coefficient's sampler (``grokkit.measures.llc``); see the ``llc_*`` fields below."""
+
+    lr: float = 1e-4
+    gamma: float = 100.0
+    draws: int = 100
+    burnin: int = 0
+    chains: int = 1
+    seed: int = 0
 
 
 @dataclass
@@ -23,6 +36,18 @@ class MeasuresConfig:
     """How key frequencies are detected: neurons (clustering, the standard rule) or embedding (W_E norm > max/4)."""
     gini_over: str = "freqs"
     """What the Gini coefficient's N counts: freqs (p//2 per-frequency norms √(cos²+sin²)) or rows (all p basis rows)."""
+    llc_lr: float = SGLD.lr
+    """Local learning coefficient (measure ``llc``, off unless named): SGLD step size ε."""
+    llc_gamma: float = SGLD.gamma
+    """… localisation strength γ: how tightly the samples stay around the checkpoint."""
+    llc_draws: int = SGLD.draws
+    """… SGLD steps per chain whose losses are averaged (each a forward and backward on the train rows)."""
+    llc_burnin: int = SGLD.burnin
+    """… SGLD steps per chain run before the draws and not averaged."""
+    llc_chains: int = SGLD.chains
+    """… independent chains, averaged."""
+    llc_seed: int = SGLD.seed
+    """… seed of the SGLD noise (the same at every checkpoint)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.live, list) or not all(isinstance(name, str) for name in self.live):
@@ -43,3 +68,31 @@ class MeasuresConfig:
             )
         if self.gini_over not in GINI_OVER:
             raise ConfigError(f"measures.gini_over: must be one of {', '.join(GINI_OVER)}, got {self.gini_over!r}")
+        for name in ("llc_lr", "llc_gamma"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f"measures.{name}: must be a number > 0, got {value!r}")
+        for name, low in (("llc_draws", 1), ("llc_burnin", 0), ("llc_chains", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"measures.{name}: must be an integer >= {low}, got {value!r}")
+        if isinstance(self.llc_seed, bool) or not isinstance(self.llc_seed, int):
+            raise ConfigError(f"measures.llc_seed: must be an integer, got {self.llc_seed!r}")
+
+    @property
+    def sgld(self) -> SGLD:
+        """The ``llc_*`` fields as the sampler's settings."""
+        return SGLD(float(self.llc_lr), float(self.llc_gamma), self.llc_draws, self.llc_burnin, self.llc_chains,
+                    self.llc_seed)
+
+    def check_task(self, task: Any) -> None:
+        """``key_freqs`` must be components of the task's group basis: 1 … p // 2 over Z_p and Z_p*, 1 … 6 over S5."""
+        if self.key_freqs is None:
+            return
+        s5 = task.operation.group == "s5"
+        top = 6 if s5 else task.p // 2  # S5's 7 irreps, the trivial one excluded (grokkit.analysis.groups.s5)
+        outside = [k for k in self.key_freqs if k > top]
+        if outside:
+            what = "irreps of S5" if s5 else f"frequencies of p = {task.p}"
+            raise ConfigError(f"measures.key_freqs: {outside} are not {what}; "
+                              f"allowed: 1 … {top}{'' if s5 else ' (p // 2)'}")

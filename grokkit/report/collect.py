@@ -9,11 +9,13 @@ model's cache on every input pair. A part that cannot be had stays ``None`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import torch
 
+from grokkit.errors import RunError
+from grokkit.run import METRIC_KEYS
 from grokkit.measures.offline import read_measures
 from grokkit.measures.phases import detect_phases
 
@@ -32,15 +34,20 @@ class FinalArrays:
     """What the final checkpoint looks like, read through the model's cache."""
 
     step: int
+    group: str = ""  # the task's group (``grokkit.analysis.groups``), e.g. "Z_59", "S5"
+    group_note: str = ""  # one line on what that view is and leaves out
+    component_names: list[str] | None = None  # name of each component k = 1 … (frequency, irrep)
     basis_names: list[str] | None = None
-    """Name of each Fourier basis row (``const``, ``cos 1``, ``sin 1``, …)."""
-    embed_norms: np.ndarray | None = None  # [p] ‖(F·W_E[:p])_f‖ per basis row f
+    """Name of each basis row (``const``, ``cos 1``, ``sin 1``, … over Z_n; ``std[0,1]`` … over S5)."""
+    embed_norms: np.ndarray | None = None  # [n] ‖(F·W_E[symbols])_f‖ per basis row f
+    embed_component_norms: np.ndarray | None = None  # [n_components] root of the squares of each component's rows
     neuron_freq: np.ndarray | None = None  # [d_mlp] each neuron's frequency k
     neuron_frac: np.ndarray | None = None  # [d_mlp] share of its Fourier mass at that k
     neuron_explained: np.ndarray | None = None  # [d_mlp] bool
     attn_eq: np.ndarray | None = None  # [n_heads, 2, n_a, n_b] attention from '=' to a (0) and b (1)
     attn_b_values: list[int] | None = None  # the b of each grid column (division skips b = 0)
-    logit_fourier: np.ndarray | None = None  # [p, p] ‖(F·L·Fᵀ)[i, j, :]‖ over output classes
+    logit_fourier: np.ndarray | None = None  # [n, n] ‖(F·L·Fᵀ)[i, j, :]‖ over output classes
+    logit_components: np.ndarray | None = None  # [n_components + 1]² the same, per (component of a, of b)
     key_freqs: list[int] | None = None
     key_freqs_source: str = ""
 
@@ -70,6 +77,8 @@ def collect(run: Any, step: int | None = None) -> ReportData:
         measures=sorted(read_measures(run.path), key=lambda row: row["step"]),
         status=run.status(),
     )
+    check_measure_values(data.metrics, run.path / "metrics.jsonl", METRIC_KEYS)
+    check_measure_values(data.measures, run.path / "measures.jsonl")
     if not data.metrics:
         data.missing["curves"] = "metrics.jsonl is empty: the run has not logged an evaluation yet."
     if not data.measures:
@@ -83,6 +92,40 @@ def collect(run: Any, step: int | None = None) -> ReportData:
     else:
         data.missing["final"] = "The run has no checkpoint yet."
     return data
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def check_measure_values(rows: list[dict[str, Any]], path: Any, keys: Iterable[str] | None = None) -> None:
+    """Refuse (one RunError naming the file, step and key) a value no figure or table can show.
+
+    ``keys``: check only these (e.g. the losses and accuracies of metrics.jsonl); default every key.
+
+    A measure is a number (null when it was not finite), a list of numbers (per head) or a
+    table of numbers (per frequency or parameter); ``key_freqs`` is a list of integers,
+    ``key_freqs_source`` and ``group`` strings. Keys may be any string: the page escapes them.
+    """
+    keys = None if keys is None else set(keys)
+    for row in rows:
+        for key, value in row.items():
+            if keys is not None and key not in keys:
+                continue
+            if key == "key_freqs":
+                ok = isinstance(value, list) and all(isinstance(k, int) and not isinstance(k, bool) for k in value)
+            elif key in ("key_freqs_source", "group"):
+                ok = isinstance(value, str)
+            elif isinstance(value, list):
+                ok = all(_is_number(v) for v in value)
+            elif isinstance(value, dict):
+                ok = all(_is_number(v) for v in value.values())
+            else:
+                ok = _is_number(value)
+            if not ok:
+                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+                raise RunError(f"{path}: step {row['step']}: {key!r} = {shown} is not a number, "
+                               "nor a list or table of numbers")
 
 
 def _add_phases(data: ReportData) -> None:
@@ -113,6 +156,7 @@ def measures_at(measures: list[dict[str, Any]], step: int) -> dict[str, Any]:
 def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], missing: dict[str, str]) -> FinalArrays:
     """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
     from grokkit.analysis import fourier
+    from grokkit.analysis.groups import group_for, group_grid
 
     task = run.config.task
     ds = run.dataset
@@ -128,19 +172,23 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     out.attn_b_values = sorted(set(ds.y.tolist()))
 
     try:
-        fourier.fourier_sign(task)
+        group = group_for(task)
+        grid = group_grid(group, ds)
     except fourier.FourierNotApplicable as exc:
         for key in ("embed", "neurons", "logit_fourier", "key_freqs"):
             missing[key] = str(exc)
         return out
 
-    p = task.p
-    basis = fourier.fourier_basis(p)
+    basis, symbols = group.basis, group.symbols
+    out.group, out.group_note, out.component_names = group.name, group.note, list(group.component_names)
     out.basis_names = basis.names
-    out.embed_norms = fourier.embedding_fourier_norms(basis, model.W_E[:p].double()).float().numpy()
+    out.embed_norms = fourier.embedding_fourier_norms(basis, model.W_E[symbols].double()).float().numpy()
+    out.embed_component_norms = fourier.per_frequency(basis, torch.from_numpy(out.embed_norms).double()).numpy()
 
     row = measures_at(measures, step)
-    if "key_freqs" in row:
+    if not group.circuit:
+        missing["key_freqs"] = group.note
+    elif "key_freqs" in row:
         out.key_freqs, out.key_freqs_source = list(row["key_freqs"]), str(row.get("key_freqs_source", ""))
     elif run.config.measures.key_freqs is not None:
         out.key_freqs, out.key_freqs_source = list(run.config.measures.key_freqs), "user"
@@ -149,11 +197,16 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
         out.key_freqs = list(fourier.key_frequencies(model, ds, rule=rule))
         out.key_freqs_source = f"detected at step {step} by the {rule} rule (no measures.jsonl)"
 
-    acts = cache["blocks.0.mlp.hook_post"][:, -1].double()  # [p*p, d_mlp]
+    acts = cache["blocks.0.mlp.hook_post"][grid.rows, -1].double()  # [n*n, d_mlp] over the group grid
     clusters = fourier.neuron_freq_clusters(basis, acts)
     out.neuron_freq = np.asarray(clusters.freq, dtype=np.int64)
     out.neuron_frac = np.asarray(clusters.frac_explained, dtype=np.float64)
     out.neuron_explained = np.asarray(clusters.explained, dtype=bool)
-    L = logits[:, -1, :p].double()  # [p*p, p] the p residues as output classes
-    out.logit_fourier = fourier.fft2d(basis, L).norm(dim=-1).float().numpy()  # [p, p]
+    L = logits[grid.rows, -1][:, symbols].double()  # [n*n, n]: the group's symbols as output classes
+    coeffs = fourier.fft2d(basis, L).square().sum(-1)  # [n, n] squared norm over output classes
+    out.logit_fourier = coeffs.sqrt().float().numpy()
+    comp = torch.tensor(basis.freqs)
+    blocks = torch.zeros(basis.n_freqs + 1, basis.n_freqs + 1, dtype=coeffs.dtype)
+    blocks.index_put_((comp[:, None].expand_as(coeffs), comp[None, :].expand_as(coeffs)), coeffs, accumulate=True)
+    out.logit_components = blocks.sqrt().float().numpy()
     return out

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from grokkit.files.atomic import write_text_atomic
 from grokkit.report.collect import ReportData, collect, measures_at
 from grokkit.report.sections import Section, curve_sections, final_sections
 
@@ -62,6 +62,10 @@ def _fmt(value: Any) -> str:
     return _esc(value)
 
 
+def _pct(value: Any) -> str:
+    return f"{value:.1%}" if isinstance(value, (int, float)) and not isinstance(value, bool) else _esc(value)
+
+
 def _state(status: dict[str, Any] | None) -> str:
     if not status or not status.get("finished"):
         return "in progress"
@@ -72,16 +76,17 @@ def summary_table(data: ReportData) -> str:
     """Task, model, progress, final numbers and phases, as a two-column table."""
     task, model, train = data.config["task"], data.config["model"], data.config["train"]
     last = data.metrics[-1] if data.metrics else {}
+    # every value is escaped: the config and the rows come from files a run folder was handed with
     rows = [
-        ("task", f"{task['op']}, p = {task['p']}, frac_train = {task['frac_train']}"),
-        ("model", f"d_model {model['d_model']}, {model['n_heads']} heads × d_head {model['d_head']}, "
-                  f"d_mlp {model['d_mlp']}, {model['act_fn']}"),
-        ("training", f"{train['optimizer']}, lr {train['lr']}, weight decay {train['weight_decay']}; "
-                     f"step {last.get('step', 0)} of {train['steps']}, {_state(data.status)}"),
+        ("task", _esc(f"{task['op']}, p = {task['p']}, frac_train = {task['frac_train']}")),
+        ("model", _esc(f"d_model {model['d_model']}, {model['n_heads']} heads × d_head {model['d_head']}, "
+                       f"d_mlp {model['d_mlp']}, {model['act_fn']}")),
+        ("training", _esc(f"{train['optimizer']}, lr {train['lr']}, weight decay {train['weight_decay']}; "
+                          f"step {last.get('step', 0)} of {train['steps']}, {_state(data.status)}")),
     ]
     if last:
-        rows.append(("final", f"train loss {_fmt(last['train_loss'])} (acc {last['train_acc']:.1%}), "
-                              f"test loss {_fmt(last['test_loss'])} (acc {last['test_acc']:.1%})"))
+        rows.append(("final", f"train loss {_fmt(last['train_loss'])} (acc {_pct(last['train_acc'])}), "
+                              f"test loss {_fmt(last['test_loss'])} (acc {_pct(last['test_acc'])})"))
     if data.phases:
         bands = "; ".join(f"{b.name} {b.start}–{b.end}" for b in data.phases)
         rows.append(("phases", f"<details><summary>{_esc(bands)}</summary>"
@@ -90,7 +95,7 @@ def summary_table(data: ReportData) -> str:
         rows.append(("phases", f"<details><summary>none detected</summary>"
                                f"<p class='caption'>{_esc(data.missing['phases'])}</p></details>"))
     if data.final and data.final.key_freqs is not None:
-        rows.append(("key frequencies", ", ".join(map(str, data.final.key_freqs)) or "none"))
+        rows.append(("key frequencies", _esc(", ".join(map(str, data.final.key_freqs)) or "none")))
     rows.append(("measures", f"{len(data.measures)} checkpoints measured" if data.measures else "none"))
     body = "".join(f"<tr><th class='l'>{_esc(k)}</th><td class='l'>{v}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
@@ -128,14 +133,25 @@ def key_freq_table(data: ReportData) -> str:
     return f"{source}<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _card(section: Section, figures: dict[str, Any]) -> str:
+def dom_id(text: str) -> str:
+    """``text`` as an element id: ASCII letters, digits and ``_`` kept, anything else as ``-hex-``.
+
+    Ids come from measure names, which come from a file a run may have been handed with;
+    the encoding is one-to-one, so two names never share an id, and no quote, ``<`` or
+    space can leave the attribute.
+    """
+    return "".join(c if (c.isascii() and c.isalnum()) or c == "_" else f"-{ord(c):x}-" for c in text)
+
+
+def card(section: Section, figures: dict[str, Any]) -> str:
+    """A titled card: the figure (registered in ``figures`` under its element id) or a note why none."""
     wide = " wide" if section.id in WIDE else ""
-    parts = [f"<div class='card{wide}' id='section-{_esc(section.id)}'>", f"<h3>{_esc(section.title)}</h3>",
+    parts = [f"<div class='card{wide}' id='section-{dom_id(section.id)}'>", f"<h3>{_esc(section.title)}</h3>",
              f"<p class='caption'>{_esc(section.caption)}</p>"]
     if section.figure is None:
         parts.append(f"<p class='missing'>Not shown: {_esc(section.note)}</p>")
     else:
-        div_id = f"fig-{section.id}"
+        div_id = f"fig-{dom_id(section.id)}"
         section.figure.update_layout(title=None, margin_t=48)  # the card already carries the title
         figures[div_id] = section.figure
         parts.append(f"<div class='plotly-graph-div' id='{div_id}'></div>")
@@ -143,9 +159,15 @@ def _card(section: Section, figures: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _script_json(value: Any) -> str:
-    """JSON safe inside <script>: no '</script>' or '<!--' can end or confuse the element."""
-    return value.replace("</", "<\\/").replace("<!--", "<\\!--")
+def _script_json(value: str) -> str:
+    """JSON safe inside <script>: no '</script>' or '<!--' can end or confuse the element.
+
+    Every ``<``, ``>`` and ``&`` becomes its ``\\u`` escape, which JSON and JavaScript read
+    back as the same character; so do U+2028/U+2029, line ends to older JavaScript.
+    """
+    for char in ("<", ">", "&", "\u2028", "\u2029"):
+        value = value.replace(char, f"\\u{ord(char):04x}")
+    return value
 
 
 def render_page(data: ReportData) -> str:
@@ -155,7 +177,7 @@ def render_page(data: ReportData) -> str:
     groups = [("Training and progress measures", curve_sections(data)), ("Final checkpoint", final_sections(data))]
     for heading, sections in groups:
         blocks.append(f"<h2>{_esc(heading)}</h2><div class='grid'>"
-                      + "".join(_card(s, figures) for s in sections) + "</div>")
+                      + "".join(card(s, figures) for s in sections) + "</div>")
     blocks.append(f"<h2>Key frequencies</h2>{key_freq_table(data)}")
     title = f"grokkit report: {Path(data.run_path).name}"
     return page_html(title, _esc(data.run_path), blocks, figures)
@@ -191,7 +213,5 @@ def write_report(run: Any, out: str | Path | None = None, step: int | None = Non
     path = Path(out) if out is not None else Path(run.path) / REPORT_FILE
     page = render_page(collect(run, step))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, page)
     return path

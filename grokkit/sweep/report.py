@@ -15,6 +15,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from grokkit.files.atomic import write_text_atomic
+
 DIAGRAMS = (
     ("grok_step", "Steps to grok (first test accuracy ≥ 99 %)", "no grok"),
     ("memorise_step", "Steps to memorise (first train accuracy ≥ 99 %)", "never"),
@@ -94,5 +96,5 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} .grid{{display:g
 <div class="grid">{''.join(f'<div>{p}</div>' for p in parts)}</div>
 <h2>Results</h2>{_table(rows)}</body></html>"""
     path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
+    write_text_atomic(path, page)
     return path

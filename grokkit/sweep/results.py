@@ -10,9 +10,12 @@ on the run's metrics; ``finished``.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
+
+from grokkit.files.atomic import write_text_atomic
 
 ACC = 0.99
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
@@ -59,14 +62,14 @@ def write_results(out: Path, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
     """``results.csv`` (key_freqs as ``14 35 41``) and ``results.jsonl``; returns both paths."""
     columns = list(dict.fromkeys(k for row in rows for k in row))
     csv_path, jsonl_path = out / "results.csv", out / "results.jsonl"
-    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, columns)
-        writer.writeheader()
-        for row in rows:
-            flat = dict(row)
-            if isinstance(flat.get("key_freqs"), list):
-                flat["key_freqs"] = " ".join(map(str, flat["key_freqs"]))
-            writer.writerow(flat)
-    with open(jsonl_path, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, columns)
+    writer.writeheader()
+    for row in rows:
+        flat = dict(row)
+        if isinstance(flat.get("key_freqs"), list):
+            flat["key_freqs"] = " ".join(map(str, flat["key_freqs"]))
+        writer.writerow(flat)
+    write_text_atomic(csv_path, table.getvalue())
+    write_text_atomic(jsonl_path, "".join(json.dumps(row) + "\n" for row in rows))
     return csv_path, jsonl_path

@@ -7,6 +7,7 @@ a field here with the value the replications used.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from grokkit.errors import ConfigError
@@ -38,8 +39,8 @@ def check_unit(name: str, value: object) -> None:
 
 
 def check_nonneg(name: str, value: object) -> None:
-    if not _is_num(value) or value < 0:
-        raise ConfigError(f"{name}: must be a number >= 0, got {value!r}")
+    if not _is_num(value) or not 0 <= value < math.inf:
+        raise ConfigError(f"{name}: must be a finite number >= 0, got {value!r}")
 
 
 def check_list(name: str, values: object, check, *args) -> None:
@@ -126,8 +127,8 @@ class ToyTrainConfig:
             raise ConfigError(f"train.decay_bias: must be true or false, got {self.decay_bias!r}")
         check_unit("train.beta1", self.beta1)
         check_unit("train.beta2", self.beta2)
-        if not _is_num(self.eps) or self.eps <= 0:
-            raise ConfigError(f"train.eps: must be a number > 0, got {self.eps!r}")
+        if not _is_num(self.eps) or not 0 < self.eps < math.inf:
+            raise ConfigError(f"train.eps: must be a finite number > 0, got {self.eps!r}")
         check_int("train.best_of", self.best_of, 1)
         check_int("train.best_of_max_T", self.best_of_max_T, 0)
         check_int("train.block_elements", self.block_elements, 1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from grokkit.files.atomic import write_text_atomic
 from grokkit.toy import summary
 from grokkit.toy.measures import PENTAGON_BAND, SMALL_DIM
 from grokkit.toy.sweep import load_rows, load_spec_of, load_tensors
@@ -230,7 +231,5 @@ def write_report(out: str | Path) -> Path:
             first = False
     parts.append("</body></html>")
     path = out / REPORT_FILE
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, "\n".join(parts))
     return path

@@ -4,20 +4,23 @@ Layout of a sweep directory::
 
     OUT/sweep.json                    the full spec (format-tagged); a restart must match it
     OUT/chunks/chunk_NNNN.safetensors weights and per-model arrays of one chunk
-    OUT/chunks/chunk_NNNN.json        its rows (written last: its presence marks the chunk done)
+    OUT/chunks/chunk_NNNN.json        its rows and the SHA-256 of its safetensors (written last:
+                                      its presence marks the chunk done)
     OUT/results.jsonl                 one row per model, every chunk (rewritten at the end)
     OUT/report.html                   see grokkit.toy.report
 
 Instances are sorted by T before chunking, so a chunk holds models of equal or
 similar T (bucketing) and padding rows stay few; the dense reconstruction is
 further cut into row blocks (train.block_elements), so memory is bounded whatever T.
-A chunk file is written atomically; a restarted sweep skips every finished chunk.
+A chunk file is written atomically; a restarted sweep skips every finished chunk. Every
+read of a chunk's tensors (a rerun reusing it, the report, ``grokkit compare``) checks
+them against the recorded SHA-256, so a flipped bit or a torn file is refused, never used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from itertools import product
@@ -25,10 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from grokkit.errors import RunError
+from grokkit.files.atomic import save_tensors, write_atomic, write_json_atomic, write_text_atomic
+from grokkit.files.tagged import read_tagged
 from grokkit.toy.config import ToyInstance
 from grokkit.toy.spec import ToySpec, spec_from_dict
 
 SWEEP_FORMAT = "grokkit-toy-sweep"
+CHUNK_FORMAT = "grokkit-toy-chunk"
 SPEC_FILE = "sweep.json"
 RESULTS_FILE = "results.jsonl"
 PAD_ALLOWANCE = 4096  # padding rows tolerated in a chunk: cheaper than another pass of per-step overhead
@@ -96,12 +102,6 @@ class SweepResult:
     """Wall time of this call."""
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 # Spec settings that change neither which models a chunk holds nor what they compute (up to
 # float summation order): a sweep may be continued with other values of these.
 NOT_RESULTS = {"report": None, "train": ("block_elements", "device")}
@@ -124,7 +124,6 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
     """Create ``out`` for this spec, or accept it when it already holds the same spec."""
     out = Path(out)
     record = {"format": SWEEP_FORMAT, "version": 1, "spec": spec.to_dict()}
-    payload = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
     spec_path = out / SPEC_FILE
     if spec_path.exists():
         try:
@@ -136,12 +135,12 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
         if _results_part(existing.get("spec")) != _results_part(record["spec"]):
             raise RunError(f"--out {out}: holds a sweep with a different spec; choose another directory")
         if existing["spec"] != record["spec"]:  # only report or speed settings changed: keep the new ones
-            _write_atomic(spec_path, payload)
+            write_json_atomic(spec_path, record)
         return out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunError(f"--out {out}: exists and is not an empty directory or a toy sweep")
     (out / "chunks").mkdir(parents=True, exist_ok=True)
-    _write_atomic(spec_path, payload)
+    write_json_atomic(spec_path, record)
     return out
 
 
@@ -183,48 +182,115 @@ def train_chunk(chunk: list[ToyInstance], spec: ToySpec, device: str, progress: 
     return rows, tensors
 
 
-def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print) -> SweepResult:
-    """Train every chunk not yet on disk, then write results.jsonl (resumable)."""
-    from grokkit.files.atomic import save_tensors
+def chunk_paths(out: str | Path, c: int) -> tuple[Path, Path]:
+    """(rows record, safetensors) of chunk ``c``."""
+    root = Path(out) / "chunks"
+    return root / f"chunk_{c:04d}.json", root / f"chunk_{c:04d}.safetensors"
 
+
+def write_chunk(out: Path, c: int, rows: list[dict], tensors: dict) -> None:
+    """The chunk's tensors, then its record (rows + their SHA-256): the record marks it done."""
+    rows_path, weights_path = chunk_paths(out, c)
+    digest = {}
+
+    def write(tmp: Path) -> None:
+        save_tensors(tmp, tensors, metadata={"format": SWEEP_FORMAT, "chunk": str(c)})
+        digest["sha256"] = hashlib.sha256(tmp.read_bytes()).hexdigest()
+
+    write_atomic(weights_path, write)
+    record = {"format": CHUNK_FORMAT, "version": 1, "weights": weights_path.name, "sha256": digest["sha256"],
+              "rows": rows}
+    write_text_atomic(rows_path, json.dumps(record))  # not write_json_atomic: a degenerate model's NaN stays
+
+
+def read_chunk_record(rows_path: Path) -> dict:
+    """A finished chunk's record (format, sha256, rows), checked; one RunError naming the file otherwise."""
+    try:
+        old = isinstance(json.loads(rows_path.read_bytes()), list)
+    except (ValueError, OSError):
+        old = False  # read_tagged below says what is wrong
+    if old:
+        raise RunError(f"{rows_path}: a chunk without the SHA-256 of its weights (an older grokkit wrote it); "
+                       f"delete it and {rows_path.with_suffix('.safetensors').name} to retrain that chunk")
+    record = read_tagged(rows_path, CHUNK_FORMAT, (1,), what="grokkit toy chunk", keys=("sha256", "rows"))
+    number = rows_path.stem.removeprefix("chunk_")
+    if not (number.isascii() and number.isdigit()):
+        raise RunError(f"{rows_path}: not a chunk record name (chunk_NNNN.json)")
+    c, rows = int(number), record["rows"]
+    if not isinstance(rows, list) or not all(
+        isinstance(row, dict) and row.get("chunk") == c and isinstance(row.get("model"), int) for row in rows
+    ):
+        raise RunError(f"{rows_path}: its rows are not a list of this chunk's models (each with chunk = {c} "
+                       "and an integer model)")
+    return record
+
+
+def _verified_bytes(weights_path: Path, sha256: str) -> bytes:
+    """The bytes of a chunk's safetensors, refused unless they hash to ``sha256``."""
+    rows_name = weights_path.with_suffix(".json").name
+    try:
+        data = weights_path.read_bytes()
+    except OSError as exc:
+        raise RunError(f"{weights_path}: cannot read ({exc.strerror or exc}); {rows_name} says the chunk "
+                       "is finished; delete both files to retrain it") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise RunError(f"{weights_path}: SHA-256 differs from the one in {rows_name} (damaged, torn or edited); "
+                       "delete both files to retrain this chunk")
+    return data
+
+
+def verify_chunk(out: str | Path, c: int) -> dict:
+    """Chunk ``c``'s record, with its tensors checked against the recorded SHA-256."""
+    rows_path, weights_path = chunk_paths(out, c)
+    record = read_chunk_record(rows_path)
+    _verified_bytes(weights_path, record["sha256"])
+    return record
+
+
+def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print) -> SweepResult:
+    """Train every chunk not yet on disk (finished ones are verified, then reused), then write results.jsonl."""
     start = time.perf_counter()
+    device = spec.train.resolve_device()  # 'cuda' without a GPU is refused before the directory exists
     out = prepare_dir(out, spec)
-    device = spec.train.resolve_device()
     chunks = chunk_instances(expand_grid(spec), spec.sweep.chunk_instances)
     trained = 0
     for c, chunk in enumerate(chunks):
-        rows_path = out / "chunks" / f"chunk_{c:04d}.json"
+        rows_path, _ = chunk_paths(out, c)
         if rows_path.exists():
+            verify_chunk(out, c)
             continue
         rows, tensors = train_chunk(chunk, spec, device, progress)
         for row in rows:
             row["chunk"] = c
-        weights_path = out / "chunks" / f"chunk_{c:04d}.safetensors"
-        tmp = weights_path.with_name(f".{weights_path.name}.tmp-{os.getpid()}")
-        save_tensors(tmp, tensors, metadata={"format": SWEEP_FORMAT, "chunk": str(c)})
-        os.replace(tmp, weights_path)
-        _write_atomic(rows_path, json.dumps(rows).encode())  # last: marks the chunk done
+        write_chunk(out, c, rows, tensors)
         trained += 1
         Ts = sorted({inst.T for inst in chunk})
         log(f"chunk {c + 1}/{len(chunks)}: {len(chunk)} models, T {Ts[0]}–{Ts[-1]}, {rows[0]['seconds_chunk']:.1f} s")
     rows = load_rows(out)
-    _write_atomic(out / RESULTS_FILE, "".join(json.dumps(row) + "\n" for row in rows).encode())
+    write_text_atomic(out / RESULTS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
     return SweepResult(out, rows, trained, time.perf_counter() - start)
 
 
 def load_rows(out: str | Path) -> list[dict]:
-    """Every finished chunk's rows, in chunk order."""
+    """Every finished chunk's rows, in chunk order, each chunk's tensors verified against its SHA-256."""
     rows = []
     for path in sorted((Path(out) / "chunks").glob("chunk_*.json")):
-        rows.extend(json.loads(path.read_text(encoding="utf-8")))
+        record = read_chunk_record(path)
+        _verified_bytes(path.with_suffix(".safetensors"), record["sha256"])
+        rows.extend(record["rows"])
     return rows
 
 
 def load_tensors(out: str | Path, row: dict) -> dict:
-    """The saved tensors of one model (W, b, feature_dims, point_dims, h_norms and, for small m, H)."""
-    from safetensors.torch import load_file
+    """The saved tensors of one model (W, b, feature_dims, point_dims, h_norms and, for small m, H), verified."""
+    from safetensors.torch import load
 
-    data = load_file(str(Path(out) / "chunks" / f"chunk_{row['chunk']:04d}.safetensors"))
+    rows_path, weights_path = chunk_paths(out, row["chunk"])
+    checked = _verified_bytes(weights_path, read_chunk_record(rows_path)["sha256"])
+    try:
+        data = load(checked)  # the very bytes just checked
+    except Exception:  # SafetensorError: a record whose hash was made for something else
+        raise RunError(f"{weights_path}: not a safetensors file, though it matches {rows_path.name}") from None
     prefix = f"{row['model']}."
     return {key[len(prefix) :]: value for key, value in data.items() if key.startswith(prefix)}
 
@@ -234,5 +300,7 @@ def load_spec_of(out: str | Path) -> ToySpec:
     path = Path(out) / SPEC_FILE
     if not path.is_file():
         raise RunError(f"{out}: not a grokkit toy sweep (no {SPEC_FILE})")
-    record = json.loads(path.read_text(encoding="utf-8"))
+    record = read_tagged(path, SWEEP_FORMAT, (1,), what="grokkit toy sweep", keys=("spec",))
+    if not isinstance(record["spec"], dict):
+        raise RunError(f"{path}: its spec is not a table of sections")
     return spec_from_dict(record["spec"], source=str(path))
