@@ -5,8 +5,10 @@ Both sides do the whole job in the same process: build N models, train them for
 each run with its own init seed), and write N ordinary run directories (metrics,
 checkpoints, status) to a temporary folder.
 
-- sequential: ``grokkit.train.trainer.train`` on each run in turn;
-- vectorised: ``grokkit.multirun.train_many`` on all N at once.
+- sequential: the engine on each run in turn (a stack of one, N times);
+- vectorised: the engine on all N at once (one stack).
+
+Both are ``grokkit.train.engine.train_runs``, so the ratio is what stacking alone gives.
 
 Ends with one line per N, the last being the headline::
 
@@ -25,10 +27,9 @@ from pathlib import Path
 
 import torch
 
-from grokkit.multirun import train_many
 from grokkit.run import Run
 from grokkit.spec import load_spec
-from grokkit.train.trainer import train
+from grokkit.train.engine import train, train_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +57,7 @@ def measure(spec: Path, n: int, steps: int, device: str) -> tuple[float, float]:
         seq_runs = [Run.create(root / f"seq{i}", c) for i, c in enumerate(cfgs)]
         vec_runs = [Run.create(root / f"vec{i}", c) for i, c in enumerate(cfgs)]
         seq = timed(lambda: [train(r, progress=False) for r in seq_runs])
-        vec = timed(lambda: train_many(vec_runs, progress=False))
+        vec = timed(lambda: train_runs(vec_runs, progress=False))
         return n * steps / seq, n * steps / vec
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -45,16 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def set_threads(threads: int | None) -> None:
-    """Apply ``--threads`` (torch is imported only when it is given)."""
-    if threads is None:
-        return
-    from grokkit.errors import ConfigError
+    """Apply ``--threads`` (torch is imported only when it is given); see ``grokkit.train.device``."""
+    from grokkit.train.device import set_threads as set_torch_threads
 
-    if threads < 1:
-        raise ConfigError(f"--threads: must be an integer >= 1, got {threads}")
-    import torch
-
-    torch.set_num_threads(threads)
+    set_torch_threads(threads)
 
 
 # OS errors that come from the user's paths or machine, not from a bug: one line, no traceback

@@ -39,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
     train_command.run(args)  # trains, or resumes the same spec, and prints the summary
     t1 = time.perf_counter()
     run_ = Run(args.out)
-    if measures_complete(run_):
+    model = run_.config.model
+    if model.n_layers != 1 or model.layer_norm:
+        print(f"measures: skipped: the progress measures read a one-layer model without LayerNorm "
+              f"(this one: n_layers = {model.n_layers}, layer_norm = {str(model.layer_norm).lower()})")
+    elif measures_complete(run_):
         print(f"measures: {run_.path / 'measures.jsonl'} already covers every checkpoint")
     else:
         print(f"measures: measuring {len(run_.checkpoint_steps())} checkpoints …", flush=True)

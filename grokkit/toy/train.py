@@ -2,59 +2,51 @@
 
 AdamW is elementwise, so a stack of models on a leading instance axis follows,
 model by model, the trajectory each would follow alone: nothing couples the
-instances (no global clipping, no shared statistics). The optimiser is written out
-here rather than taken from ``torch.optim`` so that weight decay can differ per
-model (a swept setting); its update is torch's AdamW, term for term.
+instances (no global clipping, no shared statistics). The optimiser and the
+learning-rate schedule are the transformer engine's (``grokkit.optim``), with a
+weight decay per instance (a swept setting); only the gradients are the toy
+model's own, written by hand (``ToyModels.loss_and_grad``).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
 import torch
 
+from grokkit.optim.optimizers import Hyper, StackOptimizer
+from grokkit.optim.schedule import lr_at as schedule_lr
 from grokkit.toy.config import ToyInstance, ToyTrainConfig
 from grokkit.toy.data import PointBatch, make_dataset, stack_points
 from grokkit.toy.model import ToyModels
 
+_SCHEDULE = {"half": "cosine", "quarter": "cosine_quarter"}  # train.cosine → grokkit.optim.schedule
+
 
 def lr_at(step: int, cfg: ToyTrainConfig) -> float:
     """Learning rate of 1-based ``step``: linear warm-up to cfg.lr, then cosine decay to 0 at cfg.steps."""
-    if step <= cfg.warmup_steps:
-        return cfg.lr * step / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    if cfg.cosine == "half":
-        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
-    return cfg.lr * math.cos(0.5 * math.pi * progress)
+    return schedule_lr(cfg.lr, step - 1, cfg.steps, cfg.warmup_steps, _SCHEDULE[cfg.cosine])
 
 
 class InstanceAdamW:
-    """AdamW over [I, ...] parameters with a per-instance weight decay [I]."""
+    """AdamW over ``[I, ...]`` parameters with a weight decay per instance, fed hand-written gradients.
+
+    A thin adapter: the update is ``grokkit.optim.StackOptimizer``'s (torch's AdamW, term for term).
+    """
 
     def __init__(self, params: list[torch.Tensor], weight_decay: torch.Tensor, decay: list[bool], cfg: ToyTrainConfig):
         self.params = params
-        self.decay = decay  # per parameter: is it decayed (b only if cfg.decay_bias)
-        self.weight_decay = weight_decay  # [I]
-        self.cfg = cfg
-        self.exp_avg = [torch.zeros_like(p) for p in params]
-        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
-        self.t = 0
+        named = {str(i): p for i, p in enumerate(params)}
+        hypers = [Hyper("adamw", float(wd), cfg.beta1, cfg.beta2, eps=cfg.eps) for wd in weight_decay.tolist()]
+        self.optimizer = StackOptimizer(named, hypers, decay={str(i): d for i, d in enumerate(decay)})
 
     def step(self, grads: list[torch.Tensor], lr: float) -> None:
-        self.t += 1
-        b1, b2 = self.cfg.beta1, self.cfg.beta2
-        bias1 = 1 - b1**self.t
-        bias2_sqrt = math.sqrt(1 - b2**self.t)
-        for p, g, m, v, decay in zip(self.params, grads, self.exp_avg, self.exp_avg_sq, self.decay):
-            if decay:
-                shape = (-1,) + (1,) * (p.dim() - 1)
-                p.mul_(1 - lr * self.weight_decay.view(shape))  # decoupled: before the Adam step, as torch does
-            m.lerp_(g, 1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = (v.sqrt() / bias2_sqrt).add_(self.cfg.eps)
-            p.addcdiv_(m, denom, value=-lr / bias1)
+        for p, g in zip(self.params, grads):
+            p.grad = g
+        self.optimizer.step(torch.full((len(self.optimizer.hypers),), lr, dtype=torch.float64,
+                                       device=self.params[0].device))
+        self.optimizer.zero_grad()
 
 
 @dataclass
