@@ -12,7 +12,7 @@ import torch
 from grokkit.model.stack import Shape
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.optimizers import Hyper, StackOptimizer
-from grokkit.train.stack import Grid, StackState
+from grokkit.engine.stack import Grid, StackState
 
 META = torch.device("meta")
 

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from grokkit.errors import ConfigError
 from grokkit.run import Run
-from grokkit.train.engine import stack_key, train_runs
+from grokkit.engine.loop import stack_key, train_runs
 from grokkit.workflow import train_run as train
 
 # A stack and a stack of one compute each row the same way, but a stack's forward covers the
@@ -110,7 +110,7 @@ def test_each_stacked_run_matches_its_solo_training(tmp_path, tiny_config, accel
 
 
 def test_chunking_the_stack_over_runs_changes_nothing(tmp_path, tiny_config, monkeypatch):
-    import grokkit.train.stack as stack_module
+    import grokkit.engine.stack as stack_module
 
     configs = variants(tiny_config)
     whole = [Run.create(tmp_path / f"whole{i}", c) for i, c in enumerate(configs)]

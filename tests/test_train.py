@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from grokkit.run import Run
-from grokkit.train.engine import run_lr as lr_at
+from grokkit.engine.loop import run_lr as lr_at
 from grokkit.workflow import train_run as train
 
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from torch import Tensor
 
 from grokkit.errors import ConfigError
-from grokkit.model import forward
+import grokkit.model.forward as forward
 from grokkit.model.stack import bridge_view
 
 

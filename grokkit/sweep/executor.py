@@ -1,7 +1,7 @@
 """Run a sweep's runs: in stacks where shapes allow, here ("local") or on Ray ("ray").
 
 The unit of work is a *batch*: a list of run directories that share
-``grokkit.train.engine.stack_key`` (at most ``max_stack`` of them): runs that differ
+``grokkit.engine.loop.stack_key`` (at most ``max_stack`` of them): runs that differ
 in optimiser, batch size, learning rate, weight decay, seeds or data fraction share a
 stack; a different task or model shape makes another batch. ``train_batch`` trains one batch from whatever is on disk:
 finished runs (``status.json``) are skipped, started ones resume from their
@@ -21,7 +21,7 @@ EXECUTORS = ("local", "ray")
 
 def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int) -> list[list[str]]:
     """Group (run directory, RunConfig) pairs into batches of stackable runs, at most ``max_stack`` each."""
-    from grokkit.train.engine import stack_key
+    from grokkit.engine.loop import stack_key
 
     groups: dict[Any, list[str]] = {}
     for path, config in configs:
@@ -30,18 +30,30 @@ def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int) -> list[li
 
 
 def train_batch(paths: Sequence[str], progress: bool = False) -> list[str]:
-    """Train the unfinished runs of one batch as one stack; return the paths trained."""
+    """Train the unfinished runs of one batch as one stack; return the paths trained.
+
+    A run that diverges leaves the stack (the others go on), is reported on stderr, and counts
+    as done: a diverged run is a result of the sweep (its row says at which step), and training
+    it again would diverge again.
+    """
+    import sys
+
     from grokkit.run import Run
+    from grokkit.engine.loop import DivergedError
     from grokkit.workflow import train_many
 
     runs = [Run(p) for p in paths]
-    todo = [r for r in runs if not (r.status() or {}).get("finished")]
+    todo = [r for r in runs if not ((s := r.status() or {}).get("finished") or s.get("diverged"))]
     fresh = [r for r in todo if not r.checkpoint_steps()]
     started = [r for r in todo if r.checkpoint_steps()]
-    if fresh:
-        train_many(fresh, resume=False, progress=progress)
-    if started:  # resumed from their own latest checkpoints (runs at different steps train one step group at a time)
-        train_many(started, resume=True, progress=progress)
+    for group, resume in ((fresh, False), (started, True)):  # started runs resume from their own checkpoints
+        if not group:
+            continue
+        try:
+            train_many(group, resume=resume, progress=progress)
+        except DivergedError as exc:
+            for line in exc.lines:
+                print(f"note: {line}", file=sys.stderr)
     return [str(r.path) for r in todo]
 
 

@@ -55,6 +55,7 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
         "circuit_formation_end": phases.circuit_formation_end,
         "cleanup_end": phases.cleanup_end,
         "finished": bool(status.get("finished")),
+        "diverged_at": status.get("diverged_at"),
     }
 
 

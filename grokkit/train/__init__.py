@@ -1,5 +1,5 @@
-"""Training: the config (``config``), the engine that trains one or many runs as one stack
-(``engine``, over ``stack``), its callbacks (``callbacks``, ``progress``) and device settings (``device``)."""
+"""What a training run is: its config (``config``), its device settings (``device``) and the
+hooks the engine calls (``callbacks``). The engine itself is ``grokkit.engine``."""
 
 from grokkit.train.config import TrainConfig
 

@@ -44,11 +44,15 @@ from grokkit.optim.schedule import lr_at
 from grokkit.run import Run
 from grokkit.train.callbacks import Callback, emit
 from grokkit.train.device import resolve_device
-from grokkit.train.stack import Grid, StackState
+from grokkit.engine.stack import Grid, StackState
 
 
 class DivergedError(GrokkitError):
-    """A run's loss or weights became non-finite; its last good checkpoint is kept."""
+    """Runs whose loss or weights became non-finite; each keeps its last good checkpoint."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("; ".join(lines))
+        self.lines = lines  # one per diverged run
 
 
 @dataclass
@@ -136,19 +140,20 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
     keys = {stack_key(r.config) for r in runs}
     if len(keys) > 1:
         raise ConfigError("train: these runs cannot share a stack (they differ in task, model shape, device, "
-                          "loss or gradient filter; see grokkit.train.engine.stack_key)")
+                          "loss or gradient filter; see grokkit.engine.loop.stack_key)")
     callbacks = list(callbacks)
     if progress:
-        from grokkit.train.progress import ProgressBar
+        from grokkit.engine.progress import ProgressBar
 
         callbacks.append(ProgressBar())
     with locked(*[r.path for r in runs]):
         results = _train_locked(runs, resume, callbacks)
     diverged = [(r, res) for r, res in zip(runs, results) if res.diverged]
     if diverged:
-        raise DivergedError("; ".join(
+        raise DivergedError([
             f"{r.path}: diverged at step {res.status['diverged_at']} ({res.status['reason']}); "
-            f"kept the checkpoint at step {res.status['last_good_checkpoint']}" for r, res in diverged))
+            + ("no checkpoint was written" if res.status["last_good_checkpoint"] is None
+               else f"kept the checkpoint at step {res.status['last_good_checkpoint']}") for r, res in diverged])
     return results
 
 
@@ -185,6 +190,13 @@ def _clean(run: Run) -> None:
     if not root.is_dir():
         return
     for entry in sorted(root.iterdir()):
+        if entry.name.startswith(f".old-{PREFIX}"):
+            # a good checkpoint moved aside for its same-step replacement, killed before the new one was in
+            final = root / entry.name[len(".old-"):].rsplit("-", 1)[0]
+            if not final.exists() and (entry / META_FILE).is_file():
+                entry.rename(final)
+                _note(f"{run.path}: restored {final.name} from {entry.name} (its replacement was interrupted)")
+                continue
         if entry.name.startswith(f".tmp-{PREFIX}") or entry.name.startswith(f".old-{PREFIX}"):
             shutil.rmtree(entry, ignore_errors=True)
             _note(f"{run.path}: removed {entry.name}, a checkpoint left half-written by an interrupted process")
@@ -361,12 +373,21 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
         emit(callbacks, "on_checkpoint", m.run, step, m.bridge)
         return True
 
-    if start == 0 and not any(m.run.checkpoint_steps() for m in members):
-        for pos in evaluate(0, list(range(len(active)))):
-            raise DivergedError(f"{members[pos].run.path}: the initial model's loss is not finite "
-                                "(model.init_scale too large?)")
-        for pos in range(len(active)):
-            checkpoint(0, pos)
+    # step 0 is logged and checkpointed once per run (a run resumed from its checkpoint 0 has both);
+    # a run whose initial model is not finite leaves the stack like any diverged run
+    fresh = [pos for pos in range(len(active)) if start == 0 and not members[active[pos]].run.checkpoint_steps()]
+    bad = evaluate(0, fresh) if fresh else []
+    for pos in bad:
+        diverge(pos, 0, "the initial model's loss is not finite (model.init_scale too large?)")
+    for pos in fresh:
+        if pos not in bad and not checkpoint(0, pos):
+            diverge(pos, 0, "a weight of the initial model is not finite")
+            bad.append(pos)
+    if bad:
+        keep = [pos for pos in range(len(active)) if pos not in bad]
+        active = [active[pos] for pos in keep]
+        if active:
+            state.select(keep)
 
     step = start
     # a run that already finished or stopped early has nothing left to do
