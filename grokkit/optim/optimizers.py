@@ -82,38 +82,53 @@ class StackOptimizer:
         """One update of every run; ``lr``: ``[R]`` float64 on the parameters' device."""
         self.t += 1
         for kind, idx in self.groups.items():
+            sel = slice(None) if idx is None else idx
+            coef = self._coefficients(kind, lr[sel], sel)
             for name, p in self.params.items():
                 grad = p.grad if p.grad is not None else torch.zeros_like(p)
+                c = coef if self.decay.get(name, True) else self._coefficients(kind, lr[sel], sel, decay=False)
                 if idx is None:  # every run uses this optimiser: update in place
-                    self._update(kind, name, p, grad, {s: self.state[s][name] for s in _SLOTS[kind]}, lr, slice(None))
+                    self._update(kind, p.detach(), grad, {s: self.state[s][name] for s in _SLOTS[kind]}, c)
                     continue
                 part = {s: self.state[s][name].index_select(0, idx) for s in _SLOTS[kind]}
                 theta = p.detach().index_select(0, idx)
-                self._update(kind, name, theta, grad.index_select(0, idx), part, lr, idx)
+                self._update(kind, theta, grad.index_select(0, idx), part, c)
                 p.detach().index_copy_(0, idx, theta)
                 for s, value in part.items():
                     self.state[s][name].index_copy_(0, idx, value)
 
-    def _update(self, kind: str, name: str, p: Tensor, g: Tensor, state: dict[str, Tensor], lr: Tensor, idx) -> None:
-        p = p.detach()
-        lr = lr[idx]
-        wd = self.weight_decay[idx] if self.decay.get(name, True) else torch.zeros_like(lr)
-        if kind in ("adam", "sgd"):
-            g = g.add(_col(wd, p) * p)  # L2 penalty in the gradient (no data-dependent branch: no sync)
+    def _coefficients(self, kind: str, lr: Tensor, sel, decay: bool = True) -> dict[str, Tensor]:
+        """This step's per-run scalars, computed in float64 and rounded once to float32, ``[r]`` each."""
+        wd = self.weight_decay[sel] if decay else torch.zeros_like(lr)
+        if kind == "sgd":
+            c = {"l2": wd, "momentum": self.momentum[sel], "lr": lr}
+        else:
+            beta1, beta2, t = self.beta1[sel], self.beta2[sel], self.t[sel]
+            c = {"l2": wd if kind == "adam" else None, "decay": 1 - lr * wd if kind == "adamw" else None,
+                 "one_minus_beta1": 1 - beta1, "beta2": beta2, "one_minus_beta2": 1 - beta2,
+                 "bias_correction2_sqrt": (1 - beta2**t).sqrt(), "eps": self.eps[sel], "step_size": lr / (1 - beta1**t)}
+        dtype = next(iter(self.params.values())).dtype
+        return {k: None if v is None else v.to(dtype) for k, v in c.items()}
+
+    @staticmethod
+    def _update(kind: str, p: Tensor, g: Tensor, state: dict[str, Tensor], c: dict[str, Tensor]) -> None:
+        def col(v: Tensor) -> Tensor:  # [r] → [r, 1, …], a view
+            return v.view(-1, *([1] * (p.dim() - 1)))
+
+        if c["l2"] is not None:
+            g = g.add(col(c["l2"]) * p)  # L2 penalty in the gradient (no data-dependent branch: no sync)
         if kind == "sgd":
             buf = state["momentum_buffer"]
-            buf.mul_(_col(self.momentum[idx], buf)).add_(g)  # b starts at 0, so the first b is g, as torch's clone
-            p.sub_(_col(lr, p) * buf)
+            buf.mul_(col(c["momentum"])).add_(g)  # b starts at 0, so the first b is g, as torch's clone
+            p.sub_(col(c["lr"]) * buf)
             return
         if kind == "adamw":
-            p.mul_(_col(1 - lr * wd, p))
+            p.mul_(col(c["decay"]))
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        beta1, beta2, t = self.beta1[idx], self.beta2[idx], self.t[idx]
-        m.lerp_(g, _col(1 - beta1, m))
-        v.mul_(_col(beta2, v)).add_(_col(1 - beta2, v) * g * g)
-        bias_correction2_sqrt = (1 - beta2**t).sqrt()
-        denom = (v.sqrt() / _col(bias_correction2_sqrt, v)).add_(_col(self.eps[idx], v))
-        p.sub_(_col(lr / (1 - beta1**t), p) * m / denom)  # addcdiv's order: value · m / denom
+        m.lerp_(g, col(c["one_minus_beta1"]))
+        v.mul_(col(c["beta2"])).addcmul_(g, g * col(c["one_minus_beta2"]))
+        denom = (v.sqrt() / col(c["bias_correction2_sqrt"])).add_(col(c["eps"]))
+        p.sub_(col(c["step_size"]) * m / denom)  # addcdiv's order: value · m / denom
 
     def zero_grad(self) -> None:
         for p in self.params.values():
