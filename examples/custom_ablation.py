@@ -22,7 +22,6 @@ import torch.nn.functional as F
 import grokkit
 from grokkit.analysis.fourier import fourier_sign, key_frequencies
 from grokkit.measures import measure_model
-from grokkit.workflow import train_run as train
 
 
 def tiny_run(path: str) -> grokkit.Run:
@@ -33,7 +32,7 @@ def tiny_run(path: str) -> grokkit.Run:
         train=grokkit.TrainConfig(steps=60, eval_every=30, checkpoint_every=30, device="cpu"),
     )
     run = grokkit.Run.create(path, config)
-    train(run, progress=False)
+    grokkit.train_run(run, progress=False)
     return run
 
 
