@@ -46,14 +46,14 @@ def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torc
     bridge = TransformerBridge.boot_native(tl_cfg, device=torch.device(device))
     bridge.enable_compatibility_mode()
     native = bridge.original_model
-    if model_cfg.init == "paper":  # replaces every weight; the TL-only options below do not apply
-        bridge.load_state_dict(paper_state(model_cfg, tl_cfg), strict=True)
+    if model_cfg.init != "tl":  # the paper's or HookedTransformer's draws replace TL 4's native init
+        bridge.load_state_dict(foreign_init(model_cfg, tl_cfg), strict=True)
     with torch.no_grad():
         if model_cfg.init == "tl" and not model_cfg.residual_init_scaling:  # undo TL 4's 1/√(2·n_layers) on output projections
             for block in native.layers:
                 for weight in (block.attn.o.weight, block.mlp.fc_out.weight):
                     weight.mul_(math.sqrt(2 * tl_cfg.n_layers))
-        if model_cfg.init == "tl" and model_cfg.init_scale != 1.0:
+        if model_cfg.init != "paper" and model_cfg.init_scale != 1.0:
             for param in native.parameters():
                 param.mul_(model_cfg.init_scale)
         frozen = []
@@ -68,14 +68,18 @@ def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torc
     return bridge
 
 
-def paper_state(model_cfg: ModelConfig, tl_cfg: Any) -> dict[str, torch.Tensor]:
-    """The paper's init (``grokkit.model.paper``) as the bridge's state dict, drawn from ``model.seed``."""
-    from grokkit.model.hooked import hooked_to_bridge
+def foreign_init(model_cfg: ModelConfig, tl_cfg: Any) -> dict[str, torch.Tensor]:
+    """``model.init`` = paper (``grokkit.model.paper``) or hooked (``grokkit.model.hooked``) as the
+    bridge's state dict, drawn from ``model.seed``."""
+    from grokkit.model.hooked import hooked_init, hooked_to_bridge
     from grokkit.model.paper import paper_init, paper_to_hooked
 
-    paper = paper_init(tl_cfg.d_model, tl_cfg.n_heads, tl_cfg.d_head, tl_cfg.d_mlp, tl_cfg.n_ctx, tl_cfg.d_vocab,
-                       tl_cfg.d_vocab_out, seed=model_cfg.seed)
-    return hooked_to_bridge(paper_to_hooked(paper))
+    widths = (tl_cfg.d_model, tl_cfg.n_heads, tl_cfg.d_head, tl_cfg.d_mlp, tl_cfg.n_ctx, tl_cfg.d_vocab,
+              tl_cfg.d_vocab_out)
+    if model_cfg.init == "paper":
+        return hooked_to_bridge(paper_to_hooked(paper_init(*widths, seed=model_cfg.seed)))
+    std = 0.8 / math.sqrt(tl_cfg.d_model)  # HookedTransformerConfig's initializer_range for gpt2 init
+    return hooked_to_bridge(hooked_init(*widths, seed=model_cfg.seed, std=std))
 
 
 def trainable_parameters(bridge: Any) -> dict[str, torch.nn.Parameter]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from grokkit.errors import ConfigError
 
 ACT_FNS = ("relu", "gelu")
-INITS = ("tl", "paper")
+INITS = ("tl", "hooked", "paper")
 
 
 @dataclass
@@ -44,8 +44,10 @@ class ModelConfig:
     """False: one output class per symbol (the demo's d_vocab_out = p). True: the paper's p + 1 classes,
     the '=' class kept in the softmax (labels never use it; the measures drop its column)."""
     init: str = "tl"
-    """tl: TransformerLens's gpt2 init (see init_scale, residual_init_scaling). paper: the paper's
-    ``transformers.py`` init, every weight N(0, 1/d_model) except W_U N(0, 1/d_vocab), biases 0."""
+    """tl: TransformerLens 4's native gpt2 init (see init_scale, residual_init_scaling). hooked:
+    HookedTransformer's gpt2 init (TransformerLens 1–3, the demo's model), draw for draw: every W_
+    N(0, (0.8/√d_model)²) in its order and layout, bit-identical to the demo's initial weights.
+    paper: the paper's ``transformers.py``, every weight N(0, 1/d_model) except W_U N(0, 1/d_vocab)."""
 
     def __post_init__(self) -> None:
         for name in ("d_model", "n_heads", "d_head", "d_mlp", "n_layers"):
@@ -69,6 +71,6 @@ class ModelConfig:
             raise ConfigError(f"model.init: must be one of {', '.join(INITS)}, got {self.init!r}")
         if not isinstance(self.layer_norm, bool):
             raise ConfigError(f"model.layer_norm: must be true or false, got {self.layer_norm!r}")
-        if self.init == "paper" and (self.n_layers != 1 or self.layer_norm):
-            raise ConfigError(f"model.init: 'paper' is the paper's one-layer model without LayerNorm; got "
+        if self.init in ("paper", "hooked") and (self.n_layers != 1 or self.layer_norm):
+            raise ConfigError(f"model.init: {self.init!r} draws a one-layer model without LayerNorm; got "
                               f"n_layers = {self.n_layers}, layer_norm = {str(self.layer_norm).lower()}")

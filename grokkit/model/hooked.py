@@ -1,11 +1,12 @@
-"""HookedTransformer-named weights → the bridge's state dict.
+"""HookedTransformer's weights: its names and layouts ⇄ the bridge's state dict, and its init.
 
 TransformerLens's ``HookedTransformer`` (the grokking demo's model) stores each weight
 in the field's layout: ``W_Q [n_heads, d_model, d_head]``, ``W_O [n_heads, d_head,
 d_model]``, ``W_in [d_model, d_mlp]``, ``W_U [d_model, d_vocab_out]``. The bridge keeps
 the same function in ``nn.Linear`` layout (out, in) under other names. This module is
 the one place that knows both, so imports (``grokkit.importer``) and other weight
-sources (``grokkit.model.paper``) go through the HookedTransformer names.
+sources (``grokkit.model.paper``) go through the HookedTransformer names. ``hooked_init``
+draws HookedTransformer's own initial weights (``model.init = "hooked"``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,29 @@ WEIGHTS = ("embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.attn.W
 BIASES = ("blocks.0.attn.b_Q", "blocks.0.attn.b_K", "blocks.0.attn.b_V", "blocks.0.attn.b_O",
           "blocks.0.mlp.b_in", "blocks.0.mlp.b_out", "unembed.b_U")
 BUFFERS = ("blocks.0.attn.mask", "blocks.0.attn.IGNORE")  # constants of the causal mask, not weights
+# The order HookedTransformer (TransformerLens 1.x to 3.x) registers its weights, which its init follows.
+DRAW_ORDER = ("embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.attn.W_O", "blocks.0.attn.W_K",
+              "blocks.0.attn.W_V", "blocks.0.mlp.W_in", "blocks.0.mlp.W_out", "unembed.W_U")
+
+
+def hooked_init(d_model: int, n_heads: int, d_head: int, d_mlp: int, n_ctx: int, d_vocab: int, d_vocab_out: int,
+                seed: int, std: float) -> dict[str, Tensor]:
+    """HookedTransformer's gpt2 init, draw for draw: ``torch.manual_seed(seed)`` (its config's
+    ``set_seed_everywhere``), then ``nn.init.normal_(W, std=initializer_range)`` on every weight in
+    registration order and layout; biases stay 0. With the demo's config this is bit-identical to its
+    initial model on the CPU, where HookedTransformer initialises before moving to its device
+    (``tests/fixtures/tl_demo_init.json``, from transformer-lens 1.19.0, 2.18.0 and 3.9.0). torch's
+    normal_ rounds differently on its vectorised (AVX2/AVX512) and scalar CPU paths, so the bits
+    hold between machines of one class; across classes they agree to float rounding."""
+    shapes = {
+        "embed.W_E": (d_vocab, d_model), "pos_embed.W_pos": (n_ctx, d_model),
+        "blocks.0.attn.W_Q": (n_heads, d_model, d_head), "blocks.0.attn.W_O": (n_heads, d_head, d_model),
+        "blocks.0.attn.W_K": (n_heads, d_model, d_head), "blocks.0.attn.W_V": (n_heads, d_model, d_head),
+        "blocks.0.mlp.W_in": (d_model, d_mlp), "blocks.0.mlp.W_out": (d_mlp, d_model),
+        "unembed.W_U": (d_model, d_vocab_out),
+    }
+    generator = torch.Generator().manual_seed(seed)
+    return {name: torch.empty(shapes[name]).normal_(0.0, std, generator=generator) for name in DRAW_ORDER}
 
 
 def hooked_to_bridge(hooked: dict[str, Tensor]) -> dict[str, Tensor]:

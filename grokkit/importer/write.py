@@ -1,0 +1,104 @@
+"""Write an imported ``Source`` as an ordinary run directory.
+
+- ``checkpoints/step_N/``: the weights (safetensors), no optimiser state (the file's, if
+  any, belongs to another optimiser implementation and is not imported); ``meta.json``
+  records the source file, its SHA-256 and format under ``imported``;
+- ``metrics.jsonl``: one row per checkpoint with train/test loss and accuracy computed
+  from the imported weights on this run's split (float64 loss, as the engine logs it);
+- ``imported_losses.jsonl``: the file's own loss curves, ``{step, train_loss?, test_loss?}``
+  at the steps the file logged them. They are kept apart because ``metrics.jsonl`` rows
+  carry accuracies too, and the file records none at those steps;
+- ``status.json``: finished, and ``imported: true`` (there is no optimiser state to resume).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grokkit.files.atomic import write_json_atomic
+from grokkit.files.checkpoint import save_checkpoint
+from grokkit.files.jsonl import write_rows
+from grokkit.files.layout import METRICS_FILE, STATUS_FILE
+from grokkit.importer.formats import Source
+from grokkit.importer.load import ImportFileError, LoadedFile
+from grokkit.model.build import build_model
+from grokkit.model.loss import loss_and_acc
+from grokkit.run import Run
+from grokkit.spec import RunConfig
+
+CURVES_FILE = "imported_losses.jsonl"
+GROKKED_ACC = 0.99  # the threshold grokkit's info and sweeps use
+
+
+def evaluate(model: Any, run: Run) -> dict[str, float]:
+    """Train/test loss (float64) and accuracy of ``model`` on the run's split, from the TransformerLens forward."""
+    data = run.dataset
+    with torch.no_grad():
+        logits = model(data.tokens)[:, -1]  # [N, d_vocab_out]: only the '=' position is scored
+    out = {}
+    for name, rows in (("train", data.split.train), ("test", data.split.test)):
+        loss, acc = loss_and_acc(logits[rows], data.labels[rows])
+        out[f"{name}_loss"], out[f"{name}_acc"] = loss.item(), acc.item()
+    return out
+
+
+def curve_rows(source: Source) -> list[dict[str, Any]]:
+    by_step: dict[int, dict[str, Any]] = {}
+    for key, curve in (("train_loss", source.train_curve), ("test_loss", source.test_curve)):
+        for step, value in curve:
+            by_step.setdefault(step, {"step": step})[key] = value
+    return [by_step[step] for step in sorted(by_step)]
+
+
+def write_run(source: Source, config: RunConfig, out: str | Path, loaded: LoadedFile) -> Run:
+    """Create the run at ``out`` (which must be new or empty) and fill it from ``source``.
+
+    The run is assembled in a hidden folder beside ``out`` and renamed into place when complete,
+    so a failed import leaves nothing behind.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ImportFileError(f"--out {out}: exists and is not empty; import into a new directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.import-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        fill(Run.create(tmp, config), source, loaded)
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Run(out)
+
+
+def fill(run: Run, source: Source, loaded: LoadedFile) -> None:
+    """Checkpoints, metrics.jsonl, imported_losses.jsonl and status.json of a new run."""
+    config = run.config
+    imported = {"source": str(loaded.path), "sha256": loaded.sha256, "format": source.format,
+                "layout": source.layout, "notes": source.notes}
+    model = build_model(config.model, config.task)
+    rows = []
+    for step, state in source.checkpoints:
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ImportFileError(f"{loaded.path}: checkpoint at step {step} does not fit the model ({exc})") from None
+        row = {"step": step, **evaluate(model, run)}
+        rows.append(row)
+        save_checkpoint(run.checkpoint_root, step, state, state={},
+                        meta={"config": config.to_dict(), "metrics": row, "imported": imported})
+    write_rows(run.path / METRICS_FILE, rows)
+    if source.train_curve or source.test_curve:
+        write_rows(run.path / CURVES_FILE, curve_rows(source))
+    grok_step = next((row["step"] for row in rows if row["test_acc"] >= GROKKED_ACC), None)
+    write_json_atomic(run.path / STATUS_FILE, {
+        "finished": True, "imported": True, "final_step": rows[-1]["step"], "stopped_early": False,
+        "grok_step": grok_step, "source": imported,
+    })

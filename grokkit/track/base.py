@@ -1,0 +1,103 @@
+"""What every tracker shares: which rows to send, flattened to named scalars, and when.
+
+A tracker is a training-engine callback. For each run it opens a handle at the start,
+sends every metrics row (``on_eval``) and every new ``measures.jsonl`` row (the live
+measures write those at checkpoints, in whatever order the callbacks run, so the
+tracker picks up new rows at each later hook and at the end), and closes the handle
+with the run's final status. Subclasses say only how to open, write and close.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from grokkit.files.jsonl import read_rows
+from grokkit.files.layout import MEASURES_FILE
+from grokkit.train.callbacks import Callback
+from grokkit.track.config import LogConfig
+
+
+def scalars(row: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """The finite numbers of a row, nested tables and lists flattened with ``/``
+    (``excluded_loss_per_freq/14``); strings, None and ``step`` itself are left out."""
+    out: dict[str, float] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if key == "step" or isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, (int, float)):
+            if math.isfinite(value):
+                out[name] = float(value)
+        elif isinstance(value, dict):
+            out.update(scalars(value, f"{name}/"))
+        elif isinstance(value, list):
+            out.update(scalars(dict(zip(map(str, range(len(value))), value)), f"{name}/"))
+    return out
+
+
+class Tracker(Callback):
+    """Base class of the experiment-tracker callbacks (see the module docstring)."""
+
+    name = "tracker"
+
+    def __init__(self, log: LogConfig):
+        self.log = log
+        self.handles: dict[Path, Any] = {}
+        self.measures_sent: dict[Path, int] = {}  # last measures step sent, per run
+
+    # --- what a backend provides -------------------------------------------
+    def open(self, run: Any, folder: Path, start_step: int) -> Any:
+        raise NotImplementedError
+
+    def write(self, handle: Any, step: int, values: dict[str, float]) -> None:
+        raise NotImplementedError
+
+    def close(self, handle: Any, status: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # --- the engine's hooks ------------------------------------------------
+    def folder(self, run: Any) -> Path:
+        """Where this backend writes for ``run``: RUN/<name>, or log.dir/<run name>/<name>."""
+        base = Path(self.log.dir) / Path(run.path).name if self.log.dir else Path(run.path)
+        return base / self.name
+
+    def on_train_start(self, runs: list[Any], start_step: int) -> None:
+        for run in runs:
+            path = Path(run.path)
+            if path not in self.handles:
+                folder = self.folder(run)
+                folder.mkdir(parents=True, exist_ok=True)
+                self.handles[path] = self.open(run, folder, start_step)
+                self.measures_sent[path] = start_step if start_step else -1
+
+    def on_eval(self, run: Any, row: dict[str, Any]) -> None:
+        handle = self.handles.get(Path(run.path))
+        if handle is not None:
+            self.write(handle, int(row["step"]), scalars(row))
+            self.send_measures(run)
+
+    def on_checkpoint(self, run: Any, step: int, model: Any) -> None:
+        self.send_measures(run)
+
+    def on_run_end(self, run: Any, status: dict[str, Any]) -> None:
+        path = Path(run.path)
+        if path in self.handles:
+            self.send_measures(run)
+            self.close(self.handles.pop(path), status)
+
+    def on_train_end(self) -> None:
+        for path in list(self.handles):  # training raised: close what is still open
+            self.close(self.handles.pop(path), {"finished": False})
+
+    def send_measures(self, run: Any) -> None:
+        """Send the ``measures.jsonl`` rows written since the last call, under ``measures/``."""
+        path = Path(run.path)
+        handle = self.handles.get(path)
+        if handle is None:
+            return
+        for row in read_rows(path / MEASURES_FILE):
+            if row["step"] > self.measures_sent[path]:
+                self.write(handle, row["step"], scalars(row, "measures/"))
+                self.measures_sent[path] = row["step"]

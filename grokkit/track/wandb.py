@@ -1,0 +1,47 @@
+"""Weights & Biases logging: one W&B run per grokkit run.
+
+Each grokkit run becomes a W&B run named after its directory, with the full RunConfig
+as its config and an id derived from the run's path, so a resumed run continues the
+same W&B run. Scalars carry the run's ``step`` as their x axis (``define_metric``),
+which keeps measures (logged per checkpoint) and metrics (per evaluation) aligned.
+Needs the ``wandb`` package (``pip install 'grokkit[wandb]'``); ``log.wandb_mode =
+"offline"`` writes locally for a later ``wandb sync``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from grokkit.track.base import Tracker
+
+
+def run_id(path: Path) -> str:
+    """A stable W&B run id for a run directory (resume continues the same W&B run)."""
+    return "grokkit-" + hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+
+
+class WandbTracker(Tracker):
+    """Metrics and measures as W&B history, and the final status in the run's summary."""
+
+    name = "wandb"
+
+    def open(self, run: Any, folder: Path, start_step: int) -> Any:
+        import wandb
+
+        handle = wandb.init(project=self.log.project, name=Path(run.path).name, dir=str(folder),
+                            id=run_id(run.path), resume="allow", reinit="create_new",
+                            mode=self.log.wandb_mode, config=run.config.to_dict())
+        handle.define_metric("step")
+        handle.define_metric("*", step_metric="step")
+        return handle
+
+    def write(self, handle: Any, step: int, values: dict[str, float]) -> None:
+        handle.log({"step": step, **values})
+
+    def close(self, handle: Any, status: dict[str, Any]) -> None:
+        for key in ("finished", "final_step", "grok_step", "stopped_early", "diverged"):
+            if status.get(key) is not None:
+                handle.summary[key] = status[key]
+        handle.finish(exit_code=0 if status.get("finished") else 1)

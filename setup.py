@@ -1,0 +1,27 @@
+"""Build hook: ship the repository's task specs (``tasks/*.toml``) inside the package.
+
+Everything else about the build is in pyproject.toml. The specs stay at the repository's
+root (the README runs ``grokkit run tasks/quickstart.toml``); this copies them into the
+built package as ``grokkit/tasks/`` so that an installed grokkit resolves
+``grokkit run quickstart`` without a checkout (``grokkit.spec.resolve_spec_path``).
+"""
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+
+
+class BuildWithTasks(build_py):
+    def run(self) -> None:
+        super().run()
+        target = Path(self.build_lib) / "grokkit" / "tasks"
+        target.mkdir(parents=True, exist_ok=True)
+        for spec in sorted((ROOT / "tasks").glob("*.toml")):
+            shutil.copy2(spec, target / spec.name)
+
+
+setup(cmdclass={"build_py": BuildWithTasks})

@@ -1,0 +1,116 @@
+"""Experiment tracking: the trackers' events read back (TensorBoard event files, W&B offline records)."""
+
+from __future__ import annotations
+
+import glob
+import struct
+from pathlib import Path
+
+import pytest
+
+from grokkit.errors import ConfigError
+from grokkit.files.jsonl import read_rows
+from grokkit.run import Run
+from grokkit.track import LogConfig, make_trackers
+from grokkit.track.base import scalars
+
+
+def test_scalars_flatten_tables_and_lists_and_drop_what_is_not_a_number() -> None:
+    row = {"step": 10, "train_loss": 0.5, "group": "Z_13", "key_freqs": [3, 5], "grok": None, "flag": True,
+           "excluded_loss_per_freq": {"3": 1.5, "5": float("nan")}}
+    assert scalars(row, "measures/") == {"measures/train_loss": 0.5, "measures/key_freqs/0": 3.0,
+                                         "measures/key_freqs/1": 5.0, "measures/excluded_loss_per_freq/3": 1.5}
+
+
+def test_log_config_validates_and_cli_choice_replaces_the_spec() -> None:
+    with pytest.raises(ConfigError, match="log.backends"):
+        LogConfig(backends=["mlflow"])
+    with pytest.raises(ConfigError, match="log.wandb_mode"):
+        LogConfig(wandb_mode="cloud")
+    assert make_trackers(LogConfig()) == []
+    pytest.importorskip("tensorboard")
+    [tracker] = make_trackers(LogConfig(backends=["wandb"]), "tensorboard")
+    assert tracker.name == "tensorboard"
+
+
+def _train(tmp_path: Path, tiny_config, trackers, live: bool = True) -> Run:
+    from grokkit.measures.live import LiveMeasures
+    from grokkit.engine.loop import train
+
+    measures = {"live": ["weight_norm"]} if live else {}
+    run = Run.create(tmp_path / "run", tiny_config(train={"steps": 20}, measures=measures))
+    # the trackers come before the live measures: they must still pick up each checkpoint's row
+    train(run, callbacks=[*trackers, LiveMeasures([run])])
+    return run
+
+
+def test_tensorboard_events_hold_every_metric_and_live_measure(tmp_path: Path, tiny_config) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = _train(tmp_path, tiny_config, make_trackers(LogConfig(backends=["tensorboard"])))
+
+    events = EventAccumulator(str(run.path / "tensorboard"))
+    events.Reload()
+    metrics = run.metrics()
+    logged = events.Scalars("test_loss")
+    assert [e.step for e in logged] == [row["step"] for row in metrics]
+    assert [e.value for e in logged] == pytest.approx([row["test_loss"] for row in metrics], rel=1e-6)
+    measures = read_rows(run.path / "measures.jsonl")
+    assert [row["step"] for row in measures] == [0, 10, 20]  # a checkpoint at the start, 10 and 20
+    assert [e.step for e in events.Scalars("measures/weight_norm")] == [row["step"] for row in measures]
+
+
+def _wandb_history(run_dir: Path) -> list[dict[str, str]]:
+    """History records of an offline W&B run: its .wandb file is a LevelDB-style log of protobuf Records."""
+    from wandb.proto import wandb_internal_pb2
+
+    [path] = glob.glob(str(run_dir / "wandb" / "wandb" / "offline-run-*" / "run-*.wandb"))
+    data = Path(path).read_bytes()
+    pos, block, records, partial = 7, 32768, [], b""  # a 7-byte file header, then 32 KiB blocks
+    while pos + 7 <= len(data):
+        if block - pos % block < 7:  # a block's tail too short for a header is padding
+            pos += block - pos % block
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if length == 0 and kind == 0:
+            break
+        partial += data[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):  # a full record, or the last piece of one
+            records.append(partial)
+            partial = b""
+    history = []
+    for raw in records:
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(raw)
+        if record.WhichOneof("record_type") == "history":
+            history.append({item.key or "/".join(item.nested_key): item.value_json for item in record.history.item})
+    return history
+
+
+def test_wandb_offline_run_holds_every_metric_and_live_measure(tmp_path: Path, tiny_config, monkeypatch) -> None:
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+
+    import wandb
+
+    run = _train(tmp_path, tiny_config, make_trackers(LogConfig(backends=["wandb"], wandb_mode="offline")))
+    wandb.teardown()  # the W&B service writes the run file in the background; this waits for it
+
+    history = _wandb_history(run.path)
+    metrics = [h for h in history if "test_loss" in h]
+    assert [int(h["step"]) for h in metrics] == [row["step"] for row in run.metrics()]
+    assert [float(h["test_loss"]) for h in metrics] == pytest.approx([r["test_loss"] for r in run.metrics()])
+    measured = [int(h["step"]) for h in history if "measures/weight_norm" in h]
+    assert measured == [row["step"] for row in read_rows(run.path / "measures.jsonl")] == [0, 10, 20]
+
+
+def test_a_missing_tracker_package_is_one_line_naming_the_extra(monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"pip install 'grokkit\[wandb\]'"):
+        make_trackers(LogConfig(backends=["wandb"]))
