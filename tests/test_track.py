@@ -114,3 +114,11 @@ def test_a_missing_tracker_package_is_one_line_naming_the_extra(monkeypatch) -> 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
     with pytest.raises(ConfigError, match=r"pip install 'grokkit\[wandb\]'"):
         make_trackers(LogConfig(backends=["wandb"]))
+
+
+def test_the_log_flag_of_train_writes_tensorboard_events(tmp_path, tiny_spec):
+    pytest.importorskip("tensorboard")
+    from grokkit.cli import main
+
+    assert main(["train", str(tiny_spec), "--out", str(tmp_path / "run"), "--log", "tensorboard", "--no-progress"]) == 0
+    assert list((tmp_path / "run").rglob("events.out.tfevents*"))

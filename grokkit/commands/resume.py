@@ -10,6 +10,9 @@ HELP = "continue a run from its latest complete checkpoint"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from grokkit.commands.train import add_log
+
+    add_log(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +29,6 @@ def run(args: argparse.Namespace) -> int:
 
         raise RunError(f"{run_.path}: an imported run has no optimiser state to resume from")
     else:  # the engine resumes from the latest complete, verified checkpoint (or starts clean)
-        train_run(run_, resume=True, progress=not args.no_progress)
+        train_run(run_, resume=True, progress=not args.no_progress, log=args.log)
     print_summary(run_)
     return 0

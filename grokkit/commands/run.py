@@ -9,11 +9,12 @@ HELP = "train a run, measure every checkpoint and write its HTML report, in one 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from grokkit.commands.train import add_common
+    from grokkit.commands.train import add_common, add_log
 
     parser.add_argument("spec", help="task spec (TOML with [task], [model], [train], [measures])")
     parser.add_argument("--out", required=True, help="run directory to create (or to continue, same spec)")
     add_common(parser)
+    add_log(parser)
 
 
 def measures_complete(run: Any) -> bool:

@@ -11,6 +11,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="task spec (TOML with [task], [model], [train])")
     parser.add_argument("--out", required=True, help="run directory to create")
     add_common(parser)
+    add_log(parser)
+
+
+def add_log(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log", default=None, metavar="BACKENDS",
+                        help="experiment tracking: wandb, tensorboard or both comma-separated, instead of the "
+                             "spec's [log] backends (pip install 'grokkit[wandb]' / 'grokkit[tensorboard]')")
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
     if resume:
         state = "finished" if (run_.status() or {}).get("finished") else "started"
         print(f"{run_.path}: same config already {state} here; resuming from step {run_.checkpoint_steps()[-1]}")
-    train_run(run_, resume=resume, progress=not args.no_progress)
+    train_run(run_, resume=resume, progress=not args.no_progress, log=getattr(args, "log", None))
     print_summary(run_)
     return 0
