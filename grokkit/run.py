@@ -92,6 +92,8 @@ class Run:
         """The checkpoint's copy of the config must be this run's config.json (an edit of either is refused)."""
         stored = ckpt.meta.get("config")
         if stored is None:
+            if ckpt.meta.get("version", 1) >= 2:  # format 2 always records it: its absence is an edit
+                raise CheckpointError(f"checkpoint {ckpt.path}: its meta.json records no config (edited?)")
             return
         try:
             same = config_from_dict(stored, source=str(ckpt.path)).to_dict() == self.config.to_dict()

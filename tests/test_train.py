@@ -154,3 +154,39 @@ def test_checkpoint_files_follow_the_umask(tmp_path):
         os.umask(old)
     modes = {f.name: f.stat().st_mode & 0o777 for f in folder.iterdir()}
     assert modes == {"model.safetensors": 0o644, "optimizer.safetensors": 0o644, "meta.json": 0o644}
+
+
+def test_two_trainings_at_the_default_thread_count_are_bit_identical(tmp_path, tiny_spec):
+    """No --threads, no OMP_NUM_THREADS: torch's own choice (one thread per core)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    cli = [sys.executable, "-m", "grokkit", "train", str(tiny_spec), "--no-progress"]
+    for name in ("a", "b"):
+        subprocess.run([*cli, "--out", str(tmp_path / name)], env=env, check=True, capture_output=True)
+    a, b = final_weights(tmp_path / "a"), final_weights(tmp_path / "b")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    rows = [strip_wall(Run(tmp_path / name).metrics()) for name in ("a", "b")]
+    assert rows[0] == rows[1]
+
+
+def test_hard_killed_run_resumes_bit_identical_at_the_default_thread_count(tmp_path, tiny_spec):
+    """As test_hard_killed_run_resumes_bit_identical, without --threads. The default is one thread per
+    core; OMP_NUM_THREADS=2 pins it to what a 2-core CI machine gets, so the test means the same
+    everywhere (the reductions of 2 threads, not 1)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    sets = ["--set", "train.steps=200", "--set", "train.checkpoint_every=10", "--no-progress"]
+    cli = [sys.executable, "-m", "grokkit"]
+    victim = subprocess.Popen([*cli, "train", str(tiny_spec), "--out", str(tmp_path / "killed"), *sets], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpts = tmp_path / "killed" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not ckpts.is_dir() or len([p for p in ckpts.iterdir() if p.name.startswith("step_")]) < 3):
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert not (tmp_path / "killed" / "status.json").exists(), "the run finished before it could be killed"
+    subprocess.run([*cli, "resume", str(tmp_path / "killed"), "--no-progress"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "train", str(tiny_spec), "--out", str(tmp_path / "whole"), *sets], env=env, check=True,
+                   capture_output=True)
+    a, b = final_weights(tmp_path / "killed"), final_weights(tmp_path / "whole")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert strip_wall(Run(tmp_path / "killed").metrics()) == strip_wall(Run(tmp_path / "whole").metrics())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 HELP = "show a run's config, progress, best accuracies and when it memorised and grokked"
@@ -25,17 +26,23 @@ def summarise(run: Any) -> dict[str, Any]:
     steps = run.checkpoint_steps()
 
     def first(key: str) -> int | None:
-        return next((r["step"] for r in rows if r[key] >= THRESHOLD), None)
+        return next((r["step"] for r in rows if r[key] is not None and r[key] >= THRESHOLD), None)
 
     last = rows[-1] if rows else {}
+    status = run.status() or {}
+    diverged = None
+    if status.get("diverged"):
+        diverged = {"at": status.get("diverged_at"), "reason": status.get("reason"),
+                    "last_good_checkpoint": status.get("last_good_checkpoint")}
     return {
         "run": str(run.path),
         "task": run.config.to_dict()["task"],
         "progress": {"step": last.get("step", 0), "of": run.config.train.steps, "checkpoints": len(steps)},
-        "finished": bool((run.status() or {}).get("finished")),
+        "finished": bool(status.get("finished")),
+        "diverged": diverged,  # None unless training stopped on a non-finite loss or weight
         "last": {k: last[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc") if k in last},
-        "best_train_acc": max((r["train_acc"] for r in rows), default=None),
-        "best_test_acc": max((r["test_acc"] for r in rows), default=None),
+        "best_train_acc": max((r["train_acc"] for r in rows if r["train_acc"] is not None), default=None),
+        "best_test_acc": max((r["test_acc"] for r in rows if r["test_acc"] is not None), default=None),
         "train_acc_99_step": first("train_acc"),
         "test_acc_99_step": first("test_acc"),
         "phases": phases_of(run),
@@ -63,16 +70,36 @@ def print_summary(run: Any) -> None:
     task = s["task"]
     print(f"run      {s['run']}  ({task['op']}, p={task['p']}, frac_train={task['frac_train']})")
     state = "finished" if s["finished"] else "in progress"
+    if s["diverged"]:
+        d = s["diverged"]
+        good = "none" if d["last_good_checkpoint"] is None else f"step {d['last_good_checkpoint']}"
+        state = f"diverged at step {d['at']} ({d['reason']}); last good checkpoint: {good}"
     print(f"progress step {s['progress']['step']} of {s['progress']['of']}, {s['progress']['checkpoints']} checkpoints, {state}")
     if s["last"]:
         last = s["last"]
         print(
-            f"last     train loss {last['train_loss']:.3g} acc {last['train_acc']:.1%} | "
-            f"test loss {last['test_loss']:.3g} acc {last['test_acc']:.1%}"
+            f"last     train loss {_num(last.get('train_loss'), '.3g')} acc {_num(last.get('train_acc'), '.1%')} | "
+            f"test loss {_num(last.get('test_loss'), '.3g')} acc {_num(last.get('test_acc'), '.1%')}"
         )
-        print(f"best     train acc {s['best_train_acc']:.1%} | test acc {s['best_test_acc']:.1%}")
+        print(f"best     train acc {_num(s['best_train_acc'], '.1%')} | test acc {_num(s['best_test_acc'], '.1%')}")
     print(f"99%      train acc: {_step(s['train_acc_99_step'])} | test acc: {_step(s['test_acc_99_step'])}")
     _print_phases(s["phases"])
+
+
+def _num(value: float | None, spec: str) -> str:
+    """A logged number, or "n/a" for one that was not finite (logged as null)."""
+    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity (a run logged by an older grokkit may hold them): null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _step(value: int | None) -> str:
@@ -97,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
     run_ = Run(args.run)
     if args.json:
-        print(json.dumps(summarise(run_), indent=2))
+        print(json.dumps(_json_safe(summarise(run_)), indent=2, allow_nan=False))
     else:
         print(f"config   {json.dumps(run_.config.to_dict())}")
         print_summary(run_)

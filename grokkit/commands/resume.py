@@ -24,6 +24,12 @@ def run(args: argparse.Namespace) -> int:
     status = run_.status() or {}
     if status.get("finished"):
         print(f"{run_.path}: already finished at step {status.get('final_step')}")
+    elif status.get("diverged"):
+        from grokkit.errors import RunError
+
+        raise RunError(f"{run_.path}: diverged at step {status.get('diverged_at')} ({status.get('reason')}); "
+                       "training is deterministic, so resuming would diverge again: start a new run with other "
+                       "settings (e.g. a smaller train.lr)")
     elif status.get("imported"):
         from grokkit.errors import RunError
 

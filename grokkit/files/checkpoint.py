@@ -81,6 +81,12 @@ def meta_digest(meta: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
 
 
+def non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding a NaN or infinity, None when all are finite."""
+    return next((name for name, tensor in tensors.items()
+                 if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())), None)
+
+
 def _write_meta(path: Path, meta: dict[str, Any]) -> None:
     meta = dict(meta)
     meta["meta_sha256"] = meta_digest(meta)
@@ -103,9 +109,9 @@ def save_checkpoint(
     ``state_only_latest`` (``train.optimizer_state = "latest"``), every other checkpoint
     under ``root`` then loses its optimiser state (``prune_state``).
     """
-    for name, tensor in model.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise CheckpointError(f"checkpoint step {step}: {name} is not finite; nothing was written")
+    name = non_finite(model)
+    if name is not None:
+        raise CheckpointError(f"checkpoint step {step}: {name} is not finite; nothing was written")
     root.mkdir(parents=True, exist_ok=True)
     final = checkpoint_dir(root, step)
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
@@ -198,4 +204,7 @@ def load_checkpoint(path: Path, with_state: bool = True) -> Checkpoint:
         state = load_file(str(path / STATE_FILE)) if with_state else {}
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"checkpoint {path}: unreadable tensor file ({exc})") from None
+    bad = non_finite(model)
+    if bad is not None:  # grokkit never writes one; an older version did when a run diverged
+        raise CheckpointError(f"checkpoint {path}: {bad} is not finite (written by a run that diverged)")
     return Checkpoint(step=meta["step"], path=path, meta=meta, model=model, state=state)
