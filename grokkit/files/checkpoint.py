@@ -15,7 +15,6 @@ both tensor hashes, so a truncated or edited file is reported, never used. Nothi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from safetensors.torch import load_file
 from grokkit.errors import CheckpointError
 from grokkit.files.atomic import fsync_path as _fsync
 from grokkit.files.atomic import save_tensors, write_json_atomic
+from grokkit.files.digest import sha256_bytes, sha256_file
 
 FORMAT = "grokkit-checkpoint"
 VERSION = 2  # 2: meta.json carries its own SHA-256; optimiser state named per parameter
@@ -67,18 +67,13 @@ def list_checkpoints(root: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_sha256 = sha256_file
 
 
 def meta_digest(meta: dict[str, Any]) -> str:
     """SHA-256 of the metadata itself (canonical JSON, without this field): binds step, config and hashes."""
     body = {k: v for k, v in meta.items() if k != "meta_sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
+    return sha256_bytes(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
 
 
 def non_finite(tensors: dict[str, torch.Tensor]) -> str | None:

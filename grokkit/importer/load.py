@@ -12,7 +12,6 @@ and numpy's scalar constructors are allowed for the numbers in it, as PyTorch do
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import re
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, NamedTuple
 import torch
 
 from grokkit.errors import GrokkitError
+from grokkit.files.digest import sha256_file
 
 
 class ImportFileError(GrokkitError):
@@ -63,14 +63,6 @@ class LoadedFile(NamedTuple):
     sha256: str
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_file(path: str | Path) -> LoadedFile:
     """The file's contents, loaded on the CPU with ``weights_only=True``; one-line errors otherwise."""
     path = Path(path)
@@ -94,4 +86,4 @@ def load_file(path: str | Path) -> LoadedFile:
     except (RuntimeError, EOFError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ImportFileError(f"{path}: not a readable torch.save file ({first})") from None
-    return LoadedFile(path, data, sha256_of(path))
+    return LoadedFile(path, data, sha256_file(path))

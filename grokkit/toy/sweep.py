@@ -19,7 +19,6 @@ them against the recorded SHA-256, so a flipped bit or a torn file is refused, n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 
 from grokkit.errors import RunError
 from grokkit.files.atomic import save_tensors, write_atomic, write_json_atomic, write_text_atomic
+from grokkit.files.digest import sha256_bytes
 from grokkit.files.tagged import read_tagged
 from grokkit.toy.config import ToyInstance
 from grokkit.toy.spec import ToySpec, spec_from_dict
@@ -195,7 +195,7 @@ def write_chunk(out: Path, c: int, rows: list[dict], tensors: dict) -> None:
 
     def write(tmp: Path) -> None:
         save_tensors(tmp, tensors, metadata={"format": SWEEP_FORMAT, "chunk": str(c)})
-        digest["sha256"] = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        digest["sha256"] = sha256_bytes(tmp.read_bytes())
 
     write_atomic(weights_path, write)
     record = {"format": CHUNK_FORMAT, "version": 1, "weights": weights_path.name, "sha256": digest["sha256"],
@@ -233,7 +233,7 @@ def _verified_bytes(weights_path: Path, sha256: str) -> bytes:
     except OSError as exc:
         raise RunError(f"{weights_path}: cannot read ({exc.strerror or exc}); {rows_name} says the chunk "
                        "is finished; delete both files to retrain it") from None
-    if hashlib.sha256(data).hexdigest() != sha256:
+    if sha256_bytes(data) != sha256:
         raise RunError(f"{weights_path}: SHA-256 differs from the one in {rows_name} (damaged, torn or edited); "
                        "delete both files to retrain this chunk")
     return data
