@@ -1,1 +1,1 @@
-"""Analysis of trained models: Fourier basis and transforms, progress measures."""
+"""Analysis of trained models: the Fourier basis and transforms (``fourier``), the group behind each task (``groups``)."""

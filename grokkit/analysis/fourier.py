@@ -1,5 +1,9 @@
 """The orthonormal real Fourier basis over Z_p and 1-D / 2-D transforms.
 
+The transforms, norms, neuron clusters and key-frequency rules here take any
+``FourierBasis``: the groups of ``grokkit.analysis.groups`` (Z_p*, S5, …) hand them their
+own basis in the same form.
+
 Row 0 is the constant ``1/√p``; for k = 1 … (p−1)/2, row ``2k−1`` is ``cos(2πk·x/p)``
 and row ``2k`` is ``sin(2πk·x/p)``, each divided by its norm ``√(p/2)``. This is the
 paper's order (cos first); every row is also named (``const``, ``cos 1``, ``sin 1``, …)
@@ -20,15 +24,29 @@ from grokkit.errors import GrokkitError
 
 
 class FourierBasis(NamedTuple):
-    """``F`` with ``F @ F.T = I``; ``names[i]`` and ``freqs[i]`` describe row i."""
+    """``F`` with ``F @ F.T = I``; ``names[i]`` and ``freqs[i]`` describe row i.
+
+    The same type carries the basis of every group in ``grokkit.analysis.groups``: row 0
+    is the constant, and ``freqs[i]`` is the component (the frequency k over Z_n, the
+    irreducible representation over S5) that row i belongs to.
+    """
 
     F: Tensor  # [p, p]
     names: list[str]
-    freqs: list[int]  # frequency k of each row (0 for const)
+    freqs: list[int]  # frequency k (component) of each row (0 for const)
 
     @property
     def p(self) -> int:
         return self.F.shape[0]
+
+    @property
+    def n_freqs(self) -> int:
+        """Number of non-constant components (p // 2 over Z_p)."""
+        return max(self.freqs)
+
+    def rows_of(self, k: int) -> list[int]:
+        """The basis rows of component ``k``, in order (``cos k``, ``sin k`` over Z_p)."""
+        return [i for i, f in enumerate(self.freqs) if f == k]
 
     def row(self, name: str) -> int:
         return self.names.index(name)
@@ -95,10 +113,15 @@ def fourier_sign(task: TaskConfig) -> int:
 
 def check_key_freqs(p: int, key_freqs: Iterable[int]) -> list[int]:
     """Sorted, de-duplicated key frequencies; each must be an integer in 1 … p//2."""
+    return check_components(p // 2, key_freqs, f"for p = {p}")
+
+
+def check_components(n_freqs: int, key_freqs: Iterable[int], where: str) -> list[int]:
+    """Sorted, de-duplicated key components; each must be an integer in 1 … ``n_freqs`` (``where`` says whose)."""
     freqs = sorted(set(key_freqs))
-    bad = [k for k in freqs if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= p // 2]
+    bad = [k for k in freqs if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n_freqs]
     if bad:
-        raise FourierNotApplicable(f"key frequencies {bad}: each must be an integer in 1 … {p // 2} for p = {p}")
+        raise FourierNotApplicable(f"key frequencies {bad}: each must be an integer in 1 … {n_freqs} {where}")
     return freqs
 
 
@@ -133,9 +156,12 @@ def logit_map_fourier_norms(basis: FourierBasis, W_L: Tensor) -> Tensor:
 
 
 def per_frequency(basis: FourierBasis, row_values: Tensor) -> Tensor:
-    """Combine a per-basis-row norm ``[p]`` into one per frequency k = 1 … p//2: √(cos² + sin²)."""
+    """Combine a per-basis-row norm ``[p]`` into one per frequency k = 1 … p//2: √(cos² + sin²).
+
+    Over any group basis: one value per component, the root of the sum of its rows' squares.
+    """
     freqs = torch.tensor(basis.freqs, device=row_values.device)
-    sq = torch.zeros(basis.p // 2 + 1, dtype=row_values.dtype, device=row_values.device)
+    sq = torch.zeros(basis.n_freqs + 1, dtype=row_values.dtype, device=row_values.device)
     sq.index_add_(0, freqs, row_values**2)
     return sq[1:].sqrt()  # drop the constant
 
@@ -185,27 +211,33 @@ EXPLAINED_SHARE = 0.85
 
 
 def frequency_block_shares(basis: FourierBasis, acts: Tensor) -> Tensor:
-    """Share of each neuron's centred squared mass in the {const, cos k, sin k}² block, ``[p//2, d_mlp]``.
+    """Share of each neuron's centred squared mass in the {const, cos k, sin k}² block, ``[n_freqs, d_mlp]``.
 
     ``acts`` is ``[p*p, d_mlp]`` over the a-major grid. Only the block entries of F·N·Fᵀ are
     formed: the transform over a is one matmul, then each row f of it is transformed over b
-    against just the three columns {const, cos k_f, sin k_f} (and row const against all) —
-    about p³·d_mlp multiply-adds, half of the full 2-D transform, and BLAS-fast (an FFT of
-    prime length is slower here). Centring changes only the (const, const) entry, which
-    the block excludes, so it is applied to the total alone.
+    against just the columns {const} ∪ rows of its component (and row const against all) —
+    about p³·d_mlp multiply-adds over Z_p, half of the full 2-D transform, and BLAS-fast (an
+    FFT of prime length is slower here). Centring changes only the (const, const) entry,
+    which the block excludes, so it is applied to the total alone. Over any group basis the
+    block of component k is ({const} ∪ rows of k)² without (const, const).
     """
     p, F = basis.p, basis.F.to(acts.dtype)
     d = acts.shape[1]
     T = (F @ acts.reshape(p, p * d)).view(p, p, d)  # [f_a, b, neuron]: transformed over a
-    freqs = torch.tensor(basis.freqs, device=acts.device)  # [p] frequency of each basis row
-    # For each row f ≠ const: the basis rows const, cos k_f, sin k_f (a Nyquist k = p/2 has no sine: 0).
-    cos_rows = 2 * freqs[1:] - 1
-    sin_rows = (2 * freqs[1:]).clamp_max(p - 1)
-    has_sin = (2 * freqs[1:] < p)[:, None].to(F.dtype)
-    partner = torch.stack([F[0].expand(p - 1, p), F[cos_rows], F[sin_rows] * has_sin], dim=1)  # [p-1, 3, p]
-    block = torch.bmm(partner, T[1:]).square().sum(1)  # [p-1, neuron]: (f_a ≠ const, its 3 columns)
+    freqs = torch.tensor(basis.freqs, device=acts.device)  # [p] component of each basis row
+    # For each row f ≠ const: the basis rows const and those of f's component, zero-padded to
+    # the largest component (over Z_p: const, cos k_f, sin k_f; a Nyquist k = p/2 has no sine: 0).
+    members = {k: basis.rows_of(k) for k in range(1, basis.n_freqs + 1)}
+    width = 1 + max(len(rows) for rows in members.values())
+    index = torch.zeros(p - 1, width, dtype=torch.long, device=acts.device)
+    present = torch.zeros(p - 1, width, 1, dtype=F.dtype, device=acts.device)
+    for f, k in enumerate(basis.freqs[1:]):
+        index[f, : 1 + len(members[k])] = torch.tensor([0] + members[k])
+        present[f, : 1 + len(members[k])] = 1
+    partner = F[index] * present  # [p-1, width, p]
+    block = torch.bmm(partner, T[1:]).square().sum(1)  # [p-1, neuron]: (f_a ≠ const, its partner columns)
     top = (F @ T[0])[1:].square()  # [p-1, neuron]: (const, f_b ≠ const)
-    mass = torch.zeros(p // 2 + 1, d, dtype=F.dtype, device=acts.device)
+    mass = torch.zeros(basis.n_freqs + 1, d, dtype=F.dtype, device=acts.device)
     mass.index_add_(0, freqs[1:], block + top)
     total = acts.square().sum(0) - acts.sum(0).square() / (p * p)  # Σ (N − mean)²
     mass = mass[1:]
@@ -227,9 +259,11 @@ def neuron_freq_clusters(basis: FourierBasis, acts: Tensor) -> NeuronClusters:
 
 # --- key frequencies --------------------------------------------------------------
 
-KEY_FREQ_RULES = ("neurons", "embedding")
+KEY_FREQ_RULES = ("neurons", "embedding", "logits")
 """``neurons``: frequencies owning explained neurons (the standard rule, default).
-``embedding``: frequencies whose W_E Fourier norm exceeds max/4."""
+``embedding``: frequencies whose W_E Fourier norm exceeds max/4.
+``logits``: frequencies whose key directions carry more than max/4 of the centred logit table's
+squared norm (``grokkit.analysis.groups.key_components_from_logits``; any group)."""
 
 
 def key_freqs_from_neurons(basis: FourierBasis, acts: Tensor) -> list[int]:
@@ -245,20 +279,30 @@ def key_freqs_from_embedding(basis: FourierBasis, W_E: Tensor, threshold: float 
 
 
 def key_frequencies(model: Any, dataset: AlgorithmicDataset, rule: str = "neurons") -> list[int]:
-    """The key frequencies of ``model`` on ``dataset``'s task (grokking.md §3).
+    """The key frequencies of ``model`` on ``dataset``'s task (grokking.md §3), in the task's group.
 
     ``rule="neurons"`` (default) clusters the post-ReLU activations at the last
     position, read through the ``blocks.0.mlp.hook_post`` hook; ``rule="embedding"``
-    thresholds the W_E Fourier norms at max/4. Raises FourierNotApplicable for ops
-    other than add and sub.
+    thresholds the W_E Fourier norms at max/4; ``rule="logits"`` the logits' shares at max/4. Over Z_p (add, sub) these are frequencies;
+    over Z_p* (mul, div) frequencies over discrete logarithms; over S5 irreps (components
+    1 … 6, ``grokkit.analysis.groups.s5``). Raises FourierNotApplicable for ops without a
+    group circuit.
     """
-    fourier_sign(dataset.cfg)
+    from grokkit.analysis.groups import group_for, group_grid, key_components_from_logits  # they build on this module
+
     if rule not in KEY_FREQ_RULES:
         raise FourierNotApplicable(f"key-frequency rule {rule!r}: must be one of {', '.join(KEY_FREQ_RULES)}")
-    basis = fourier_basis(dataset.cfg.p, device=model.W_E.device)
+    group = group_for(dataset.cfg).to(model.W_E.device)
+    group.require_circuit("key frequencies")
     if rule == "embedding":
-        return key_freqs_from_embedding(basis, model.W_E.detach())
+        return key_freqs_from_embedding(group.basis, model.W_E.detach()[group.symbols])
     hook = "blocks.0.mlp.hook_post"
     with torch.no_grad():
-        _, cache = model.run_with_cache(dataset.tokens.to(model.W_E.device), names_filter=lambda name: name == hook)
-    return key_freqs_from_neurons(basis, cache[hook][:, -1].double())
+        logits, cache = model.run_with_cache(dataset.tokens.to(model.W_E.device),
+                                             names_filter=lambda name: name == hook)
+    grid = group_grid(group, dataset)
+    rows = grid.rows.to(model.W_E.device)
+    if rule == "logits":
+        grid_logits = logits[rows, -1, : dataset.cfg.n_symbols]
+        return key_components_from_logits(group.basis, grid.labels.to(rows.device), grid_logits)
+    return key_freqs_from_neurons(group.basis, cache[hook][rows, -1].double())

@@ -26,6 +26,8 @@ class Operation:
     needs_prime: bool = False  # uses modular inverses, which exist for every y only if p is prime
     y_nonzero: bool = False  # y = 0 is excluded from the input grid (division)
     group: str = "modular"  # "modular" (residues mod p) or "s5" (permutations)
+    analysis_group: str = "generic"  # the group the measures read it in (grokkit.analysis.groups.GROUPS):
+    # cyclic (Z_p), multiplicative (Z_p* via discrete log), s5 (irreps), generic (2-D Fourier view, no circuit)
 
 
 def _inverse(y: np.ndarray, p: int) -> np.ndarray:
@@ -80,10 +82,10 @@ def _s5_xyx(x: np.ndarray, y: np.ndarray, _: int) -> np.ndarray:
 
 
 _OPS = [
-    Operation("add", "x+y", lambda x, y, p: (x + y) % p),
-    Operation("sub", "x-y", lambda x, y, p: (x - y) % p),
-    Operation("mul", "x*y", lambda x, y, p: (x * y) % p),
-    Operation("div", "x/y (y != 0)", _div, needs_prime=True, y_nonzero=True),
+    Operation("add", "x+y", lambda x, y, p: (x + y) % p, analysis_group="cyclic"),
+    Operation("sub", "x-y", lambda x, y, p: (x - y) % p, analysis_group="cyclic"),
+    Operation("mul", "x*y", lambda x, y, p: (x * y) % p, analysis_group="multiplicative"),
+    Operation("div", "x/y (y != 0)", _div, needs_prime=True, y_nonzero=True, analysis_group="multiplicative"),
     Operation("x2_plus_y", "x^2+y", lambda x, y, p: (x * x + y) % p),
     Operation("x3_plus_y", "x^3+y", lambda x, y, p: (x * x * x + y) % p),
     Operation("x2_plus_y2", "x^2+y^2", lambda x, y, p: (x * x + y * y) % p),
@@ -102,9 +104,9 @@ _OPS = [
         "x+y if x even else x-y",
         lambda x, y, p: np.where(x % 2 == 0, x + y, x - y) % p,
     ),
-    Operation("s5_compose", "x∘y in S5", _s5_compose, group="s5"),
-    Operation("s5_conjugate", "x∘y∘x⁻¹ in S5", _s5_conjugate, group="s5"),
-    Operation("s5_xyx", "x∘y∘x in S5", _s5_xyx, group="s5"),
+    Operation("s5_compose", "x∘y in S5", _s5_compose, group="s5", analysis_group="s5"),
+    Operation("s5_conjugate", "x∘y∘x⁻¹ in S5", _s5_conjugate, group="s5", analysis_group="s5"),
+    Operation("s5_xyx", "x∘y∘x in S5", _s5_xyx, group="s5", analysis_group="s5"),
 ]
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in _OPS}

@@ -2,9 +2,14 @@
 
 A measure is a function ``fn(ctx) -> NamedTuple``; the tuple's field names are the
 keys it adds to a row of ``measures.jsonl``. ``RunContext`` holds everything that is
-fixed across checkpoints (the input grid on the device, the Fourier basis, the key
-frequencies); ``Context`` is one checkpoint: its weights and, computed once on first
-use and shared by every measure, its last-position activations.
+fixed across checkpoints (the input grid on the device, the task's group with its
+basis and grid, the key frequencies); ``Context`` is one checkpoint: its weights and,
+computed once on first use and shared by every measure, its last-position activations.
+
+The group (``grokkit.analysis.groups``) is picked from the task, so a measure written
+against ``ctx.run.group`` / ``ctx.run.grid`` / ``ctx.directions`` works for add and sub
+(Z_p), mul and div (Z_p* through the discrete log), the S5 ops (irreps) alike; a
+"key frequency" is a component of that group's basis (a frequency, an irrep).
 """
 
 from __future__ import annotations
@@ -15,20 +20,26 @@ from typing import Any, Callable, NamedTuple
 import torch
 from torch import Tensor
 
-from grokkit.analysis.fourier import (
-    FOURIER_OPS,
-    FourierBasis,
-    check_key_freqs,
-    fourier_basis,
-    fourier_sign,
-    grid_directions,
-    key_freqs_from_embedding,
-    key_freqs_from_neurons,
+from grokkit.analysis.fourier import FourierBasis, key_freqs_from_embedding, key_freqs_from_neurons
+from grokkit.analysis.groups import (
+    GroupGrid,
+    KeyDirections,
+    TaskGroup,
+    group_for,
+    group_grid,
+    key_components_from_logits,
+    key_directions,
 )
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import GrokkitError
 from grokkit.measures.activations import LastPosition, from_weights
+from grokkit.measures.config import SGLD
 from grokkit.model.fast import Weights
+
+NEEDS = ("", "basis", "circuit")
+"""What a measure needs of the task's group: nothing; its basis (any op, the generic 2-D view
+included); or a circuit (labels that are group elements: key directions, key frequencies)."""
+
 
 class MeasureError(GrokkitError):
     """An unknown measure name, or a measure that cannot run in this setting."""
@@ -41,8 +52,18 @@ class Measure:
     name: str
     fn: Callable[["Context"], NamedTuple]
     result: type  # the NamedTuple fn returns; its fields are the row keys
-    fourier: bool = False  # needs the add/sub Fourier story (key frequencies, a±b directions)
+    needs: str = ""  # what it needs of the task's group: "", "basis" or "circuit" (see NEEDS)
     needs_final: bool = False  # reads the final checkpoint (offline only)
+    kinds: tuple[str, ...] = ()  # the only group kinds it is defined for (analysis.groups.GROUPS); () = any
+    opt_in: bool = False  # costly: computed only when named, never by "all"
+
+    def applies_to(self, kind: str) -> bool:
+        """Whether the measure is defined for an op whose declared group is ``kind``."""
+        return (self.needs != "circuit" or kind != "generic") and (not self.kinds or kind in self.kinds)
+
+    def __post_init__(self) -> None:
+        if self.needs not in NEEDS:
+            raise ValueError(f"Measure.needs: must be one of {NEEDS}, got {self.needs!r}")
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -63,6 +84,7 @@ class RunContext:
     key_freqs_source: str = "final"  # final | per_checkpoint | user, recorded in every row
     key_freq_rule: str = "neurons"
     gini_over: str = "freqs"
+    sgld: SGLD = SGLD()  # the local learning coefficient's sampler
     final_W_E: Tensor | None = None  # [d_vocab, d_model], for measures that compare with the end of training
     tokens: Tensor = field(init=False)  # [N, 3]
     labels: Tensor = field(init=False)  # [N]
@@ -75,7 +97,7 @@ class RunContext:
         self.train, self.test = ds.split.train.to(self.device), ds.split.test.to(self.device)
         self._memo: dict[Any, Any] = {}
         if self.key_freqs is not None:
-            self.key_freqs = check_key_freqs(self.p, self.key_freqs)
+            self.key_freqs = self.group.check_keys(self.key_freqs)
 
     @property
     def task(self):
@@ -83,18 +105,24 @@ class RunContext:
 
     @property
     def p(self) -> int:
+        """Number of symbols (output classes the measures score): p, or 120 for S5."""
         return self.task.n_symbols
 
     @property
-    def fourier(self) -> bool:
-        return self.task.op in FOURIER_OPS
+    def group(self) -> TaskGroup:
+        """The task's group on the device (raises a one-line error when it cannot be built)."""
+        return self.memo("group", lambda: group_for(self.task).to(self.device))
 
     @property
     def basis(self) -> FourierBasis:
-        fourier_sign(self.task)
-        if not hasattr(self, "_basis"):
-            self._basis = fourier_basis(self.p, device=self.device)
-        return self._basis
+        """The orthonormal basis over the group's elements, in the order of ``group.symbols``."""
+        return self.group.basis
+
+    @property
+    def grid(self) -> GroupGrid:
+        """The dataset rows whose operands are group elements (all p² rows for add and sub)."""
+        return self.memo("grid", lambda: GroupGrid(*(t if t is None else t.to(self.device)
+                                                     for t in group_grid(self.group, self.dataset))))
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per run (for values every checkpoint shares), then from the cache."""
@@ -102,11 +130,15 @@ class RunContext:
             self._memo[key] = compute()
         return self._memo[key]
 
-    def directions(self, key_freqs: list[int]) -> Tensor:
-        """The (a ± b) unit vectors of ``key_freqs``, ``[p*p, 2|K|]`` float64, cached per set."""
-        key = tuple(key_freqs)
-        return self.memo(("directions", key),
-                         lambda: grid_directions(self.p, key, fourier_sign(self.task), device=self.device))
+    def directions(self, key_freqs: list[int]) -> KeyDirections:
+        """Unit vectors over the grid carrying the key components, ``[n*n, m]`` float64, cached per set.
+
+        Over Z_p with add: c_k, s_k ∝ cos, sin(ω_k(a ± b)) (grokking.md §3); in general
+        F[r, label(a, b)]/√n for the rows r of each key component (``analysis.groups.base``).
+        """
+        self.group.require_circuit("key directions")
+        return self.memo(("directions", tuple(key_freqs)),
+                         lambda: key_directions(self.basis, self.grid.labels, list(key_freqs)))
 
 
 class Context:
@@ -120,6 +152,7 @@ class Context:
         self._produce = activations or (lambda: from_weights(weights, run.tokens))
         self._act: LastPosition | None = None
         self._logits: Tensor | None = None
+        self._grid_logits: Tensor | None = None
         self._key_freqs: list[int] | None = None
         self._coeffs: Tensor | None = None
 
@@ -132,10 +165,21 @@ class Context:
 
     @property
     def logits(self) -> Tensor:
-        """``[N, d_vocab_out]`` in float64: the losses are taken in float64."""
+        """``[N, n_symbols]`` in float64: the losses are taken in float64.
+
+        Only the symbols' columns are kept: a model with an extra '=' output class (the paper's
+        p + 1 classes) is scored on the classes a label can take, as in the paper's analysis.
+        """
         if self._logits is None:
-            self._logits = self.act.logits.double()
+            self._logits = self.act.logits[:, : self.run.p].double()
         return self._logits
+
+    @property
+    def grid_logits(self) -> Tensor:
+        """``[n*n, n_symbols]``: the logits of the group grid's rows (every output column kept)."""
+        if self._grid_logits is None:
+            self._grid_logits = self.logits[self.run.grid.rows]
+        return self._grid_logits
 
     @property
     def key_freqs(self) -> list[int]:
@@ -147,32 +191,38 @@ class Context:
         return self._key_freqs
 
     @property
-    def directions(self) -> Tensor:
-        """``[p*p, 2|K|]``: the unit vectors c_k, s_k of the key frequencies."""
+    def directions(self) -> KeyDirections:
+        """The unit vectors of the key components over the grid (``D [n*n, m]`` and each key's columns)."""
         return self.run.directions(self.key_freqs)
 
     @property
     def key_coeffs(self) -> Tensor:
-        """Dᵀ L, ``[2|K|, p]``: the logits' coordinates along the key directions (Σ P_k(L) = D·Dᵀ L)."""
+        """Dᵀ L, ``[m, n_symbols]``: the grid logits' coordinates along the key directions (Σ P_k(L) = D·Dᵀ L)."""
         if self._coeffs is None:
-            self._coeffs = self.directions.T @ self.logits
+            self._coeffs = self.directions.D.T @ self.grid_logits
         return self._coeffs
 
 
 def detect_key_freqs(ctx: Context, rule: str) -> list[int]:
-    """Key frequencies of one checkpoint by ``rule`` (neurons / embedding, see grokking.md §3)."""
+    """Key components of one checkpoint by ``rule`` (neurons / embedding / logits), in the task's group."""
+    run = ctx.run
+    run.group.require_circuit("key frequencies")
     if rule == "embedding":
-        return key_freqs_from_embedding(ctx.run.basis, ctx.weights.W_E.detach())
-    return key_freqs_from_neurons(ctx.run.basis, ctx.act.post.float())
+        return key_freqs_from_embedding(run.basis, ctx.weights.W_E.detach()[run.group.symbols])
+    if rule == "logits":
+        return key_components_from_logits(run.basis, run.grid.labels, ctx.grid_logits)
+    return key_freqs_from_neurons(run.basis, ctx.act.post[run.grid.rows].float())
 
 
 def compute_row(ctx: Context, measures: list[Measure]) -> dict[str, Any]:
-    """One row of measures.jsonl: ``step``, each measure's keys, and the key frequencies used."""
+    """One row of measures.jsonl: ``step``, each measure's keys, the group and the key frequencies used."""
     row: dict[str, Any] = {"step": ctx.step}
     with torch.no_grad():
         for measure in measures:
             row.update(measure.fn(ctx)._asdict())
-    if any(m.fourier for m in measures):
+    if any(m.needs for m in measures):
+        row["group"] = ctx.run.group.name
+    if any(m.needs == "circuit" for m in measures):
         row["key_freqs"] = list(ctx.key_freqs)
         row["key_freqs_source"] = ctx.run.key_freqs_source
     return row

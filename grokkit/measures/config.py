@@ -33,7 +33,8 @@ class MeasuresConfig:
     key_freqs: list[int] | None = None
     """Key frequencies to use instead of detecting them (e.g. [14, 35, 41, 42, 52])."""
     key_freq_rule: str = "neurons"
-    """How key frequencies are detected: neurons (clustering, the standard rule) or embedding (W_E norm > max/4)."""
+    """How key frequencies are detected: neurons (clustering, the standard rule), embedding (W_E norm > max/4)
+    or logits (share of the logit table along a component > max/4); in the task's group basis."""
     gini_over: str = "freqs"
     """What the Gini coefficient's N counts: freqs (p//2 per-frequency norms √(cos²+sin²)) or rows (all p basis rows)."""
     llc_lr: float = SGLD.lr

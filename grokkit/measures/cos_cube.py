@@ -1,14 +1,13 @@
-"""Cosine-cube coefficients: how much of the logit table is cos(ω(a ± b − c)) for each key frequency."""
+"""Cosine-cube coefficients: how much of the logit table is the character of each key component."""
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from grokkit.analysis.fourier import fourier_sign
+from grokkit.analysis.groups import character_kernel
 from grokkit.measures.base import Context, Measure
 
 
@@ -17,32 +16,34 @@ class CosCube(NamedTuple):
 
 
 def cos_cube(ctx: Context) -> CosCube:
-    """α_ω = ⟨L, C_ω⟩ with C_ω[a, b, c] ∝ cos(ω(a ± b − c)), unit Frobenius norm over the p²×p table.
+    """α_k = ⟨L, C_k⟩ with C_k[a, b, c] ∝ χ_k(label(a, b)·c⁻¹), unit Frobenius norm over the table.
 
-    No cube is materialised: cos(ω(x − c)) = cos(ωx)cos(ωc) + sin(ωx)sin(ωc) with x = a ± b, so
-    ⟨L, C_ω⟩ ∝ uᵀ L cos_c + vᵀ L sin_c (u, v over the grid) and ‖C_ω‖² = ‖u‖²‖cos_c‖² + ‖v‖²‖sin_c‖²
-    (+ 2(u·v)(cos_c·sin_c), zero here): O(p³) per frequency instead of a p³ tensor each.
+    Over Z_p with add or sub this is cos(ω_k(a ± b − c)) (the paper's cos-cube); over Z_p* the
+    same in discrete logarithms; over S5 the character tr ρ_k(a·b·c⁻¹) of Chughtai et al.
+    Only the grid's rows and the group's classes c enter. No cube is materialised: with
+    K_k = F_kᵀF_k ∝ χ_k(g h⁻¹) (``[n, n]``), C_k[(a, b), c] = K_k[label(a, b), c], so summing
+    the logit rows by label first, S[g] = Σ_{label(a,b)=g} L[(a, b)], gives ⟨L, C_k⟩ = ⟨S, K_k⟩
+    and ‖C_k‖² = Σ_g count(g)·‖K_k[g]‖²: O(n²) per component after one pass over the rows.
     """
     freqs = ctx.key_freqs
     if not freqs:
         return CosCube({})
-    u, v, cc, sc, norm = ctx.run.memo(("cos_cube", tuple(freqs)), lambda: _waves(ctx.run, freqs))
-    L = ctx.logits  # [p*p, p]
-    inner = ((u.T @ L) * cc.T).sum(1) + ((v.T @ L) * sc.T).sum(1)  # [K]
-    return CosCube({str(k): value for k, value in zip(freqs, (inner / norm).tolist())})
+    run = ctx.run
+    kernels, counts = run.memo(("cos_cube", tuple(freqs)), lambda: _kernels(run, freqs))
+    L = ctx.grid_logits[:, run.group.symbols]  # [n*n, n]: classes in the group's order
+    S = torch.zeros(run.group.n, run.group.n, dtype=L.dtype, device=L.device).index_add_(0, run.grid.labels, L)
+    alpha = {}
+    for k, K in zip(freqs, kernels):
+        norm = (counts * K.square().sum(1)).sum().sqrt()
+        alpha[str(k)] = ((S * K).sum() / norm).item()
+    return CosCube(alpha)
 
 
-def _waves(run, freqs: list[int]) -> tuple[Tensor, ...]:
-    """u, v = cos, sin(ω(a ± b)) ``[p*p, K]``; cos, sin(ωc) ``[p, K]``; ‖C_ω‖ ``[K]``."""
-    p = run.p
-    a = torch.arange(p, dtype=torch.float64, device=run.device)
-    omega = torch.tensor(freqs, dtype=torch.float64, device=run.device) * (2 * math.pi / p)  # [K]
-    x = (a[:, None] + fourier_sign(run.task) * a[None, :]).reshape(-1)  # [p*p]
-    u, v = torch.cos(x[:, None] * omega), torch.sin(x[:, None] * omega)
-    cc, sc = torch.cos(a[:, None] * omega), torch.sin(a[:, None] * omega)
-    norm_sq = (u.square().sum(0) * cc.square().sum(0) + v.square().sum(0) * sc.square().sum(0)
-               + 2 * (u * v).sum(0) * (cc * sc).sum(0))
-    return u, v, cc, sc, norm_sq.sqrt()
+def _kernels(run, freqs: list[int]) -> tuple[list[Tensor], Tensor]:
+    """K_k for each key component, and how many grid rows carry each label (``[n]``)."""
+    run.group.require_circuit("cos_cube")
+    counts = torch.bincount(run.grid.labels, minlength=run.group.n).double()
+    return [character_kernel(run.basis, k) for k in freqs], counts
 
 
-COS_CUBE = Measure("cos_cube", cos_cube, CosCube, fourier=True)
+COS_CUBE = Measure("cos_cube", cos_cube, CosCube, needs="circuit")

@@ -29,7 +29,9 @@ def _span(vectors: Tensor) -> Tensor:
 
 
 def embedding_projection(ctx: Context) -> EmbeddingProjection:
-    """Shares of ‖X‖² with X = W_E[:p] − mean over tokens, projected onto final-checkpoint directions.
+    """Shares of ‖X‖² with X = W_E[symbols] − mean over tokens, projected onto final-checkpoint directions.
+
+    In the task's group basis (the group's symbols only; component k's rows for "cos k, sin k").
 
     Key directions: rows cos k, sin k (k ∈ K) of F·W_E_final[:p], each a d_model vector.
     Top PCs: the first 2|K| right singular vectors of the centred final W_E[:p].
@@ -42,7 +44,7 @@ def embedding_projection(ctx: Context) -> EmbeddingProjection:
                            "(`grokkit measure RUN`), not live during training")
     freqs = ctx.key_freqs
     final = run.memo(("final_embedding", tuple(freqs)), lambda: _final_directions(run, freqs))
-    X = ctx.weights.W_E.detach()[: run.p].double()
+    X = ctx.weights.W_E.detach()[run.group.symbols].double()
     X = X - X.mean(0)  # [p, d_model]
     total = X.square().sum().clamp_min(1e-30)
     share = lambda Q: ((X @ Q).square().sum() / total).item()  # noqa: E731
@@ -60,10 +62,10 @@ class _FinalDirections(NamedTuple):
 
 
 def _final_directions(run, freqs: list[int]) -> _FinalDirections:
-    basis, p = run.basis, run.p
-    final = run.final_W_E[:p].double().to(run.device)
-    fourier_final = basis.F @ final  # [p, d_model]: row f is the d_model direction of basis row f
-    rows = {k: [r for r in (basis.cos_row(k), basis.sin_row(k)) if r < p] for k in freqs}
+    basis = run.basis
+    final = run.final_W_E[run.group.symbols.to(run.final_W_E.device)].double().to(run.device)
+    fourier_final = basis.F @ final  # [n, d_model]: row f is the d_model direction of basis row f
+    rows = {k: basis.rows_of(k) for k in freqs}
     all_rows = [r for k in freqs for r in rows[k]]
     key = _span(fourier_final[all_rows]) if all_rows else final.new_zeros(final.shape[1], 0)
     top = torch.linalg.svd(final - final.mean(0), full_matrices=False).Vh[: max(2 * len(freqs), 1)].T
@@ -71,4 +73,4 @@ def _final_directions(run, freqs: list[int]) -> _FinalDirections:
 
 
 EMBEDDING_PROJECTION = Measure("embedding_projection", embedding_projection, EmbeddingProjection,
-                               fourier=True, needs_final=True)
+                               needs="circuit", needs_final=True)

@@ -1,4 +1,4 @@
-"""Excluded loss: the train loss once the key-frequency directions are removed from the logits."""
+"""Excluded loss: the train loss once the key-frequency (key-component) directions are removed from the logits."""
 
 from __future__ import annotations
 
@@ -15,22 +15,25 @@ class Excluded(NamedTuple):
 
 
 def excluded(ctx: Context) -> Excluded:
-    """Train loss of the logits with the key (a±b) directions removed (grokking.md §3).
+    """Train loss of the logits with the key directions removed (grokking.md §3).
 
-    L_ex = L − Σ_{k∈K} P_k(L), P_k(L) = c_k c_kᵀ L + s_k s_kᵀ L with c_k ∝ cos(ω_k(a±b)),
-    s_k ∝ sin(ω_k(a±b)) unit vectors over the p² grid; cross-entropy (float64) on the TRAIN
-    rows only, no bias correction. The per-frequency version removes one k at a time.
+    L_ex = L − Σ_{k∈K} P_k(L), P_k(L) = D_k D_kᵀ L with D_k the unit vectors of component k
+    over the grid (over Z_p: c_k ∝ cos(ω_k(a±b)), s_k ∝ sin(ω_k(a±b))); cross-entropy
+    (float64) on the TRAIN rows of the group grid only (every train row for add and sub; for
+    mul and div those with non-zero operands), no bias correction. The per-frequency
+    version removes one component k at a time.
     """
-    run, C = ctx.run, ctx.key_coeffs  # C = Dᵀ L over the whole grid, [2|K|, p]
-    rows, y = run.train, run.labels[run.train]
-    L = ctx.logits[rows]  # only the train rows are scored, so only they are edited
-    D = run.memo(("train_directions", tuple(ctx.key_freqs)), lambda: ctx.directions[rows])  # [n_train, 2|K|]
+    run, C = ctx.run, ctx.key_coeffs  # C = Dᵀ L over the whole grid, [m, n_symbols]
+    rows = run.grid.train
+    y = run.labels[run.grid.rows[rows]]
+    L = ctx.grid_logits[rows]  # only the train rows are scored, so only they are edited
+    key = tuple(ctx.key_freqs)
+    D = run.memo(("train_directions", key), lambda: ctx.directions.D[rows])  # [n_train, m]
     loss, acc = loss_and_acc(L - D @ C, y)
     per_freq = {}
-    for i, k in enumerate(ctx.key_freqs):
-        pair = slice(2 * i, 2 * i + 2)  # columns come in (c_k, s_k) pairs
-        per_freq[str(k)] = loss_and_acc(L - D[:, pair] @ C[pair], y)[0].item()
+    for k, cols in zip(ctx.key_freqs, ctx.directions.slices):  # the columns of component k
+        per_freq[str(k)] = loss_and_acc(L - D[:, cols] @ C[cols], y)[0].item()
     return Excluded(loss.item(), acc.item(), per_freq)
 
 
-EXCLUDED = Measure("excluded", excluded, Excluded, fourier=True)
+EXCLUDED = Measure("excluded", excluded, Excluded, needs="circuit")

@@ -1,4 +1,4 @@
-"""Gini coefficients of the Fourier norms of W_E and W_L: how few frequencies carry the weights."""
+"""Gini coefficients of the Fourier (group-basis) norms of W_E and W_L: how few frequencies carry the weights."""
 
 from __future__ import annotations
 
@@ -35,18 +35,20 @@ class Gini(NamedTuple):
 
 
 def gini_fourier(ctx: Context) -> Gini:
-    """Gini of ‖(F·W_E[:p])_f‖ and of the W_L = W_out·W_U Fourier norms over its output axis.
+    """Gini of ‖(F·W_E)_f‖ and of the W_L = W_out·W_U norms over its output axis, in the task's group basis.
 
-    N counts what ``[measures] gini_over`` says: ``freqs`` (default) combines each cos/sin
-    pair into √(cos² + sin²) and drops the constant, N = p//2, so an arbitrary phase does
-    not change the value; ``rows`` uses all p basis rows as they come, N = p.
+    Only the group's symbols enter (W_E's rows, W_L's columns, in the group's order; for mul
+    and div the 0 token is left out). N counts what ``[measures] gini_over`` says: ``freqs``
+    (default) combines each component's rows (cos/sin pair over Z_p) into one root of
+    squares and drops the constant, N = number of components (p//2 over Z_p), so an
+    arbitrary phase does not change the value; ``rows`` uses all n basis rows as they come.
     """
-    basis, w = ctx.run.basis, ctx.weights
-    norms = [embedding_fourier_norms(basis, w.W_E.detach()),
-             logit_map_fourier_norms(basis, neuron_logit_map(w).detach())]
+    group, w = ctx.run.group, ctx.weights
+    norms = [embedding_fourier_norms(group.basis, w.W_E.detach()[group.symbols]),
+             logit_map_fourier_norms(group.basis, neuron_logit_map(w).detach()[:, group.symbols])]
     if ctx.run.gini_over == "freqs":
-        norms = [per_frequency(basis, n) for n in norms]
+        norms = [per_frequency(group.basis, n) for n in norms]
     return Gini(*(gini(n) for n in norms))
 
 
-GINI = Measure("gini", gini_fourier, Gini, fourier=True)
+GINI = Measure("gini", gini_fourier, Gini, needs="basis")

@@ -19,8 +19,9 @@ def neurons_explained(ctx: Context) -> NeuronsExplained:
 
     share_k(n) = ‖(F·N_n·Fᵀ) restricted to {const, cos k, sin k}², minus (const, const)‖² / ‖N_n − mean‖²
     over the post-ReLU activations N_n at the last position; explained when max_k share_k > 0.85.
+    In the task's group basis over the group grid (components instead of frequencies over S5).
     """
-    clusters = neuron_freq_clusters(ctx.run.basis, ctx.act.post.float())
+    clusters = neuron_freq_clusters(ctx.run.basis, ctx.act.post[ctx.run.grid.rows].float())
     return NeuronsExplained(clusters.explained.double().mean().item())
 
 
@@ -37,5 +38,5 @@ def mlp_sparsity(ctx: Context) -> MlpSparsity:
     return MlpSparsity(torch.count_nonzero(post > 0).item() / post.numel())
 
 
-NEURONS_EXPLAINED = Measure("neurons_explained", neurons_explained, NeuronsExplained, fourier=True)
+NEURONS_EXPLAINED = Measure("neurons_explained", neurons_explained, NeuronsExplained, needs="basis")
 MLP_SPARSITY = Measure("mlp_sparsity", mlp_sparsity, MlpSparsity)

@@ -85,8 +85,8 @@ def measure_run(
         model.load_state_dict({k: v.to(device) for k, v in state.items()}, strict=True)
 
     ctx_run = RunContext(run.dataset, device, key_freqs=key_freqs, key_freqs_source=source,
-                         key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over)
-    if any(m.fourier for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
+                         key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over, sgld=cfg.sgld)
+    if any(m.needs == "circuit" for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
         load(run.checkpoint(steps[-1]).model)
         if source == "final":
             with torch.no_grad():

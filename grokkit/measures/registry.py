@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from grokkit.measures.attention import ATTENTION
 from grokkit.measures.base import Measure, MeasureError
+from grokkit.measures.clock_pizza import DISTANCE_IRRELEVANCE, GRADIENT_SYMMETRICITY
 from grokkit.measures.cos_cube import COS_CUBE
 from grokkit.measures.embedding import EMBEDDING_PROJECTION
 from grokkit.measures.excluded import EXCLUDED
 from grokkit.measures.gini import GINI
+from grokkit.measures.llc import LLC
 from grokkit.measures.loss import LOSS
+from grokkit.measures.lookup import LOOKUP_SIGNATURE
 from grokkit.measures.neurons import MLP_SPARSITY, NEURONS_EXPLAINED
 from grokkit.measures.restricted import RESTRICTED
 from grokkit.measures.weight_norm import WEIGHT_NORM
@@ -26,6 +29,10 @@ MEASURES: dict[str, Measure] = {
         ATTENTION,
         MLP_SPARSITY,
         EMBEDDING_PROJECTION,
+        LOOKUP_SIGNATURE,
+        GRADIENT_SYMMETRICITY,
+        DISTANCE_IRRELEVANCE,
+        LLC,
     )
 }
 
@@ -33,25 +40,30 @@ MEASURES: dict[str, Measure] = {
 def resolve(names: list[str] | None, op: str, live: bool = False) -> list[Measure]:
     """The measures to compute, in registry order.
 
-    ``None`` or ``["all"]``: every measure that applies to ``op`` (the Fourier ones only for
-    add and sub; those that need the final checkpoint only offline). Naming a measure that
-    does not apply is an error, never a silently wrong or missing number.
+    ``None`` or ``["all"]``: every measure that applies to ``op``'s declared group (those that
+    need a circuit only for ops whose labels are group elements: add, sub, mul, div and the S5
+    ops; those defined for some groups only, for those; those that need the final checkpoint
+    only offline); never the opt-in ones, such as ``llc``, which must be named (``["all", "llc"]``).
+    Naming a measure that does not apply is an error, never a silently wrong or missing number.
     """
-    from grokkit.analysis.fourier import FOURIER_OPS, FourierNotApplicable
+    from grokkit.analysis.fourier import FourierNotApplicable
+    from grokkit.data.ops import OPERATIONS
 
+    kind = OPERATIONS[op].analysis_group
+    default = [m for m in MEASURES.values() if m.applies_to(kind) and not m.opt_in and not (live and m.needs_final)]
     if names is None or names == ["all"]:
-        return [m for m in MEASURES.values()
-                if (op in FOURIER_OPS or not m.fourier) and not (live and m.needs_final)]
-    unknown = [name for name in names if name not in MEASURES]
+        return default
+    unknown = [name for name in names if name not in MEASURES and name != "all"]
     if unknown:
         raise MeasureError(f"unknown measure(s) {', '.join(unknown)}; available: {', '.join(MEASURES)}")
-    chosen = [m for m in MEASURES.values() if m.name in names]
-    fourier = [m.name for m in chosen if m.fourier]
-    if fourier and op not in FOURIER_OPS:
-        raise FourierNotApplicable(
-            f"measure(s) {', '.join(fourier)}: op {op!r} has no (a±b) Fourier circuit; "
-            f"Fourier measures apply to {' and '.join(FOURIER_OPS)} only"
-        )
+    named = set(names) | ({m.name for m in default} if "all" in names else set())  # "all,llc": the default and llc
+    chosen = [m for m in MEASURES.values() if m.name in named]
+    refused = [m for m in chosen if not m.applies_to(kind)]
+    if refused:
+        why = ("is not a group operation on its symbols, so it has no key directions" if kind == "generic"
+               else f"has the {kind} group; they are defined for "
+                    + " / ".join(sorted({k for m in refused for k in m.kinds})) + " groups only")
+        raise FourierNotApplicable(f"measure(s) {', '.join(m.name for m in refused)}: op {op!r} {why}")
     if live and any(m.needs_final for m in chosen):
         raise MeasureError(
             f"{', '.join(m.name for m in chosen if m.needs_final)}: needs the final checkpoint; "

@@ -9,24 +9,26 @@ from grokkit.model.loss import loss_and_acc
 
 
 class Restricted(NamedTuple):
-    restricted_loss: float  # over all p² rows (the paper)
+    restricted_loss: float  # over all rows of the group grid (the paper: all p²)
     restricted_acc: float
     restricted_loss_test: float  # over the test rows (the TransformerLens demo)
     restricted_acc_test: float
 
 
 def restricted(ctx: Context) -> Restricted:
-    """Loss of the logits projected onto the key (a±b) directions, bias-corrected (grokking.md §3).
+    """Loss of the logits projected onto the key directions, bias-corrected (grokking.md §3).
 
     L_r = Σ_{k∈K} P_k(L) + mean_inputs(L − Σ_{k∈K} P_k(L)) (the per-class mean keeps the
-    constant term); cross-entropy (float64) over all rows, and over the test rows.
+    constant term); cross-entropy (float64) over all rows of the group grid, and over its
+    test rows (all p² rows for add and sub; the (p−1)² with non-zero operands for mul, div).
     """
-    L, run = ctx.logits, ctx.run
-    kept = ctx.directions @ ctx.key_coeffs  # Σ_k P_k(L)
+    L, run, grid = ctx.grid_logits, ctx.run, ctx.run.grid
+    kept = ctx.directions.D @ ctx.key_coeffs  # Σ_k P_k(L)
     L_r = kept + (L - kept).mean(dim=0, keepdim=True)
-    loss, acc = loss_and_acc(L_r, run.labels)
-    loss_test, acc_test = loss_and_acc(L_r[run.test], run.labels[run.test])
+    y = run.labels[grid.rows]
+    loss, acc = loss_and_acc(L_r, y)
+    loss_test, acc_test = loss_and_acc(L_r[grid.test], y[grid.test])
     return Restricted(loss.item(), acc.item(), loss_test.item(), acc_test.item())
 
 
-RESTRICTED = Measure("restricted", restricted, Restricted, fourier=True)
+RESTRICTED = Measure("restricted", restricted, Restricted, needs="circuit")

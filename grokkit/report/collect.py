@@ -182,8 +182,9 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     basis, symbols = group.basis, group.symbols
     out.group, out.group_note, out.component_names = group.name, group.note, list(group.component_names)
     out.basis_names = basis.names
-    out.embed_norms = fourier.embedding_fourier_norms(basis, model.W_E[symbols].double()).float().numpy()
-    out.embed_component_norms = fourier.per_frequency(basis, torch.from_numpy(out.embed_norms).double()).numpy()
+    embed_norms = fourier.embedding_fourier_norms(basis, model.W_E[symbols].double())  # [n]
+    out.embed_norms = embed_norms.float().numpy()
+    out.embed_component_norms = fourier.per_frequency(basis, embed_norms).float().numpy()
 
     row = measures_at(measures, step)
     if not group.circuit:

@@ -185,3 +185,27 @@ def logit_fourier_figure(names: Sequence[str], grid: np.ndarray) -> go.Figure:
     _layout(fig, "Logits in the 2-D Fourier basis", height=SQUARE)
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def component_norm_figure(names: Sequence[str], norms: Sequence[float], key_freqs: Sequence[int] = ()) -> go.Figure:
+    """One bar per component of a group's basis (an irrep over S5): the norm of W_E's rows in it."""
+    keys = set(key_freqs)
+    colours = ["#d62728" if k in keys else "#1f77b4" for k in range(1, len(names) + 1)]
+    fig = go.Figure(go.Bar(x=list(names), y=[float(v) for v in norms], marker_color=colours, name="norm"))
+    fig.update_xaxes(title_text="component (red: key)")
+    fig.update_yaxes(title_text="norm of W_E in the component")
+    return _layout(fig, "Embedding W_E by component of the group's basis", height=SQUARE)
+
+
+def component_map_figure(names: Sequence[str], grid: np.ndarray) -> go.Figure:
+    """Norm of the 2-D-transformed logits per (component over a, component over b), the constant first."""
+    labels = ["const", *names]
+    fig = go.Figure(go.Heatmap(
+        z=grid, x=labels, y=labels, colorscale="Viridis", colorbar={"title": {"text": "norm"}},
+        hovertemplate="a: %{y}<br>b: %{x}<br>norm %{z:.3g}<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="component over b")
+    fig.update_yaxes(title_text="component over a", autorange="reversed", scaleanchor="x")
+    _layout(fig, "Logits by pair of components of the group's basis", height=SQUARE)
+    fig.update_layout(hovermode="closest")
+    return fig

@@ -36,6 +36,7 @@ class CurveSpec(NamedTuple):
     log_y: bool
     caption: str
     y_range: tuple[float, float] | None = None
+    absent: str = ""  # the note when measures.jsonl has none of its keys (default: says which keys)
 
 
 LOSS_KEYS = ("train_loss", "test_loss")
@@ -76,6 +77,25 @@ CURVES = (
     CurveSpec("cos_cube", "Cosine-cube coefficients α_k", ("cos_cube_alpha",), ("cos_cube_alpha",), "α_k", False,
               "Projection of the logits on cos(ω_k(a + b − c)) for each key frequency: how much of the output "
               "the trig-identity algorithm explains."),
+    CurveSpec("lookup", "Neurons firing per input: memorised and generalised rows",
+              ("lookup_active_frac", "lookup_memorised_frac", "lookup_generalised_frac"),
+              ("lookup_active_frac", "lookup_memorised_frac"), "fraction", False,
+              "Mean share of MLP neurons each input fires at '=', by kind of input: train, test, memorised train "
+              "rows (still right once the key frequencies are removed from the logits) and generalised train rows "
+              "(right only with them). Also the share of train rows in each kind (dashed). A lookup table fires "
+              "few neurons per memorised input; the circuit fires many for every input.", (0, 1.03)),
+    CurveSpec("clock_pizza", "Clock or Pizza: gradient symmetricity and distance irrelevance",
+              ("gradient_symmetricity", "distance_irrelevance"), ("gradient_symmetricity", "distance_irrelevance"),
+              "value", False,
+              "Zhong et al. 2023. Gradient symmetricity: mean cosine between the gradients of a logit with respect "
+              "to the two input embeddings (Pizza ≈ 1). Distance irrelevance: how little the correct logit "
+              "depends on a − b (Clock ≈ 1, Pizza low)."),
+    CurveSpec("llc", "Local learning coefficient", ("llc",), ("llc",), "λ̂ (SGLD estimate)", False,
+              "The local learning coefficient λ̂ of each checkpoint, estimated by SGLD around it on the train rows "
+              "(Lau et al. 2023; the [measures] llc_* settings): the effective number of parameters the loss "
+              "constrains. It rises while the model memorises and falls as it generalises.",
+              absent="the llc measure is off by default (about one training step per SGLD draw per checkpoint): "
+                     "compute it with `grokkit measure RUN --measures all,llc`, then write the report again."),
     CurveSpec("attn_training", "Attention from '=' over training", ("attn_eq_to_a", "attn_eq_to_b"),
               ("attn_eq_to_a", "attn_eq_to_b"), "mean attention", False,
               "Mean attention from '=' to a (solid) and to b (dashed), per head.", (0, 1.03)),
@@ -90,6 +110,10 @@ LABELS = {
     "frac_neurons_explained": "neurons explained", "mlp_active_frac": "active MLP activations",
     "excluded_loss_per_freq": "without k =", "cos_cube_alpha": "α for k =",
     "attn_eq_to_a": "→ a, head", "attn_eq_to_b": "→ b, head",
+    "lookup_active_frac": "neurons firing:", "lookup_memorised_frac": "share of train rows memorised",
+    "lookup_generalised_frac": "share of train rows generalised",
+    "gradient_symmetricity": "gradient symmetricity", "distance_irrelevance": "distance irrelevance",
+    "llc": "λ̂",
 }
 
 
@@ -103,7 +127,8 @@ def series_for(key: str, metrics: Sequence[dict], measures: Sequence[dict]) -> l
     rows = [r for r in (metrics if _has(metrics, key) else measures) if key in r]
     if not rows:
         return []
-    label, dash = LABELS.get(key, key), ("dash" if key.endswith("_to_b") or key.endswith("per_param") else None)
+    label = LABELS.get(key, key)
+    dash = "dash" if key.endswith(("_to_b", "per_param", "_memorised_frac", "_generalised_frac")) else None
     first = rows[0][key]
     if isinstance(first, (dict, list)):
         entries = sorted({e for r in rows for e in (r[key] if isinstance(r[key], dict) else range(len(r[key])))},
@@ -134,7 +159,7 @@ def curve_sections(data: ReportData) -> list[Section]:
             elif any(k in row for row in data.measures for k in spec.needs):
                 note = "empty at every checkpoint: no key frequency was found, so there is nothing per frequency."
             else:
-                note = f"measures.jsonl has none of {', '.join(spec.needs)}."
+                note = spec.absent or f"measures.jsonl has none of {', '.join(spec.needs)}."
             out.append(Section(spec.id, spec.title, spec.caption, None, note))
         if spec.id == "excluded_restricted":
             out.append(ratio_section(data))
@@ -146,7 +171,7 @@ def curve_sections(data: ReportData) -> list[Section]:
     return out
 
 
-NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "lr", "wall_s"}
+NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "group", "lr", "wall_s", "llc_std"}
 
 
 def other_sections(data: ReportData) -> list[Section]:
@@ -188,29 +213,39 @@ def final_sections(data: ReportData) -> list[Section]:
         return [Section("final", "Final checkpoint", "Embedding, neurons, attention and logits of the last checkpoint.",
                         None, missing.get("final", "not computed"))]
     step = f" (step {final.step})"
+    view = f" Basis: {final.group_note}." if final.group_note else ""
+    cyclic = all(name.startswith("k=") for name in final.component_names or ())  # rows named cos k / sin k
     captions = {
-        "embed": ("Embedding W_E in the Fourier basis" + step,
-                  "Norm of each Fourier component of the token embeddings, as a cos and a sin bar per "
-                  "frequency. After grokking a few key frequencies carry almost all of it."),
-        "logit_fourier": ("2-D Fourier map of the logits" + step,
-                          "Norm over output classes of the logits in the 2-D Fourier basis. After grokking a few "
-                          "entries per key frequency (const/cos k/sin k pairs) dominate."),
+        "embed": ("Embedding W_E in the Fourier basis" + step if cyclic else "Embedding W_E by component" + step,
+                  ("Norm of each Fourier component of the token embeddings, as a cos and a sin bar per "
+                   "frequency. After grokking a few key frequencies carry almost all of it." if cyclic else
+                   "Norm of the token embeddings in each component of the group's basis (the root of the "
+                   "squares of its rows). After grokking a few key components carry almost all of it.") + view),
+        "logit_fourier": ("2-D Fourier map of the logits" + step if cyclic else "Logits by pair of components" + step,
+                          ("Norm over output classes of the logits in the 2-D Fourier basis. After grokking a few "
+                           "entries per key frequency (const/cos k/sin k pairs) dominate." if cyclic else
+                           "Norm over output classes of the logits in the 2-D basis, summed over each (component "
+                           "of a, component of b) block: after grokking the key components' blocks dominate.")
+                          + view),
         "neurons": ("Neuron-frequency clusters" + step,
-                    "Each MLP neuron's activation over the (a, b) grid, in the 2-D Fourier basis: the frequency "
-                    "holding most of its mass, and how much of it. Neurons of the generalising circuit cluster "
-                    "on the key frequencies."),
+                    "Each MLP neuron's activation over the (a, b) grid, in the 2-D basis: the frequency "
+                    "(component) holding most of its mass, and how much of it. Neurons of the generalising circuit "
+                    "cluster on the key frequencies." + view),
         "attention": ("Attention patterns" + step,
                       "How much '=' attends to a and to b, for every input pair and each head."),
     }
     built = {}
+    keys = final.key_freqs or ()
     if final.embed_norms is not None:
-        built["embed"] = figures.embedding_norm_figure(final.basis_names, final.embed_norms, final.key_freqs or ())
+        built["embed"] = (figures.embedding_norm_figure(final.basis_names, final.embed_norms, keys) if cyclic else
+                          figures.component_norm_figure(final.component_names, final.embed_component_norms, keys))
     if final.logit_fourier is not None:
-        built["logit_fourier"] = figures.logit_fourier_figure(final.basis_names, final.logit_fourier)
+        built["logit_fourier"] = (figures.logit_fourier_figure(final.basis_names, final.logit_fourier) if cyclic else
+                                  figures.component_map_figure(final.component_names, final.logit_components))
     if final.neuron_freq is not None:
-        n_freqs = (len(final.basis_names) - 1 + 1) // 2  # p // 2 frequencies besides the constant
+        n_components = len(final.component_names) if final.component_names else len(final.basis_names) // 2
         built["neurons"] = figures.neuron_cluster_figure(final.neuron_freq, final.neuron_frac,
-                                                         final.neuron_explained, n_freqs)
+                                                         final.neuron_explained, n_components)
     if final.attn_eq is not None:
         built["attention"] = figures.attention_figure(final.attn_eq, final.attn_b_values)
     return [Section(sid, title, caption, built.get(sid), "" if sid in built else missing.get(sid, "not computed"))

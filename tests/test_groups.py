@@ -1,0 +1,158 @@
+"""The group layer: S5 irreps, the discrete-log basis, and a task's grid in group coordinates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from grokkit.analysis.fourier import (
+    FourierNotApplicable,
+    fft2d,
+    fourier_basis,
+    frequency_block_shares,
+    grid_directions,
+)
+from grokkit.analysis.groups import GROUPS, group_for, group_grid, key_directions
+from grokkit.analysis.groups.multiplicative import discrete_log, powers, primitive_root
+from grokkit.analysis.groups.s5 import permutation_matrices, s5_basis, s5_irreps
+from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
+from grokkit.data.ops import OPERATIONS, _s5
+
+# --- S5 -----------------------------------------------------------------------------
+
+
+def test_s5_irreps_have_the_published_dimensions():
+    dims = [irrep.dim for irrep in s5_irreps()]
+    assert dims == [1, 1, 4, 4, 5, 5, 6]
+    assert sum(d * d for d in dims) == 120  # Σ d² = |G|: the list is complete
+
+
+def test_s5_irreps_are_orthogonal_homomorphisms():
+    compose, _ = _s5()
+    for irrep in s5_irreps():
+        rho = irrep.matrices  # [120, d, d]
+        # ρ(x∘y) = ρ(x) ρ(y), with the composition of grokkit.data.ops
+        assert np.allclose(rho[compose], np.einsum("xij,yjk->xyik", rho, rho), atol=1e-12), irrep.name
+        assert np.allclose(np.einsum("gij,gkj->gik", rho, rho), np.eye(irrep.dim), atol=1e-12), irrep.name
+
+
+def test_s5_irreps_satisfy_schur_orthogonality():
+    """Σ_g ρ_ij(g) σ_kl(g) = (|G|/d) δ_ρσ δ_ik δ_jl: distinct, irreducible, and complete."""
+    irreps = s5_irreps()
+    for a, rho in enumerate(irreps):
+        for b, sigma in enumerate(irreps):
+            inner = np.einsum("gij,gkl->ijkl", rho.matrices, sigma.matrices)
+            if a == b:
+                d = rho.dim
+                expected = np.einsum("ik,jl->ijkl", np.eye(d), np.eye(d)) * 120 / d
+            else:
+                expected = np.zeros_like(inner)
+            assert np.allclose(inner, expected, atol=1e-10), (rho.name, sigma.name)
+    chars = np.stack([np.trace(r.matrices, axis1=1, axis2=2) for r in irreps])  # [7, 120]
+    assert np.allclose(chars @ chars.T / 120, np.eye(7), atol=1e-10)
+
+
+def test_s5_basis_is_orthonormal_with_components_by_irrep():
+    basis = s5_basis()
+    assert torch.allclose(basis.F @ basis.F.T, torch.eye(120, dtype=torch.float64), atol=1e-12)
+    assert basis.names[0] == "const" and basis.freqs[0] == 0 and len(set(basis.names)) == 120
+    assert [len(basis.rows_of(k)) for k in range(1, 7)] == [1, 16, 16, 25, 25, 36]
+    sign_row = basis.F[basis.rows_of(1)[0]] * 120**0.5
+    assert np.allclose(sign_row.numpy(), np.linalg.det(permutation_matrices()), atol=1e-12)
+
+
+# --- Z_p* through the discrete logarithm -------------------------------------------
+
+
+@pytest.mark.parametrize("p", [5, 7, 13, 59, 113])
+def test_primitive_root_and_discrete_log(p):
+    g = primitive_root(p)
+    residues = powers(g, p)
+    assert sorted(residues.tolist()) == list(range(1, p))  # g generates every non-zero residue
+    log = discrete_log(g, p)
+    assert log[0] == -1
+    for x, y in [(2, 3), (p - 1, p - 2), (1, 4 % p or 1)]:
+        assert log[(x * y) % p] == (log[x] + log[y]) % (p - 1)
+
+
+@pytest.mark.parametrize("p", [7, 59])
+def test_discrete_log_basis_is_orthonormal(p):
+    group = group_for(TaskConfig(op="mul", p=p))
+    assert group.n == p - 1 and group.basis.p == p - 1
+    F = group.basis.F
+    assert torch.allclose(F @ F.T, torch.eye(p - 1, dtype=torch.float64), atol=1e-12)
+    assert group.basis.names[-1] == f"cos {(p - 1) // 2}"  # p − 1 is even: the Nyquist row has no sine
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_mul_and_div_labels_are_sums_and_differences_of_logarithms(op):
+    p = 11
+    ds = AlgorithmicDataset(TaskConfig(op=op, p=p))
+    group = group_for(ds.cfg)
+    grid = group_grid(group, ds)
+    assert len(grid.rows) == (p - 1) ** 2  # the pairs with a 0 operand are left out
+    i, j = torch.meshgrid(torch.arange(p - 1), torch.arange(p - 1), indexing="ij")
+    sign = 1 if op == "mul" else -1
+    assert torch.equal(grid.labels, ((i + sign * j) % (p - 1)).reshape(-1))
+    assert torch.equal(ds.x[grid.rows], group.symbols[i.reshape(-1)])
+    assert len(grid.train) + len(grid.test) == len(grid.rows)
+
+
+# --- every group op: its key directions are orthonormal ------------------------------
+
+
+@pytest.mark.parametrize("op,p", [("add", 13), ("sub", 13), ("mul", 13), ("div", 13), ("s5_compose", 3),
+                                  ("s5_conjugate", 3), ("s5_xyx", 3)])
+def test_key_directions_are_orthonormal(op, p):
+    ds = AlgorithmicDataset(TaskConfig(op=op, p=p))
+    group = group_for(ds.cfg)
+    keys = [1, 2, 3]
+    dirs = key_directions(group.basis, group_grid(group, ds).labels, keys)
+    m = dirs.D.shape[1]
+    assert torch.allclose(dirs.D.T @ dirs.D, torch.eye(m, dtype=torch.float64), atol=1e-10)
+    assert [s.stop - s.start for s in dirs.slices] == [len(group.basis.rows_of(k)) for k in keys]
+
+
+@pytest.mark.parametrize("op,sign", [("add", 1), ("sub", -1)])
+def test_add_and_sub_directions_are_the_papers(op, sign):
+    p = 13
+    ds = AlgorithmicDataset(TaskConfig(op=op, p=p))
+    group = group_for(ds.cfg)
+    grid = group_grid(group, ds)
+    assert torch.equal(grid.rows, torch.arange(p * p)) and torch.equal(grid.train, ds.split.train)
+    dirs = key_directions(group.basis, grid.labels, [2, 5])
+    assert torch.allclose(dirs.D, grid_directions(p, [2, 5], sign), atol=1e-12)
+
+
+def test_every_op_declares_a_group():
+    for op in OPERATIONS.values():
+        assert op.analysis_group in GROUPS, op.name
+    assert {name for name, op in OPERATIONS.items() if op.analysis_group != "generic"} == {
+        "add", "sub", "mul", "div", "s5_compose", "s5_conjugate", "s5_xyx"}
+
+
+def test_generic_view_and_composite_mul_refuse_a_circuit_in_one_line():
+    generic = group_for(TaskConfig(op="x2_plus_y", p=7))
+    assert not generic.circuit and "generic" in generic.name
+    with pytest.raises(FourierNotApplicable, match="not a group operation"):
+        generic.require_circuit("excluded")
+    with pytest.raises(FourierNotApplicable, match="prime"):
+        group_for(TaskConfig(op="mul", p=12))
+    with pytest.raises(FourierNotApplicable, match="1 … 6 for S5"):
+        group_for(TaskConfig(op="s5_compose")).check_keys([7])
+
+
+def test_block_shares_over_s5_match_the_definition():
+    """The block-share shortcut over any basis: ({const} ∪ rows of k)² minus (const, const) of F·N·Fᵀ."""
+    basis = s5_basis()
+    acts = torch.randn(120 * 120, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    coeffs = fft2d(basis, acts - acts.mean(0))  # [120, 120, 3]
+    total = coeffs.square().sum((0, 1))
+    expected = []
+    for k in range(1, 7):
+        rows = [0] + basis.rows_of(k)
+        block = coeffs[rows][:, rows].square().sum((0, 1)) - coeffs[0, 0].square()
+        expected.append(block / total)
+    assert torch.allclose(frequency_block_shares(basis, acts), torch.stack(expected), atol=1e-10)
+    assert fourier_basis(7).n_freqs == 3
