@@ -43,7 +43,7 @@ from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
 from grokkit.run import Run
 from grokkit.train.callbacks import Callback, emit
-from grokkit.train.device import resolve_device
+from grokkit.train.device import flush_subnormals, resolve_device
 from grokkit.engine.stack import Grid, StackState
 
 
@@ -146,7 +146,7 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
         from grokkit.engine.progress import ProgressBar
 
         callbacks.append(ProgressBar())
-    with locked(*[r.path for r in runs]):
+    with locked(*[r.path for r in runs]), flush_subnormals(resolve_device(runs[0].config.train.device)):
         results = _train_locked(runs, resume, callbacks)
     diverged = [(r, res) for r, res in zip(runs, results) if res.diverged]
     if diverged:

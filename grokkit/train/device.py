@@ -6,12 +6,22 @@ gathers are ``F.embedding`` (a dense, deterministic backward), not ``table[token
 accumulating ``index_put_`` backward was 14× slower with 2 threads than with 1 and summed
 in a thread-dependent order. ``benchmarks/train_step.py`` measures 1 against 2 threads.
 
+Subnormal floats: once a run has memorised, the float64 loss's gradient holds values below
+float32's smallest normal number (softmax probabilities of e^-90 and less); cast back to float32
+they are subnormal, and x86 CPUs take a slow microcode path for every operation on them. On the
+quickstart the step fell from 125 to 21 steps/s after memorisation. Training therefore flushes
+subnormals to zero on the CPU (``flush_subnormals``): values below 1.2e-38 become 0, which
+changes no update that matters (AdamW divides by √v + 1e-8) and keeps training deterministic.
+
 CUDA graphs and ``torch.compile``: not used. No GPU was available to measure them on, and
 on the CPU the step is dominated by a few large batched matmuls that compilation does not
 shorten; they stay off until a measurement says otherwise.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
 
 from grokkit.errors import ConfigError
 
@@ -40,3 +50,17 @@ def set_threads(threads: int | None) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+@contextmanager
+def flush_subnormals(device: str) -> Iterator[None]:
+    """Flush float32 subnormals to zero on the CPU for the ``with`` block (see the module docstring)."""
+    import torch
+
+    if device != "cpu" or not torch.set_flush_denormal(True):  # False: this CPU cannot
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)  # torch's default
