@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 import grokkit
-from grokkit.analysis.fourier import fourier_sign, key_frequencies
+from grokkit.analysis.fourier import fourier_sign
+from grokkit.analysis.keys import key_frequencies
 from grokkit.measures import measure_model
 
 

@@ -27,7 +27,7 @@ _EXPORTS = {
     "write_report": "grokkit.report",
     "measure_run": "grokkit.measures.offline",
     "detect_phases": "grokkit.measures.phases",
-    "key_frequencies": "grokkit.analysis.fourier",
+    "key_frequencies": "grokkit.analysis.keys",
     "fourier_basis": "grokkit.analysis.fourier",
     "zero_ablation": "grokkit.ablation",
     "mean_ablation": "grokkit.ablation",

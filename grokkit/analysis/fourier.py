@@ -278,31 +278,3 @@ def key_freqs_from_embedding(basis: FourierBasis, W_E: Tensor, threshold: float 
     return [k + 1 for k in torch.nonzero(norms > threshold * norms.max()).flatten().tolist()]
 
 
-def key_frequencies(model: Any, dataset: AlgorithmicDataset, rule: str = "neurons") -> list[int]:
-    """The key frequencies of ``model`` on ``dataset``'s task (grokking.md §3), in the task's group.
-
-    ``rule="neurons"`` (default) clusters the post-ReLU activations at the last
-    position, read through the ``blocks.0.mlp.hook_post`` hook; ``rule="embedding"``
-    thresholds the W_E Fourier norms at max/4; ``rule="logits"`` the logits' shares at max/4. Over Z_p (add, sub) these are frequencies;
-    over Z_p* (mul, div) frequencies over discrete logarithms; over S5 irreps (components
-    1 … 6, ``grokkit.analysis.groups.s5``). Raises FourierNotApplicable for ops without a
-    group circuit.
-    """
-    from grokkit.analysis.groups import group_for, group_grid, key_components_from_logits  # they build on this module
-
-    if rule not in KEY_FREQ_RULES:
-        raise FourierNotApplicable(f"key-frequency rule {rule!r}: must be one of {', '.join(KEY_FREQ_RULES)}")
-    group = group_for(dataset.cfg).to(model.W_E.device)
-    group.require_circuit("key frequencies")
-    if rule == "embedding":
-        return key_freqs_from_embedding(group.basis, model.W_E.detach()[group.symbols])
-    hook = "blocks.0.mlp.hook_post"
-    with torch.no_grad():
-        logits, cache = model.run_with_cache(dataset.tokens.to(model.W_E.device),
-                                             names_filter=lambda name: name == hook)
-    grid = group_grid(group, dataset)
-    rows = grid.rows.to(model.W_E.device)
-    if rule == "logits":
-        grid_logits = logits[rows, -1, : dataset.cfg.n_symbols]
-        return key_components_from_logits(group.basis, grid.labels.to(rows.device), grid_logits)
-    return key_freqs_from_neurons(group.basis, cache[hook][rows, -1].double())

@@ -8,6 +8,9 @@ assembles one self-contained page::
     >>> write_report(grokkit.load_run("runs/quick"))   # → runs/quick/report.html
 """
 
-from grokkit.report.html import REPORT_FILE, render_page, write_report
+from grokkit import lazy_getattr
 
-__all__ = ["REPORT_FILE", "render_page", "write_report"]
+_EXPORTS = {"REPORT_FILE": "grokkit.report.html", "render_page": "grokkit.report.html",
+            "write_report": "grokkit.report.html"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())  # lazily: sections import figures from here

@@ -157,6 +157,7 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
     from grokkit.analysis import fourier
     from grokkit.analysis.groups import group_for, group_grid
+    from grokkit.analysis.keys import key_frequencies
 
     task = run.config.task
     ds = run.dataset
@@ -195,7 +196,7 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
         out.key_freqs, out.key_freqs_source = list(run.config.measures.key_freqs), "user"
     else:
         rule = run.config.measures.key_freq_rule
-        out.key_freqs = list(fourier.key_frequencies(model, ds, rule=rule))
+        out.key_freqs = list(key_frequencies(model, ds, rule=rule))
         out.key_freqs_source = f"detected at step {step} by the {rule} rule (no measures.jsonl)"
 
     acts = cache["blocks.0.mlp.hook_post"][grid.rows, -1].double()  # [n*n, d_mlp] over the group grid

@@ -2,7 +2,7 @@
 
 Columns: the run's name and varied settings; ``memorise_step`` / ``grok_step`` (first
 logged step with train / test accuracy ≥ 0.99); the final losses and accuracies;
-``key_freqs`` (``grokkit.analysis.fourier.key_frequencies`` on the final checkpoint,
+``key_freqs`` (``grokkit.analysis.keys.key_frequencies`` on the final checkpoint,
 add/sub tasks only); the phase boundaries of ``grokkit.measures.phases.detect_phases``
 on the run's metrics; ``finished``.
 """
@@ -27,7 +27,7 @@ def _first(rows: list[dict[str, Any]], key: str) -> int | None:
 
 def key_freqs_of(run: Any) -> list[int] | None:
     """Key frequencies of the final checkpoint; None when the task has no Fourier circuit."""
-    from grokkit.analysis.fourier import key_frequencies
+    from grokkit.analysis.keys import key_frequencies
     from grokkit.errors import GrokkitError
 
     try:
