@@ -11,16 +11,14 @@ written into every row.
 
 from __future__ import annotations
 
-import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from grokkit.errors import RunError
-from grokkit.files.jsonl import read_rows
+from grokkit.errors import CheckpointError, RunError
+from grokkit.files.jsonl import read_rows, write_rows
 from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_key_freqs
 from grokkit.measures.registry import resolve
 
@@ -36,13 +34,8 @@ def read_measures(path: str | Path) -> list[dict[str, Any]]:
 
 
 def write_measures(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Replace ``path`` with ``rows`` atomically: write a temporary file, then rename it."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row) + "\n" for row in rows)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Replace ``path`` with ``rows`` atomically (``grokkit.files.jsonl.write_rows``)."""
+    write_rows(path, rows)
 
 
 def measure_run(
@@ -81,13 +74,16 @@ def measure_run(
     model = build_model(run.config.model, run.config.task, device=device)
     weights = weights_of(model)  # views: loading a state dict below refreshes them in place
 
-    def load(state: dict[str, torch.Tensor]) -> None:
-        model.load_state_dict({k: v.to(device) for k, v in state.items()}, strict=True)
+    def load(ckpt: Any) -> None:
+        try:
+            model.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
+        except RuntimeError:
+            raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model") from None
 
     ctx_run = RunContext(run.dataset, device, key_freqs=key_freqs, key_freqs_source=source,
                          key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over, sgld=cfg.sgld)
     if any(m.needs == "circuit" for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
-        load(run.checkpoint(steps[-1]).model)
+        load(run.checkpoint(steps[-1]))
         if source == "final":
             with torch.no_grad():
                 ctx_run.key_freqs = detect_key_freqs(Context(ctx_run, steps[-1], weights), ctx_run.key_freq_rule)
@@ -101,7 +97,7 @@ def measure_run(
             ckpt = upcoming.result()
             if i + 1 < len(steps):
                 upcoming = reader.submit(run.checkpoint, steps[i + 1])
-            load(ckpt.model)
+            load(ckpt)
             rows.append(compute_row(Context(ctx_run, step, weights), chosen))
     write_measures(run.path / MEASURES_FILE, rows)
     return rows
