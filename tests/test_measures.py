@@ -244,3 +244,21 @@ def test_live_callback_redoes_rows_after_a_resume(run, tmp_path):
     callback.on_checkpoint(resumed, 40, resumed.load_model(40))
     assert [r["step"] for r in read_measures(copy)] == [0, 20, 40]
     assert live_measures([Run.create(tmp_path / "quiet", RunConfig())]) == []  # no [measures] live
+
+
+def test_paper_phases_follow_the_papers_definitions():
+    """Synthetic curves shaped as the paper's: memorise, excluded rises and restricted falls, then cleanup."""
+    from grokkit.measures.phases import detect_paper_phases
+
+    rows = []
+    for step in range(0, 2001, 100):
+        rows.append({
+            "step": step, "train_acc": 1.0 if step >= 200 else 0.5, "train_loss": 1e-7 if step >= 200 else 1.0,
+            "excluded_loss": 1e-7 if step < 400 else 1.0 + step / 100,  # the circuit starts to carry the train loss at 400
+            "restricted_loss": 5.0 if step < 1200 else 0.01,             # the circuit alone predicts from 1200
+            "test_loss": 30.0 if step < 1100 else (10.0 if step < 1500 else (0.1 if step < 1800 else 1e-6)),
+            "weight_norm": 100.0 - step / 100,
+        })
+    phases = detect_paper_phases(rows)
+    assert (phases.memorisation_end, phases.circuit_formation_end, phases.cleanup_end) == (400, 1200, 1800)
+    assert detect_paper_phases([{k: v for k, v in r.items() if k != "excluded_loss"} for r in rows]).memorisation_end is None

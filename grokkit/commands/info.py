@@ -46,15 +46,20 @@ def summarise(run: Any) -> dict[str, Any]:
         "train_acc_99_step": first("train_acc"),
         "test_acc_99_step": first("test_acc"),
         "phases": phases_of(run),
+        "paper_phases": phases_of(run, paper=True),
     }
 
 
-def phases_of(run: Any) -> dict[str, Any] | None:
-    """Phase boundaries from RUN/measures.jsonl (its loss rows, else metrics.jsonl), None without it."""
+def phases_of(run: Any, paper: bool = False) -> dict[str, Any] | None:
+    """Phase boundaries from RUN/measures.jsonl (its loss rows, else metrics.jsonl), None without it.
+
+    ``paper``: by the progress-measures paper's definitions, from the excluded and restricted
+    losses (``grokkit.measures.phases.PAPER_RULE``) instead of the test-loss curve.
+    """
     from dataclasses import asdict
 
     from grokkit.measures.offline import MEASURES_FILE, read_measures
-    from grokkit.measures.phases import detect_phases
+    from grokkit.measures.phases import detect_paper_phases, detect_phases
 
     if not (run.path / MEASURES_FILE).is_file():
         return None
@@ -62,6 +67,8 @@ def phases_of(run: Any) -> dict[str, Any] | None:
 
     rows = read_measures(run.path)
     check_measure_values(rows, run.path / MEASURES_FILE)
+    if paper:
+        return asdict(detect_paper_phases(rows)) if any("excluded_loss" in r for r in rows) else None
     return asdict(detect_phases(rows if any("test_loss" in r for r in rows) else run.metrics()))
 
 
@@ -84,6 +91,7 @@ def print_summary(run: Any) -> None:
         print(f"best     train acc {_num(s['best_train_acc'], '.1%')} | test acc {_num(s['best_test_acc'], '.1%')}")
     print(f"99%      train acc: {_step(s['train_acc_99_step'])} | test acc: {_step(s['test_acc_99_step'])}")
     _print_phases(s["phases"])
+    _print_phases(s["paper_phases"], "  (paper)")
 
 
 def _num(value: float | None, spec: str) -> str:
@@ -106,17 +114,19 @@ def _step(value: int | None) -> str:
     return "not yet" if value is None else f"step {value}"
 
 
-def _print_phases(ph: dict[str, Any] | None) -> None:
+def _print_phases(ph: dict[str, Any] | None, label: str = "phases  ") -> None:
     if ph is not None:
         print(
-            f"phases   memorisation ends {_step(ph['memorisation_end'])} | circuit formation ends "
+            f"{label} memorisation ends {_step(ph['memorisation_end'])} | circuit formation ends "
             f"{_step(ph['circuit_formation_end'])} | cleanup ends {_step(ph['cleanup_end'])}"
         )
 
 
 def print_phases(run: Any) -> None:
-    """The ``phases`` line of ``grokkit info`` (nothing when the run has too few rows to tell)."""
+    """The ``phases`` lines of ``grokkit info``: from the test-loss curve, then by the paper's
+    definitions from the excluded and restricted losses (nothing when the rows cannot tell)."""
     _print_phases(phases_of(run))
+    _print_phases(phases_of(run, paper=True), "  (paper)")
 
 
 def run(args: argparse.Namespace) -> int:

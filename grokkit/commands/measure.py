@@ -52,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.measures.phases import detect_phases
+    from grokkit.measures.phases import detect_paper_phases, detect_phases
     from grokkit.measures.registry import MEASURES
 
     if args.list:
@@ -91,4 +91,6 @@ def run(args: argparse.Namespace) -> int:
                   "the group measures used an empty set; pass --key-freqs or --rule embedding (or logits)")
     if "test_loss" in last:
         print(f"phases   {detect_phases(rows).describe()}")
+        if "excluded_loss" in last:
+            print(f"  (paper) {detect_paper_phases(rows).describe()}")
     return 0

@@ -17,7 +17,7 @@ import torch
 from grokkit.errors import RunError
 from grokkit.run import METRIC_KEYS
 from grokkit.measures.offline import read_measures
-from grokkit.measures.phases import detect_phases
+from grokkit.measures.phases import detect_paper_phases, detect_phases
 
 
 @dataclass
@@ -63,6 +63,7 @@ class ReportData:
     status: dict[str, Any] | None
     phases: list[PhaseBand] = field(default_factory=list)
     phase_rule: str = ""
+    paper_phases: Any = None  # grokkit.measures.phases.Phases by the paper's definitions, from the measures
     final: FinalArrays | None = None
     missing: dict[str, str] = field(default_factory=dict)
     """Section id → why that section has nothing to show."""
@@ -145,6 +146,8 @@ def _add_phases(data: ReportData) -> None:
         start = end
     if not data.phases:
         data.missing["phases"] = f"No phase boundary in these curves yet. Rule: {phases.rule}"
+    if any("excluded_loss" in r for r in data.measures):
+        data.paper_phases = detect_paper_phases(data.measures)
 
 
 def measures_at(measures: list[dict[str, Any]], step: int) -> dict[str, Any]:

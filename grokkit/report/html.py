@@ -94,6 +94,10 @@ def summary_table(data: ReportData) -> str:
     elif "phases" in data.missing:
         rows.append(("phases", f"<details><summary>none detected</summary>"
                                f"<p class='caption'>{_esc(data.missing['phases'])}</p></details>"))
+    if data.paper_phases is not None:
+        rows.append(("phases (paper's definitions)",
+                     f"<details><summary>{_esc(data.paper_phases.describe())}</summary>"
+                     f"<p class='caption'>{_esc(data.paper_phases.rule)}</p></details>"))
     if data.final and data.final.key_freqs is not None:
         rows.append(("key frequencies", _esc(", ".join(map(str, data.final.key_freqs)) or "none")))
     rows.append(("measures", f"{len(data.measures)} checkpoints measured" if data.measures else "none"))
