@@ -88,9 +88,17 @@ class StackState:
         losses = []
         for lo in range(0, runs, chunk):
             part = self.stack if chunk >= runs else {k: v[lo:lo + chunk] for k, v in self.stack.items()}
-            logits = last_logits(self.params(part), x, self.grid.same_last)  # [r, U', V]
-            loss_rows = self.row_loss(logits, y.expand(logits.shape[0], -1))  # [r, U'] float64
-            run_loss = (loss_rows * weights[lo:lo + chunk]).sum(1)  # [r]: each run's mean over its rows
+            x_c, y_c, w_c = x, y, weights[lo:lo + chunk]
+            if self.device.type == "cpu" and chunk < runs:
+                # a chunk computes only the rows its own runs use: runs with other training fractions
+                # would otherwise each pay for the union (on a GPU the sync of nonzero() costs more)
+                used = w_c.ne(0).any(0)
+                if not bool(used.all()):
+                    cols = used.nonzero().squeeze(1)
+                    x_c, y_c, w_c = x[cols], y[cols], w_c[:, cols]
+            logits = last_logits(self.params(part), x_c, self.grid.same_last)  # [r, U', V]
+            loss_rows = self.row_loss(logits, y_c.expand(logits.shape[0], -1))  # [r, U'] float64
+            run_loss = (loss_rows * w_c).sum(1)  # [r]: each run's mean over its rows
             run_loss.sum().backward()  # runs' losses summed: their gradients do not mix
             losses.append(run_loss.detach())
         self.grad_filter.apply(self.stack)  # between backward and the update, as Grokfast and ⊥Grad require
