@@ -68,7 +68,8 @@ def variants(tiny_config, **common):
 
 
 @pytest.mark.parametrize("model", [{}, {"d_model": 8, "d_head": 4, "train_biases": True},  # folded / plain order
-                                   {"n_layers": 2, "layer_norm": True, "train_biases": True}])  # the deep forward
+                                   {"n_layers": 2, "layer_norm": True, "train_biases": True},  # the deep forward
+                                   {"attn_coeff": 0.0}, {"attn_coeff": 0.4, "n_layers": 2}])  # attention rate
 def test_stacked_forward_matches_each_bridge(tiny_config, model):
     from grokkit.data.dataset import AlgorithmicDataset
     from grokkit.model.build import build_model

@@ -83,3 +83,18 @@ def test_legacy_init_undoes_the_residual_scaling():
         assert torch.allclose(getattr(legacy, name), getattr(scaled, name) * math.sqrt(2))
     for name in ("W_E", "W_Q", "W_in", "W_U"):
         assert torch.equal(getattr(legacy, name), getattr(scaled, name))
+
+
+def test_the_attention_rate_is_part_of_the_bridge_and_survives_temporary_hooks():
+    """model.attn_coeff = 0: constant attention (every visible position weight 1), in the bridge's own
+    forward and cache, and still there after run_with_hooks has removed its temporary hooks."""
+    task = TaskConfig(p=13)
+    model = build_model(ModelConfig(**SMALL, attn_coeff=0.0), task)
+    tokens = AlgorithmicDataset(task).tokens[:5]
+    _, cache = model.run_with_cache(tokens)
+    assert torch.equal(cache["blocks.0.attn.hook_pattern"][0, 0], torch.ones(3, 3).tril())
+    model.run_with_hooks(tokens, fwd_hooks=[("blocks.0.mlp.hook_post", lambda act, hook: act)])
+    _, again = model.run_with_cache(tokens)
+    assert torch.equal(again["blocks.0.attn.hook_pattern"], cache["blocks.0.attn.hook_pattern"])
+    with pytest.raises(ConfigError, match="model.attn_coeff"):
+        ModelConfig(attn_coeff=1.5)

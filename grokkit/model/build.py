@@ -64,8 +64,25 @@ def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torc
         for bias in frozen:
             bias.zero_()
             bias.requires_grad_(False)
+    if model_cfg.attn_coeff != 1.0:
+        _set_attention_rate(bridge, float(model_cfg.attn_coeff), task_cfg.n_ctx)
     bridge.eval()  # no dropout exists, but keep TL in inference mode for hooks
     return bridge
+
+
+def _set_attention_rate(bridge: Any, alpha: float, n_ctx: int) -> None:
+    """``model.attn_coeff``: a permanent hook on each ``blocks.L.attn.hook_pattern`` gives
+    α·pattern + (1 − α)·[k ≤ q], so the bridge (hooks, caches, ablations) computes what the
+    engine's forward does (``grokkit.model.forward``, which reads ``bridge.grokkit_attn_coeff``)."""
+    visible = torch.ones(n_ctx, n_ctx).tril()  # [q, k]: the causal mask
+
+    def rate(pattern: torch.Tensor, hook: Any) -> torch.Tensor:
+        q, k = pattern.shape[-2:]
+        return alpha * pattern + (1 - alpha) * visible[:q, :k].to(pattern)
+
+    for block in bridge.blocks:
+        block.attn.hook_pattern.add_hook(rate, is_permanent=True)
+    bridge.grokkit_attn_coeff = alpha
 
 
 def foreign_init(model_cfg: ModelConfig, tl_cfg: Any) -> dict[str, torch.Tensor]:

@@ -25,6 +25,10 @@ class ModelConfig:
     """MLP hidden width."""
     n_layers: int = 1
     """Transformer blocks (1 in the progress-measures paper; Power et al. used 2)."""
+    attn_coeff: float = 1.0
+    """Attention rate (Zhong et al. 2023, "The Clock and the Pizza"): the pattern is α·softmax(scores)
+    + (1 − α) on every visible position, as in their code (not renormalised): 1 is ordinary learned
+    attention, 0 constant attention, which pushes a + b models towards the Pizza algorithm."""
     layer_norm: bool = False
     """Pre-LayerNorm before attention, MLP and unembedding (TransformerLens "LN"); the paper's model has none."""
     act_fn: str = "relu"
@@ -69,6 +73,9 @@ class ModelConfig:
             raise ConfigError(f"model.eq_output: must be true or false, got {self.eq_output!r}")
         if self.init not in INITS:
             raise ConfigError(f"model.init: must be one of {', '.join(INITS)}, got {self.init!r}")
+        if (isinstance(self.attn_coeff, bool) or not isinstance(self.attn_coeff, (int, float))
+                or not 0.0 <= self.attn_coeff <= 1.0):
+            raise ConfigError(f"model.attn_coeff: must be a number in [0, 1], got {self.attn_coeff!r}")
         if not isinstance(self.layer_norm, bool):
             raise ConfigError(f"model.layer_norm: must be true or false, got {self.layer_norm!r}")
         if self.init in ("paper", "hooked") and (self.n_layers != 1 or self.layer_norm):

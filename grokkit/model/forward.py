@@ -62,6 +62,7 @@ class Params(NamedTuple):
     n_heads: int
     act_fn: str
     eps: float = 1e-5
+    attn_coeff: float = 1.0  # attention rate α: pattern = α·softmax + (1 − α) on visible positions
 
     @property
     def runs(self) -> int:
@@ -158,6 +159,8 @@ def eq_forward(p: Params, tokens: Tensor, activations: bool = False) -> LastPosi
 
     scores = torch.stack([gather(s_table[:, i], i) for i in range(n_ctx)], dim=2)  # [R, batch, n_ctx, H]
     pattern = scores.softmax(dim=2)  # the last position attends to every position
+    if p.attn_coeff != 1.0:  # the attention rate (every position is visible to the last)
+        pattern = p.attn_coeff * pattern + (1 - p.attn_coeff)
     z = sum(pattern[:, :, i].unsqueeze(-1) * gather(v_table[:, i], i).view(runs, batch, H, d_head)
             for i in range(n_ctx)).reshape(runs, batch, H * d_head)  # [R, batch, H*dh]
     act = activation(p.act_fn)
@@ -204,6 +207,8 @@ def deep_forward(p: Params, tokens: Tensor, activations: bool = False) -> LastPo
         v = linear(h, blk.W_V, blk.b_V).view(runs, batch, n_ctx, H, d_head).transpose(2, 3)
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(d_head)  # [R, B, H, n, n]
         pattern = scores.masked_fill(causal, float("-inf")).softmax(-1)
+        if p.attn_coeff != 1.0:  # the attention rate, on visible positions only
+            pattern = p.attn_coeff * pattern + (1 - p.attn_coeff) * (~causal).to(pattern.dtype)
         z = (pattern @ v).transpose(2, 3).reshape(runs, batch, n_ctx, H * d_head)
         x = x + linear(z, blk.W_O, blk.b_O)
         post = act(linear(layer_norm(x, blk.ln2_w, blk.ln2_b, p.eps), blk.W_in, blk.b_in))  # [R, B, n, d_mlp]

@@ -41,11 +41,13 @@ class Shape:
     n_heads: int
     act_fn: str
     eps: float = 1e-5
+    attn_coeff: float = 1.0  # model.attn_coeff (the attention rate)
 
     @classmethod
     def of(cls, bridge: Any) -> "Shape":
         cfg = bridge.original_model.cfg
-        return cls(cfg.n_layers, cfg.n_heads, (cfg.act_fn or "relu").lower(), float(getattr(cfg, "eps", 1e-5)))
+        return cls(cfg.n_layers, cfg.n_heads, (cfg.act_fn or "relu").lower(), float(getattr(cfg, "eps", 1e-5)),
+                   float(getattr(bridge, "grokkit_attn_coeff", 1.0)))
 
 
 def params(stack: dict[str, Tensor], shape: Shape) -> Params:
@@ -55,7 +57,8 @@ def params(stack: dict[str, Tensor], shape: Shape) -> Params:
         for layer in range(shape.n_layers)
     )
     top = {field: stack.get(name) for field, name in _TOP_NAMES.items()}
-    return Params(blocks=blocks, n_heads=shape.n_heads, act_fn=shape.act_fn, eps=shape.eps, **top)
+    return Params(blocks=blocks, n_heads=shape.n_heads, act_fn=shape.act_fn, eps=shape.eps,
+                  attn_coeff=shape.attn_coeff, **top)
 
 
 def trained_state(bridge: Any) -> dict[str, Tensor]:
