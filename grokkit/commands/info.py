@@ -99,17 +99,6 @@ def _num(value: float | None, spec: str) -> str:
     return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
 
-def _json_safe(value: Any) -> Any:
-    """JSON has no NaN or infinity (a run logged by an older grokkit may hold them): null instead."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def _step(value: int | None) -> str:
     return "not yet" if value is None else f"step {value}"
 
@@ -134,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
 
     run_ = Run(args.run)
     if args.json:
-        print(json.dumps(_json_safe(summarise(run_)), indent=2, allow_nan=False))
+        from grokkit.files.jsonl import json_safe  # a run logged by an older grokkit may hold NaN
+
+        print(json.dumps(json_safe(summarise(run_)), indent=2, allow_nan=False))
     else:
         print(f"config   {json.dumps(run_.config.to_dict())}")
         print_summary(run_)

@@ -20,6 +20,7 @@ Every run directory is locked for the whole call (``grokkit.files.lock``).
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 import time
@@ -347,7 +348,7 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
             row = {"step": step, "train_loss": train_loss.item(), "test_loss": test_loss.item(),
                    "train_acc": train_acc.item(), "test_acc": test_acc.item(),
                    "lr": run_lr(m.cfg, max(step - 1, 0)), "wall_s": round(time.perf_counter() - t0, 3)}
-            if not all(map(_finite, (row["train_loss"], row["test_loss"]))):
+            if not all(map(math.isfinite, (row["train_loss"], row["test_loss"]))):
                 bad.append(pos)
                 continue
             append_row(m.run.path / METRICS_FILE, row)
@@ -438,10 +439,6 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
             if active:
                 state.select(keep)
     return [m.result for m in members]
-
-
-def _finite(x: float) -> bool:
-    return x == x and x not in (float("inf"), float("-inf"))
 
 
 def _row_weights(members, active, full_weights, union, union_pos, step, device):

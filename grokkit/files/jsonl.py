@@ -16,19 +16,19 @@ from grokkit.errors import RunError
 from grokkit.files.atomic import write_text_atomic
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: such a float is written as null (and read back as None)."""
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity: such a float becomes null (and reads back as None), at any depth."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
 def dumps_row(row: dict[str, Any]) -> str:
-    return json.dumps(_finite(row), allow_nan=False)
+    return json.dumps(json_safe(row), allow_nan=False)
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
