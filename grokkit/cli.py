@@ -44,13 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def set_threads(threads: int | None) -> None:
-    """Apply ``--threads`` (torch is imported only when it is given); see ``grokkit.train.device``."""
-    from grokkit.train.device import set_threads as set_torch_threads
-
-    set_torch_threads(threads)
-
-
 # OS errors that come from the user's paths or machine, not from a bug: one line, no traceback
 USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
                errno.EISDIR, errno.EEXIST, errno.ENODEV, errno.ENXIO, errno.ENAMETOOLONG, errno.ELOOP, errno.EIO}
@@ -68,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        from grokkit.train.device import set_threads  # torch is imported only when --threads is given
+
         set_threads(args.threads)
         return int(args._run(args) or 0)
     except GrokkitError as exc:

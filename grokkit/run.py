@@ -95,10 +95,13 @@ class Run:
             if ckpt.meta.get("version", 1) >= 2:  # format 2 always records it: its absence is an edit
                 raise CheckpointError(f"checkpoint {ckpt.path}: its meta.json records no config (edited?)")
             return
-        try:
-            same = config_from_dict(stored, source=str(ckpt.path)).to_dict() == self.config.to_dict()
-        except GrokkitError:
-            same = False
+        current = self.config.to_dict()
+        same = stored == current  # the usual case; a checkpoint from an older grokkit lacks newer fields:
+        if not same:              # parse it, so they take their defaults, and compare again
+            try:
+                same = config_from_dict(stored, source=str(ckpt.path)).to_dict() == current
+            except GrokkitError:
+                same = False
         if not same:
             raise CheckpointError(f"{self.path / CONFIG_FILE}: does not match the config checkpoint {ckpt.path.name} "
                                   "was trained with (edited?); refusing to mix them")

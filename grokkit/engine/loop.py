@@ -103,7 +103,6 @@ class _Member:
 
     run: Run
     bridge: Any
-    history: list[dict[str, Any]] = field(default_factory=list)
     grok_step: int | None = None
     last_row: dict[str, Any] = field(default_factory=dict)
     batch_rng: torch.Generator | None = None
@@ -228,24 +227,25 @@ def _resume_points(runs: list[Run]) -> dict[int, Any]:
 
 
 def _prepare(m: _Member, ckpt, device: torch.device) -> None:
-    """Load a member's checkpoint (when resuming) and its history; check its split is usable."""
+    """Load a member's checkpoint (when resuming) and what its logged rows say (grok step, last row)."""
     metrics_path = m.run.path / METRICS_FILE
+    history: list[dict[str, Any]] = []
     if ckpt is None:
         metrics_path.unlink(missing_ok=True)  # killed before its first checkpoint: start clean
-        m.history = []
     else:
         try:
             m.bridge.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
         except RuntimeError:
             raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model") from None
         m.resume_state = ckpt.state if ckpt.meta.get("version", 1) >= 2 else _upgrade_v1_state(ckpt.state, m.bridge)
-        m.history = [row for row in read_rows(metrics_path) if row["step"] <= ckpt.step]
-        write_rows(metrics_path, m.history)  # rows logged after the checkpoint will be logged again
+        history = [row for row in read_rows(metrics_path) if row["step"] <= ckpt.step]
+        write_rows(metrics_path, history)  # rows logged after the checkpoint will be logged again
     acc = m.cfg.early_stop_acc
-    m.grok_step = next((row["step"] for row in m.history
+    m.grok_step = next((row["step"] for row in history
                         if row.get("test_acc") is not None and row["test_acc"] >= acc), None)
-    m.last_row = m.history[-1] if m.history else {}
-    if m.cfg.batch_size is not None:
+    m.last_row = history[-1] if history else {}
+    if m.cfg.batch_size is not None and m.cfg.batch_size < len(m.run.dataset.split.train):
+        # mini-batches (a batch at least the training set is the full batch: no sampler)
         m.batch_rng = torch.Generator().manual_seed(m.cfg.seed)
         if m.resume_state is not None and "rng.batch" in m.resume_state:
             m.batch_rng.set_state(m.resume_state["rng.batch"])
@@ -318,6 +318,17 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
 
     active = list(range(len(members)))  # members still in the stack, in stack order
     t0 = time.perf_counter()
+
+    def drop(leaving) -> None:
+        """Remove stack positions ``leaving`` (finished, stopped early, diverged) from the stack."""
+        nonlocal active, full_weights
+        if not leaving:
+            return
+        keep = [pos for pos in range(len(active)) if pos not in leaving]
+        active = [active[pos] for pos in keep]
+        if active:
+            state.select(keep)
+            full_weights = full_weights[keep]
     emit(callbacks, "on_train_start", runs, start)
 
     def finish(pos: int, step: int, stopped_early: bool) -> None:
@@ -352,7 +363,6 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
                 bad.append(pos)
                 continue
             append_row(m.run.path / METRICS_FILE, row)
-            m.history.append(row)
             m.last_row = row
             if m.grok_step is None and row["test_acc"] >= m.cfg.early_stop_acc:
                 m.grok_step = step
@@ -384,11 +394,7 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
         if pos not in bad and not checkpoint(0, pos):
             diverge(pos, 0, "a weight of the initial model is not finite")
             bad.append(pos)
-    if bad:
-        keep = [pos for pos in range(len(active)) if pos not in bad]
-        active = [active[pos] for pos in keep]
-        if active:
-            state.select(keep)
+    drop(bad)
 
     step = start
     # a run that already finished or stopped early has nothing left to do
@@ -396,29 +402,26 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
                 if step >= members[active[pos]].cfg.steps or _stops_early(members[active[pos]], step)]
     for pos in done_now:
         finish(pos, step, _stops_early(members[active[pos]], step))
-    keep = [pos for pos in range(len(active)) if pos not in done_now]
-    active = [active[pos] for pos in keep]
-    if done_now and active:
-        state.select(keep)
+    drop(done_now)
 
     while active:
         cfgs = [members[a].cfg for a in active]
         lr = torch.tensor([run_lr(c, step) for c in cfgs], dtype=torch.float64, device=device)
-        weights, rows = _row_weights(members, active, full_weights, union, union_pos, step, device)
+        weights, rows = _row_weights(members, active, full_weights, union, union_pos, device)
         losses = state.step(lr, weights, rows)
         step += 1
         finite = torch.isfinite(losses).tolist()
         emit(callbacks, "on_step", step, len(active))
 
-        leaving: dict[int, str] = {}  # stack position → finished | early | diverged
+        leaving: set[int] = set()  # stack positions that finish, stop early or diverge now
         for pos, ok in enumerate(finite):
             if not ok:
                 diverge(pos, step - 1, "the training loss is not finite")
-                leaving[pos] = "diverged"
+                leaving.add(pos)
         due = [pos for pos, c in enumerate(cfgs) if pos not in leaving and (step % c.eval_every == 0 or step == c.steps)]
         for pos in evaluate(step, due) if due else []:
             diverge(pos, step, "the loss is not finite")
-            leaving[pos] = "diverged"
+            leaving.add(pos)
         for pos, c in enumerate(cfgs):
             if pos in leaving:
                 continue
@@ -428,27 +431,24 @@ def _train_stack(members: list[_Member], start: int, device: torch.device,
             if step % c.checkpoint_every == 0 or last:
                 if not checkpoint(step, pos):
                     diverge(pos, step, "a weight is not finite")
-                    leaving[pos] = "diverged"
+                    leaving.add(pos)
                     continue
             if last:
                 finish(pos, step, early)
-                leaving[pos] = "early" if early else "finished"
-        if leaving:
-            keep = [pos for pos in range(len(active)) if pos not in leaving]
-            active = [active[pos] for pos in keep]
-            if active:
-                state.select(keep)
+                leaving.add(pos)
+        drop(leaving)
     return [m.result for m in members]
 
 
-def _row_weights(members, active, full_weights, union, union_pos, step, device):
-    """``[r, U']`` row weights of this step and the grid rows they refer to (None: the whole union)."""
-    weights = full_weights[active] if len(active) != full_weights.shape[0] else full_weights
-    minibatch = [pos for pos, a in enumerate(active) if members[a].batch_rng is not None
-                 and members[a].cfg.batch_size < len(members[a].run.dataset.split.train)]
+def _row_weights(members, active, full_weights, union, union_pos, device):
+    """``[r, U']`` row weights of this step and the grid rows they refer to (None: the whole union).
+
+    ``full_weights`` is aligned with ``active``; runs with a batch sampler draw their rows anew.
+    """
+    minibatch = [pos for pos, a in enumerate(active) if members[a].batch_rng is not None]
     if not minibatch:
-        return weights, None
-    weights = weights.clone()
+        return full_weights, None
+    weights = full_weights.clone()
     for pos in minibatch:
         m = members[active[pos]]
         train = m.run.dataset.split.train

@@ -63,6 +63,7 @@ class StackState:
         for name, value in stack.items():
             expect_device(self.device, **{name: value})
         expect_device(self.device, labels=grid.labels, union=grid.union, union_pos=grid.union_pos)
+        self._union_xy = (grid.tokens[grid.union], grid.labels[grid.union])  # a full-batch step's inputs, once
 
     @property
     def runs(self) -> int:
@@ -80,11 +81,10 @@ class StackState:
         ``lr``: ``[R]`` float64. ``weights``: ``[R, U']`` float64 row weights (each run's sum to 1)
         over ``rows`` (grid row indices, ``[U']``; default: the whole union).
         """
-        rows = self.grid.union if rows is None else rows
         expect_device(self.device, lr=lr, weights=weights, rows=rows)
-        x, y = self.grid.tokens[rows], self.grid.labels[rows]
+        x, y = self._union_xy if rows is None else (self.grid.tokens[rows], self.grid.labels[rows])
         runs = self.runs
-        chunk = self._chunk(len(rows))
+        chunk = self._chunk(len(x))
         losses = []
         for lo in range(0, runs, chunk):
             part = self.stack if chunk >= runs else {k: v[lo:lo + chunk] for k, v in self.stack.items()}

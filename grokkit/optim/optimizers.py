@@ -83,10 +83,11 @@ class StackOptimizer:
         self.t += 1
         for kind, idx in self.groups.items():
             sel = slice(None) if idx is None else idx
-            coef = self._coefficients(kind, lr[sel], sel)
+            coefs = {decay: self._coefficients(kind, lr[sel], sel, decay)  # once per kind, not per parameter
+                     for decay in {self.decay.get(name, True) for name in self.params}}
             for name, p in self.params.items():
                 grad = p.grad if p.grad is not None else torch.zeros_like(p)
-                c = coef if self.decay.get(name, True) else self._coefficients(kind, lr[sel], sel, decay=False)
+                c = coefs[self.decay.get(name, True)]
                 if idx is None:  # every run uses this optimiser: update in place
                     self._update(kind, p.detach(), grad, {s: self.state[s][name] for s in _SLOTS[kind]}, c)
                     continue
