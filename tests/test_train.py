@@ -97,17 +97,17 @@ def test_minibatch_sgd_and_adam_resume_identically(tmp_path, tiny_config):
         assert all(torch.equal(a[k], b[k]) for k in a), optimizer
 
 
-def test_hard_killed_run_resumes_bit_identical(tmp_path, tiny_spec):
+def kill_resume_and_compare(tmp_path, tiny_spec, threads: str, steps: int, every: int, poll: float) -> None:
     """SIGKILL a real `grokkit train` process mid-run, resume it, compare with an uninterrupted run."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    sets = ["--set", "train.steps=600", "--set", "train.checkpoint_every=50", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": threads}
+    sets = ["--set", f"train.steps={steps}", "--set", f"train.checkpoint_every={every}", "--no-progress"]
     cli = [sys.executable, "-m", "grokkit"]
     victim = subprocess.Popen([*cli, "train", str(tiny_spec), "--out", str(tmp_path / "killed"), *sets], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpts = tmp_path / "killed" / "checkpoints"
     deadline = time.time() + 120
     while time.time() < deadline and (not ckpts.is_dir() or len([p for p in ckpts.iterdir() if p.name.startswith("step_")]) < 3):
-        time.sleep(0.05)
+        time.sleep(poll)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert not (tmp_path / "killed" / "status.json").exists(), "the run finished before it could be killed"
@@ -116,6 +116,11 @@ def test_hard_killed_run_resumes_bit_identical(tmp_path, tiny_spec):
                    capture_output=True)
     a, b = final_weights(tmp_path / "killed"), final_weights(tmp_path / "whole")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert strip_wall(Run(tmp_path / "killed").metrics()) == strip_wall(Run(tmp_path / "whole").metrics())
+
+
+def test_hard_killed_run_resumes_bit_identical(tmp_path, tiny_spec):
+    kill_resume_and_compare(tmp_path, tiny_spec, threads="1", steps=600, every=50, poll=0.05)
 
 
 def test_early_stop_after_generalising(tmp_path, tiny_config):
@@ -172,21 +177,4 @@ def test_hard_killed_run_resumes_bit_identical_at_the_default_thread_count(tmp_p
     """As test_hard_killed_run_resumes_bit_identical, without --threads. The default is one thread per
     core; OMP_NUM_THREADS=2 pins it to what a 2-core CI machine gets, so the test means the same
     everywhere (the reductions of 2 threads, not 1)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    sets = ["--set", "train.steps=200", "--set", "train.checkpoint_every=10", "--no-progress"]
-    cli = [sys.executable, "-m", "grokkit"]
-    victim = subprocess.Popen([*cli, "train", str(tiny_spec), "--out", str(tmp_path / "killed"), *sets], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpts = tmp_path / "killed" / "checkpoints"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not ckpts.is_dir() or len([p for p in ckpts.iterdir() if p.name.startswith("step_")]) < 3):
-        time.sleep(0.02)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    assert not (tmp_path / "killed" / "status.json").exists(), "the run finished before it could be killed"
-    subprocess.run([*cli, "resume", str(tmp_path / "killed"), "--no-progress"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "train", str(tiny_spec), "--out", str(tmp_path / "whole"), *sets], env=env, check=True,
-                   capture_output=True)
-    a, b = final_weights(tmp_path / "killed"), final_weights(tmp_path / "whole")
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert strip_wall(Run(tmp_path / "killed").metrics()) == strip_wall(Run(tmp_path / "whole").metrics())
+    kill_resume_and_compare(tmp_path, tiny_spec, threads="2", steps=200, every=10, poll=0.02)
