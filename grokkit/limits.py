@@ -9,7 +9,8 @@ The estimate (bytes, float32 weights) is a guard against impossible sizes, not a
 account: it counts the large tensors and leaves out allocator slack and small temporaries.
 
 - inputs: the grid's N rows as tokens, labels, operands and split (≈ 56 bytes a row);
-- parameters P, with their gradients, AdamW's two moments and a Grokfast buffer (5·P);
+- parameters P, with their gradients and the optimiser's and gradient filter's state
+  (``grokkit.optim.kinds.state_tensors``: AdamW's two moments, an EMA's mean, an MA's window);
 - activations of the largest forward: all N rows at evaluation, the training rows
   (saved for the backward, so twice) at a step; per row every intermediate of the
   three positions, the MLP at '=', the logits in float32 and float64 (see ``row_bytes``).
@@ -25,6 +26,7 @@ import os
 from typing import Any, Callable, NamedTuple
 
 from grokkit.errors import ConfigError
+from grokkit.optim.kinds import state_tensors
 
 FLOAT = 4  # float32
 INPUT_ROW = 56  # tokens [3] + labels + x + y + permutation, int64 each
@@ -68,7 +70,7 @@ def estimate(config: Any) -> Estimate:
     batch = min(config.train.batch_size or n_train, n_train)
     return Estimate(
         inputs=INPUT_ROW * rows,
-        parameters=5 * FLOAT * n_parameters(config),
+        parameters=(2 + state_tensors(config.train)) * FLOAT * n_parameters(config),  # weights, gradients, state
         activations=max(rows, 2 * batch) * row_bytes(config),
     )
 

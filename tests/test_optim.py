@@ -73,3 +73,50 @@ def test_one_runs_state_round_trips_and_survives_dropping_runs():
         opt.step(torch.full((2,), 1e-2, dtype=torch.float64))
     assert torch.equal(a.params["w"], b.params["w"])
     assert set(a.state_of(1)) == {"optim.step", "optim.w.momentum_buffer"}  # run 1 is now the SGD run
+
+
+@pytest.mark.parametrize("optimizer, grokfast, window", [("adamw", "none", 100), ("sgd", "ema", 100),
+                                                         ("adam", "ma", 7)])
+def test_state_tensors_counts_what_the_optimiser_and_filter_checkpoint(tiny_config, optimizer, grokfast, window):
+    """The registry's state size is the state one run really keeps (the memory guard counts it)."""
+    from grokkit.optim.filters import GradientFilter
+    from grokkit.optim.kinds import state_tensors
+
+    tcfg = tiny_config(train={"optimizer": optimizer, "grokfast": grokfast, "grokfast_window": window}).train
+    w = torch.randn(2, 3, 4, requires_grad=True)
+    opt, filt = StackOptimizer({"w": w}, [Hyper.from_config(tcfg)] * 2), GradientFilter.from_config(tcfg)
+    for _ in range(window + 1):
+        w.grad = torch.randn_like(w)
+        filt.apply({"w": w})
+        opt.step(torch.full((2,), 1e-3, dtype=torch.float64))
+    state = {**opt.state_of(0), **filt.state_of(0)}
+    elements = sum(t.numel() for k, t in state.items() if t.dim() > 0)  # step and count are scalars
+    assert elements == state_tensors(tcfg) * w[0].numel()
+
+
+def test_memory_estimate_follows_the_optimiser_state(tiny_config):
+    from grokkit.limits import estimate, n_parameters
+
+    base = tiny_config(train={"device": "cpu"})
+    ma = tiny_config(train={"device": "cpu", "grokfast": "ma", "grokfast_window": 50})
+    assert estimate(base).parameters == 4 * 4 * n_parameters(base)  # weights, gradients, two moments; float32
+    assert estimate(ma).parameters - estimate(base).parameters == 50 * 4 * n_parameters(base)
+
+
+def test_format_1_state_names_are_upgraded_by_their_owners():
+    from grokkit.optim.filters import GradientFilter
+
+    old = {"optim.0.step": torch.tensor(3.0), "optim.1.exp_avg": torch.ones(2), "accel.ema.b": torch.zeros(2),
+           "accel.count": torch.tensor(3), "rng.batch": torch.zeros(1)}
+    new = GradientFilter.upgrade_v1(StackOptimizer.upgrade_v1(old, ["W_E", "b_U"]), {"a": "W_E", "b": "b_U"})
+    assert set(new) == {"optim.step", "optim.b_U.exp_avg", "accel.ema.b_U", "accel.count", "rng.batch"}
+
+
+def test_unknown_kinds_are_refused_with_the_allowed_names(tiny_config):
+    from grokkit.errors import ConfigError
+    from grokkit.optim.filters import GradientFilter
+
+    with pytest.raises(ConfigError, match="train.optimizer: must be one of adamw, adam, sgd"):
+        tiny_config(train={"optimizer": "lion"})
+    with pytest.raises(ValueError, match="allowed: none, ema, ma"):
+        GradientFilter("fast")

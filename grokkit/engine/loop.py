@@ -40,6 +40,7 @@ from grokkit.model.build import build_model, model_state
 from grokkit.model.loss import loss_and_acc
 from grokkit.model.stack import Shape, copy_into_bridge, stack_bridges, trained_state
 from grokkit.optim.filters import GradientFilter
+from grokkit.optim.kinds import filter_key
 from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
 from grokkit.run import Run
@@ -73,18 +74,13 @@ def stack_key(config: Any) -> tuple:
     return (
         config.task.op, config.task.p,
         tuple(sorted((k, v) for k, v in vars(m).items() if k not in ("seed", "init_scale"))),
-        resolve_device(t.device), t.loss, t.grokfast, t.grokfast_alpha, t.grokfast_lambda, t.grokfast_window,
-        t.orthograd,
+        resolve_device(t.device), t.loss, *filter_key(t),
     )
 
 
 def run_lr(cfg: Any, step: int) -> float:
     """Learning rate of run config ``cfg``'s update at 0-based ``step``."""
     return lr_at(cfg.lr, step, cfg.steps, cfg.warmup_steps, cfg.schedule, cfg.warmup_from_zero)
-
-
-def hyper_of(cfg: Any) -> Hyper:
-    return Hyper(cfg.optimizer, cfg.weight_decay, cfg.beta1, cfg.beta2, cfg.momentum)
 
 
 class _Call(Callback):
@@ -252,28 +248,17 @@ def _prepare(m: _Member, ckpt, device: torch.device) -> None:
 
 
 def _upgrade_v1_state(state: dict[str, torch.Tensor], bridge: Any) -> dict[str, torch.Tensor]:
-    """Optimiser and filter state of a format-1 checkpoint under today's names.
+    """Optimiser and filter state of a format-1 checkpoint under today's names (each renames its own).
 
-    Format 1 numbered the optimiser's tensors by the bridge's trainable-parameter order
-    (``optim.3.exp_avg``) and named filter state by parameter name; both orders are the
-    trained state-dict order used today.
+    Format 1 ordered and named parameters as the bridge's trainable parameters; today's
+    names are the trained state dict's, in the same order.
     """
     from grokkit.model.build import trainable_parameters
 
     names = list(trained_state(bridge))
-    old_names = list(trainable_parameters(bridge))
-    out = {}
-    for key, value in state.items():
-        parts = key.split(".")
-        if parts[0] == "optim" and parts[1].isdigit():
-            slot = ".".join(parts[2:])
-            out["optim.step" if slot == "step" else f"optim.{names[int(parts[1])]}.{slot}"] = value
-        elif key.startswith("accel.ema.") or key.startswith("accel.ring."):
-            kind, name = key[len("accel."):].split(".", 1)
-            out[f"accel.{kind}.{names[old_names.index(name)]}"] = value
-        elif key != "rng.torch":
-            out[key] = value
-    return out
+    rename = dict(zip(trainable_parameters(bridge), names))
+    state = GradientFilter.upgrade_v1(StackOptimizer.upgrade_v1(state, names), rename)
+    return {k: v for k, v in state.items() if k != "rng.torch"}
 
 
 def _stops_early(m: _Member, step: int) -> bool:
@@ -296,7 +281,7 @@ def build_stack(configs: Sequence[Any], bridges: Sequence[Any], datasets: Sequen
     full_weights = (masks[:, union].double() / masks.sum(1, keepdim=True).double()).to(device)
     stack = stack_bridges(list(bridges))
     tcfgs = [c.train for c in configs]
-    state = StackState(stack, Shape.of(bridges[0]), StackOptimizer(stack, [hyper_of(t) for t in tcfgs]),
+    state = StackState(stack, Shape.of(bridges[0]), StackOptimizer(stack, [Hyper.from_config(t) for t in tcfgs]),
                        GradientFilter.from_config(tcfgs[0]), grid, tcfgs[0].loss)
     return state, full_weights
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from grokkit.optim.kinds import GROKFAST, grokfast_lambda
+
 STATE_PREFIX = "accel."
-GROKFAST = ("none", "ema", "ma")
 _TINY = 1e-30  # keeps ⊥Grad finite for an all-zero weight or gradient (their constant)
 
 
@@ -49,6 +50,8 @@ class GradientFilter:
 
     def __init__(self, grokfast: str = "none", alpha: float = 0.98, lamb: float = 2.0, window: int = 100,
                  orthograd: bool = False):
+        if grokfast not in GROKFAST:
+            raise ValueError(f"grokfast: unknown filter {grokfast!r}; allowed: {', '.join(GROKFAST)}")
         self.grokfast, self.alpha, self.lamb, self.window = grokfast, alpha, lamb, window
         self.orthograd = orthograd
         self.ema: dict[str, Tensor] = {}  # name → μ, [R, ...]
@@ -57,7 +60,7 @@ class GradientFilter:
 
     @classmethod
     def from_config(cls, tcfg) -> "GradientFilter":
-        return cls(tcfg.grokfast, tcfg.grokfast_alpha, tcfg.grokfast_lambda, tcfg.grokfast_window, tcfg.orthograd)
+        return cls(tcfg.grokfast, tcfg.grokfast_alpha, grokfast_lambda(tcfg), tcfg.grokfast_window, tcfg.orthograd)
 
     @property
     def active(self) -> bool:
@@ -109,6 +112,17 @@ class GradientFilter:
             if f"{STATE_PREFIX}ring.{name}" in tensors:
                 ring = self.ring.setdefault(name, p.new_zeros((self.window, *p.shape)))
                 ring[:, index] = tensors[f"{STATE_PREFIX}ring.{name}"].to(p.device)
+
+    @staticmethod
+    def upgrade_v1(tensors: dict[str, Tensor], rename: dict[str, str]) -> dict[str, Tensor]:
+        """A format-1 checkpoint's filter state under today's parameter names (``rename``: old → new)."""
+        out = {}
+        for key, value in tensors.items():
+            if key.startswith(f"{STATE_PREFIX}ema.") or key.startswith(f"{STATE_PREFIX}ring."):
+                kind, name = key[len(STATE_PREFIX):].split(".", 1)
+                key = f"{STATE_PREFIX}{kind}.{rename[name]}"
+            out[key] = value
+        return out
 
     def select(self, keep: Tensor) -> None:
         """Keep only the runs in ``keep``."""

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
-KINDS = ("adamw", "adam", "sgd")
+from grokkit.optim.kinds import OPTIMIZERS
+
 STATE_PREFIX = "optim."
-_SLOTS = {"adamw": ("exp_avg", "exp_avg_sq"), "adam": ("exp_avg", "exp_avg_sq"), "sgd": ("momentum_buffer",)}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,11 @@ class Hyper:
     momentum: float = 0.0
     eps: float = 1e-8
 
+    @classmethod
+    def from_config(cls, tcfg: Any) -> "Hyper":
+        """A training config's optimiser (``train.optimizer``, weight decay, betas, momentum)."""
+        return cls(tcfg.optimizer, tcfg.weight_decay, tcfg.beta1, tcfg.beta2, tcfg.momentum)
+
 
 def _col(values: Tensor, like: Tensor) -> Tensor:
     """``[r]`` float64 → ``[r, 1, …]`` in ``like``'s dtype, broadcastable against it."""
@@ -49,14 +56,14 @@ class StackOptimizer:
 
     def __init__(self, params: dict[str, Tensor], hypers: list[Hyper], decay: dict[str, bool] | None = None):
         for h in hypers:
-            if h.kind not in KINDS:
-                raise ValueError(f"optimizer: unknown kind {h.kind!r}; allowed: {', '.join(KINDS)}")
+            if h.kind not in OPTIMIZERS:
+                raise ValueError(f"optimizer: unknown kind {h.kind!r}; allowed: {', '.join(OPTIMIZERS)}")
         self.params = params
         self.hypers = list(hypers)
         self.decay = decay or {}  # name → is it weight-decayed (default: yes, as torch.optim does)
         device = next(iter(params.values())).device
         self.t = torch.zeros(len(hypers), dtype=torch.float64, device=device)  # updates taken, per run
-        slots = {slot for h in hypers for slot in _SLOTS[h.kind]}
+        slots = {slot for h in hypers for slot in OPTIMIZERS[h.kind].slots}
         self.state = {slot: {name: torch.zeros_like(p, memory_format=torch.preserve_format) for name, p in params.items()}
                       for slot in sorted(slots)}
         self._refresh()
@@ -72,7 +79,7 @@ class StackOptimizer:
         self.weight_decay, self.beta1, self.beta2 = col("weight_decay"), col("beta1"), col("beta2")
         self.momentum, self.eps = col("momentum"), col("eps")
         self.groups = {}
-        for kind in KINDS:
+        for kind in OPTIMIZERS:
             idx = [i for i, h in enumerate(hypers) if h.kind == kind]
             if idx:
                 self.groups[kind] = None if len(idx) == len(hypers) else torch.tensor(idx, device=device)
@@ -89,9 +96,9 @@ class StackOptimizer:
                 grad = p.grad if p.grad is not None else torch.zeros_like(p)
                 c = coefs[self.decay.get(name, True)]
                 if idx is None:  # every run uses this optimiser: update in place
-                    self._update(kind, p.detach(), grad, {s: self.state[s][name] for s in _SLOTS[kind]}, c)
+                    self._update(kind, p.detach(), grad, {s: self.state[s][name] for s in OPTIMIZERS[kind].slots}, c)
                     continue
-                part = {s: self.state[s][name].index_select(0, idx) for s in _SLOTS[kind]}
+                part = {s: self.state[s][name].index_select(0, idx) for s in OPTIMIZERS[kind].slots}
                 theta = p.detach().index_select(0, idx)
                 self._update(kind, theta, grad.index_select(0, idx), part, c)
                 p.detach().index_copy_(0, idx, theta)
@@ -139,7 +146,7 @@ class StackOptimizer:
     def state_of(self, index: int) -> dict[str, Tensor]:
         """Run ``index``'s state: its step count and its slots (moments or momentum buffer) per parameter."""
         out = {f"{STATE_PREFIX}step": self.t[index].clone()}
-        for slot in _SLOTS[self.hypers[index].kind]:
+        for slot in OPTIMIZERS[self.hypers[index].kind].slots:
             for name, value in self.state[slot].items():
                 out[f"{STATE_PREFIX}{name}.{slot}"] = value[index]
         return out
@@ -151,12 +158,28 @@ class StackOptimizer:
         if step is None:
             return
         self.t[index] = float(step)
-        for slot in _SLOTS[self.hypers[index].kind]:
+        for slot in OPTIMIZERS[self.hypers[index].kind].slots:
             for name, value in self.state[slot].items():
                 key = f"{STATE_PREFIX}{name}.{slot}"
                 if key not in tensors:
                     raise KeyError(key)
                 value[index] = tensors[key].to(value.device, value.dtype)
+
+    @staticmethod
+    def upgrade_v1(tensors: dict[str, Tensor], names: list[str]) -> dict[str, Tensor]:
+        """A format-1 checkpoint's state under today's names; other tensors pass through.
+
+        Format 1 numbered the optimiser's tensors by parameter position (``optim.3.exp_avg``);
+        ``names`` are the parameters in that order.
+        """
+        out = {}
+        for key, value in tensors.items():
+            parts = key.split(".")
+            if parts[0] == STATE_PREFIX[:-1] and len(parts) > 1 and parts[1].isdigit():
+                slot = ".".join(parts[2:])
+                key = f"{STATE_PREFIX}step" if slot == "step" else f"{STATE_PREFIX}{names[int(parts[1])]}.{slot}"
+            out[key] = value
+        return out
 
     def select(self, params: dict[str, Tensor], keep: list[int]) -> None:
         """Follow a stack that dropped runs: new leaves, the kept runs' state and hyper-parameters only."""

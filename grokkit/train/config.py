@@ -6,13 +6,11 @@ import math
 from dataclasses import dataclass
 
 from grokkit.errors import ConfigError
+from grokkit.optim.kinds import GROKFAST, OPTIMIZERS, grokfast_lambda
 from grokkit.optim.schedule import SCHEDULES
 from grokkit.train.device import DEVICES, resolve_device
 
-OPTIMIZERS = ("adamw", "adam", "sgd")
 LOSSES = ("softmax", "stablemax")  # see grokkit.model.loss
-GROKFAST = ("none", "ema", "ma")
-GROKFAST_LAMBDA = {"ema": 2.0, "ma": 5.0}  # Lee et al.'s suggested λ per filter
 OPTIMIZER_STATE = ("every", "latest")  # which checkpoints keep optimizer.safetensors
 
 
@@ -37,7 +35,7 @@ class TrainConfig:
     steps: int = 25_000
     """Optimiser steps (one step = one epoch when full-batch)."""
     optimizer: str = "adamw"
-    """adamw (reference), adam (L2 penalty in the gradient) or sgd (with momentum)."""
+    """adamw (reference), adam (L2 penalty in the gradient) or sgd (with momentum); see grokkit.optim.kinds."""
     lr: float = 1e-3
     """Peak learning rate."""
     weight_decay: float = 1.0
@@ -125,10 +123,8 @@ class TrainConfig:
 
     @property
     def grokfast_lambda(self) -> float:
-        """λ in effect: grokfast_lamb, or the chosen filter's suggested value."""
-        if self.grokfast_lamb is not None:
-            return float(self.grokfast_lamb)
-        return GROKFAST_LAMBDA.get(self.grokfast, 0.0)
+        """λ in effect: grokfast_lamb, or the chosen filter's suggested value (grokkit.optim.kinds)."""
+        return grokfast_lambda(self)
 
     def resolve_device(self) -> str:
         return resolve_device(self.device)
