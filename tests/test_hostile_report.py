@@ -101,7 +101,7 @@ def test_run_report_escapes_everything_a_run_folder_holds(tmp_path):
 
 
 def test_dom_ids_are_safe_and_one_to_one():
-    from grokkit.report.html import dom_id
+    from grokkit.files.page import dom_id
 
     names = ["loss", "other-a b", "other-a_20_b", "other-a-20-b", "a'\"<>&", "é", "other-é"]
     ids = [dom_id(n) for n in names]
@@ -110,10 +110,10 @@ def test_dom_ids_are_safe_and_one_to_one():
 
 
 def test_script_json_cannot_close_its_script():
-    from grokkit.report.html import _script_json
+    from grokkit.files.page import script_json
 
     text = json.dumps({"</script><!--": "</SCRIPT>\u2028&"})
-    safe = _script_json(text)
+    safe = script_json(text)
     assert "<" not in safe and ">" not in safe and "&" not in safe and "\u2028" not in safe
     assert json.loads(safe) == json.loads(text)
 

@@ -61,6 +61,8 @@ def test_sweep_resumes_and_reports(tmp_path):
     html = write_report(tmp_path / "s").read_text(encoding="utf-8")
     assert html.count("plotly.js v") == 1  # the library embedded once
     assert "Test loss (double descent)" in html and "Geometry of m = 2 models" in html
+    # the run report's shell: its header and style, and every figure drawn into its own element
+    assert "<header><h1>later</h1>" in html and "data-figures-expected=" in html and ".card.wide" in html
 
 
 def test_cli_runs_and_rejects_bad_input_without_writing(tmp_path, capsys):

@@ -18,8 +18,9 @@ from grokkit.compare.collect import OWN_DIRECTION, ToySide, TransformerRun, load
 def write_comparison(toy: str | Path, transformer: str | Path, out: str | Path, measure: bool = False,
                      log=print) -> Path:
     """Check both sweeps, measure what ``measure`` allows, then write the page to ``out`` atomically."""
-    from grokkit.compare.page import render_page, write_page
+    from grokkit.compare.page import render_page
     from grokkit.errors import RunError
+    from grokkit.files.page import write_page
 
     if Path(out).is_dir():
         raise RunError(f"--out {out}: is a directory; give the page's file name, e.g. {Path(out) / 'compare.html'}")

@@ -37,10 +37,10 @@ from typing import Any
 from grokkit.errors import RunError
 from grokkit.toy.measures import SMALL_DIM
 from grokkit.toy.summary import CURVE_KEYS, CurvePoint, curve_label, curves, kept, varying_keys
+from grokkit.toy.sweep import SPEC_FILE, SWEEP_FORMAT as TOY_FORMAT
 
 OWN_DIRECTION = SMALL_DIM  # 0.05: the toy report's "not represented" cut, so counts match the rows
 GROKKED_ACC = 0.99  # test accuracy that counts as grokked (the sweep table's threshold)
-TOY_FORMAT = "grokkit-toy-sweep"
 TRANSFORMER_FORMAT = "grokkit-sweep"
 
 
@@ -73,7 +73,7 @@ class ToySide:
 
 def _sweep_record(path: Path, arg: str, expected: str, what: str) -> dict[str, Any]:
     """The sweep.json of ``path``, checked to carry ``expected`` as its format tag."""
-    record_path = path / "sweep.json"
+    record_path = path / SPEC_FILE  # both sweeps name their record so
     if not record_path.is_file():
         raise RunError(f"{arg} {path}: not a {what} (no sweep.json)")
     try:

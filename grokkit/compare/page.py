@@ -4,12 +4,11 @@ Sections: test loss against training-set size (toy | transformer), examples held
 individually (toy: points and features with their own direction against T |
 transformer: memorised examples against step, with test accuracy), the findings
 (``explain``), and the numbers behind every figure. The page is assembled like a run
-report (``grokkit.report.html``: its style, cards, and plotly.js embedded once).
+report, in the shared page shell (``grokkit.files.page``: its style, cards, and plotly.js embedded once).
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Sequence
 
@@ -18,10 +17,8 @@ from plotly.subplots import make_subplots
 
 from grokkit.compare.collect import GROKKED_ACC, OWN_DIRECTION, ToySide, TransformerRun
 from grokkit.compare.explain import comparison_findings, memorised_summary, toy_findings, transformer_findings
-from grokkit.files.atomic import write_text_atomic
+from grokkit.files.page import Section, card, esc, page_html, table
 from grokkit.report.figures import PALETTE
-from grokkit.report.html import card, page_html
-from grokkit.report.sections import Section
 from grokkit.toy.report import loss_figure
 from grokkit.toy.summary import CurvePoint
 
@@ -101,16 +98,10 @@ def memorised_figure(runs: list[TransformerRun]) -> go.Figure:
     return _style(fig, 620)
 
 
-def _table(header: Sequence[str], body: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in body)
-    return f"<table><tr>{head}</tr>{rows}</table>"
-
-
 def toy_table(toy: ToySide) -> str:
     body = [[c.label, loss.T, loss.count, f"{loss.mean - 1:+.4f}", f"{po.mean:.2f}", f"{fo.mean:.2f}"]
             for c in toy.curves for loss, po, fo in zip(c.test_loss, c.points_own, c.features_own)]
-    return _table(["curve", "T", "seeds", "test loss − 1", f"points with D ≥ {OWN_DIRECTION:g}",
+    return table(["curve", "T", "seeds", "test loss − 1", f"points with D ≥ {OWN_DIRECTION:g}",
                    f"features with D ≥ {OWN_DIRECTION:g}"], body)
 
 
@@ -123,7 +114,7 @@ def transformer_table(runs: list[TransformerRun]) -> str:
                      f"{s.peak} (step {s.peak_step})", s.at_grok if s.at_grok is not None else "-",
                      f"{s.final} (step {s.final_step})", f"{r.chance:.1f}",
                      s.half_step if s.half_step is not None else "-"])
-    return _table(["run", "p", "frac_train", "n_train", "key freqs", "key freqs from", "final test loss",
+    return table(["run", "p", "frac_train", "n_train", "key freqs", "key freqs from", "final test loss",
                    f"test acc ≥ {GROKKED_ACC:.0%} at", "memorised: peak", "at grok", "last", "chance n_train/p",
                    "half the peak by"], body)
 
@@ -172,24 +163,16 @@ def render_page(toy: ToySide, runs: list[TransformerRun], transformer_path: str 
     ]
     findings = toy_findings(toy) + transformer_findings(runs) + comparison_findings(toy, runs)
     blocks = [
-        f"<h2>What is compared</h2><p>{html.escape(INTRO.format(own=OWN_DIRECTION))}</p>",
+        f"<h2>What is compared</h2><p>{esc(INTRO.format(own=OWN_DIRECTION))}</p>",
         "<h2>Test loss against training-set size</h2><div class='grid'>"
         + "".join(card(s, figures) for s in loss_cards) + "</div>",
         "<h2>Training examples held individually</h2><div class='grid'>"
         + "".join(card(s, figures) for s in held_cards) + "</div>",
         "<h2 id='findings'>What the comparison shows</h2>"
-        + "".join(f"<p>{html.escape(text)}</p>" for text in findings),
+        + "".join(f"<p>{esc(text)}</p>" for text in findings),
         f"<h2>Numbers</h2><h3>Toy model</h3>{toy_table(toy)}<h3>Transformer</h3>{transformer_table(runs)}",
     ]
     title = "grokkit compare: memorisation in the toy model and the transformer"
-    sources = (f"--toy {html.escape(str(toy.path.resolve()))} &nbsp; "
-               f"--transformer {html.escape(str(Path(transformer_path).resolve()))}")
+    sources = (f"--toy {esc(str(toy.path.resolve()))} &nbsp; "
+               f"--transformer {esc(str(Path(transformer_path).resolve()))}")
     return page_html(title, sources, blocks, figures)
-
-
-def write_page(path: str | Path, page: str) -> Path:
-    """Write ``page`` to ``path`` atomically (a temporary file in the same folder, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, page)
-    return path

@@ -10,21 +10,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Sequence
 
-import plotly.graph_objects as go
-
+from grokkit.files.page import Section
 from grokkit.report import figures
 from grokkit.report.collect import ReportData
 from grokkit.report.figures import COLOURS, DASHES, PALETTE, Series
-
-
-class Section(NamedTuple):
-    """A titled block of the page: a figure, or a note saying why there is none."""
-
-    id: str
-    title: str
-    caption: str
-    figure: go.Figure | None
-    note: str = ""
 
 
 class CurveSpec(NamedTuple):

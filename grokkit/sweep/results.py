@@ -9,13 +9,10 @@ on the run's metrics; ``finished``.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 from typing import Any
 
-from grokkit.files.atomic import write_text_atomic
+from grokkit.files.results import write_results as write_result_files
 
 ACC = 0.99
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
@@ -60,17 +57,6 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
 
 
 def write_results(out: Path, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
-    """``results.csv`` (key_freqs as ``14 35 41``) and ``results.jsonl``; returns both paths."""
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    csv_path, jsonl_path = out / "results.csv", out / "results.jsonl"
-    table = io.StringIO(newline="")
-    writer = csv.DictWriter(table, columns)
-    writer.writeheader()
-    for row in rows:
-        flat = dict(row)
-        if isinstance(flat.get("key_freqs"), list):
-            flat["key_freqs"] = " ".join(map(str, flat["key_freqs"]))
-        writer.writerow(flat)
-    write_text_atomic(csv_path, table.getvalue())
-    write_text_atomic(jsonl_path, "".join(json.dumps(row) + "\n" for row in rows))
-    return csv_path, jsonl_path
+    """``results.csv`` and ``results.jsonl`` (``grokkit.files.results``); returns (csv, jsonl)."""
+    files = write_result_files(out, rows)
+    return files.csv, files.jsonl

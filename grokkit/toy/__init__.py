@@ -18,7 +18,7 @@ from grokkit.toy.report import write_report
 from grokkit.toy.spec import ToySpec, load_toy_spec, spec_from_dict
 from grokkit.toy.summary import curves, memorisation, regime_checks, test_loss_peak
 from grokkit.toy.sweep import SweepResult, expand_grid, load_rows, load_tensors, run_sweep
-from grokkit.toy.train import InstanceAdamW, TrainResult, lr_at, train_models
+from grokkit.toy.train import InstanceAdamW, TrainedModels, lr_at, train_models
 
 __all__ = [
     "InstanceAdamW",
@@ -36,6 +36,7 @@ __all__ = [
     "ToyModels",
     "ToySpec",
     "ToyTrainConfig",
+    "TrainedModels",
     "curves",
     "dimensionality",
     "expand_grid",

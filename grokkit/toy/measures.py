@@ -111,7 +111,7 @@ def measure(view: ModelView) -> dict[str, object]:
 
 
 def model_views(result, instances) -> list[ModelView]:
-    """One ModelView per trained model of a ``TrainResult``, trimmed to its own T and m."""
+    """One ModelView per trained model of a ``TrainedModels``, trimmed to its own T and m."""
     models, train = result.models, result.train
     H_all = models.hidden_all(train)  # [I, T_max, m_max]
     losses = models.point_losses(train)  # [I, T_max]

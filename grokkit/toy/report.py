@@ -1,4 +1,4 @@
-"""The HTML report of a toy sweep: one self-contained file, plotly.js embedded once.
+"""The HTML report of a toy sweep, in the shared page shell (``grokkit.files.page``: self-contained, plotly.js once).
 
 Figures: test loss − 1 against T (mean and range over seeds), feature and data-point
 dimensionalities against T with the m/T guide, the W columns and hidden vectors of
@@ -9,19 +9,17 @@ data when R is swept, sparsity when S is, weight decay when it is).
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grokkit.files.atomic import write_text_atomic
+from grokkit.files.page import REPORT_FILE, esc, figure_div, page_html, table, write_page
 from grokkit.toy import summary
 from grokkit.toy.measures import PENTAGON_BAND, SMALL_DIM
 from grokkit.toy.sweep import load_rows, load_spec_of, load_tensors
 
-REPORT_FILE = "report.html"
 PUBLISHED = (
     "Published (n = 10 000, S = 0.999, m = 2): test loss peaks near 1.01 in an intermediate regime "
     "from T ≈ 700, generalisation from T ≈ 5 000; one replication found ≈ 100 and ≈ 20 000. "
@@ -159,12 +157,6 @@ def repeated_figure(rows: list[dict]) -> go.Figure:
     return fig
 
 
-def _table(header: list[str], body: list[list[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in body)
-    return f"<table><tr>{head}</tr>{rows}</table>"
-
-
 def _default_hidden_T(Ts: list[int]) -> list[int]:
     if len(Ts) <= 4:
         return Ts
@@ -184,14 +176,14 @@ def write_report(out: str | Path) -> Path:
     for key, points in all_curves.items():
         peak = summary.test_loss_peak(points)
         peak_rows.append([summary.curve_label(key, varying), peak.T, f"{peak.loss:.4f}", "yes" if peak.interior else "no (edge)"])
-    intro = _table(["curve", "peak T", "peak test loss", "interior peak"], peak_rows) + f"<p>{html.escape(PUBLISHED)}</p>"
+    intro = table(["curve", "peak T", "peak test loss", "interior peak"], peak_rows) + f"<p>{esc(PUBLISHED)}</p>"
     sections.append(("Test loss (double descent)", intro, [loss_figure(rows)]))
 
     # the base curve: m = 2 when present, the first value of every other swept setting
     keys = list(all_curves)
     base = next((k for k in keys if k[0] == 2), keys[0])
     checks = summary.regime_checks(rows, base)
-    check_table = _table(
+    check_table = table(
         ["T", "seeds", "T-gon (all D_t within 10 % of m/T)", "max |D_t − m/T|/(m/T)", f"pentagon (5 in {PENTAGON_BAND}, rest < {SMALL_DIM})"],
         [[c.T, c.count, f"{c.t_gon_fraction:.2f}", f"{c.max_rel_err:.3f}", f"{c.pentagon_fraction:.2f}"] for c in checks],
     )
@@ -205,9 +197,9 @@ def write_report(out: str | Path) -> Path:
         sections.append(("Test loss over (T, m)", "", [loss_map_figure(rows)]))
     if "R" in varying:
         mem = summary.memorisation(rows)
-        table = _table(["T", "smallest memorising R", "0.4·T/n", "fraction memorised by R"],
-                       [[m.T, m.smallest_R, f"{m.predicted_R:.2f}", m.fraction_by_R] for m in mem])
-        sections.append(("Repeated data", table + "<p>Memorised: the repeated point's own loss ‖x − x'‖² < 0.5.</p>",
+        by_R = table(["T", "smallest memorising R", "0.4·T/n", "fraction memorised by R"],
+                     [[m.T, m.smallest_R, f"{m.predicted_R:.2f}", m.fraction_by_R] for m in mem])
+        sections.append(("Repeated data", by_R + "<p>Memorised: the repeated point's own loss ‖x − x'‖² < 0.5.</p>",
                          [repeated_figure(rows)]))
     if "S" in varying:
         sections.append(("Sparsity", "<p>Generalisation is expected at T(1 − S) ≈ 10 whatever S.</p>",
@@ -217,19 +209,10 @@ def write_report(out: str | Path) -> Path:
                          "The peak table above lists each curve's peak and whether it is interior.</p>",
                          [loss_figure(rows, title="Test loss − 1 against T, by weight decay")]))
 
-    parts = [f"<html><head><meta charset='utf-8'><title>{html.escape(spec.report.title)}</title>",
-             "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 8px}</style></head><body>",
-             f"<h1>{html.escape(spec.report.title)}</h1>",
-             f"<p>n = {spec.toy.n}, {len(summary.kept(rows))} models, {spec.train.steps} steps, lr {spec.train.lr}; "
-             f"swept: {', '.join(['T'] + varying)}.</p>"]
-    first = True
-    for title, text, figures in sections:
-        parts.append(f"<h2>{html.escape(title)}</h2>{text}")
-        for fig in figures:
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=first))  # plotly.js once, offline
-            first = False
-    parts.append("</body></html>")
-    path = out / REPORT_FILE
-    write_text_atomic(path, "\n".join(parts))
-    return path
+    figures: dict[str, go.Figure] = {}
+    blocks = [f"<p>n = {spec.toy.n}, {len(summary.kept(rows))} models, {spec.train.steps} steps, lr {spec.train.lr}; "
+              f"swept: {esc(', '.join(['T'] + varying))}.</p>"]
+    for i, (title, text, figs) in enumerate(sections):
+        blocks.append(f"<h2>{esc(title)}</h2>{text}"
+                      + "".join(figure_div(f"{i}_{j}", fig, figures) for j, fig in enumerate(figs)))
+    return write_page(out / REPORT_FILE, page_html(spec.report.title, esc(out), blocks, figures))

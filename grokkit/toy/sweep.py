@@ -6,7 +6,7 @@ Layout of a sweep directory::
     OUT/chunks/chunk_NNNN.safetensors weights and per-model arrays of one chunk
     OUT/chunks/chunk_NNNN.json        its rows and the SHA-256 of its safetensors (written last:
                                       its presence marks the chunk done)
-    OUT/results.jsonl                 one row per model, every chunk (rewritten at the end)
+    OUT/results.jsonl                 one row per model, every chunk (rewritten at the end; grokkit.files.results)
     OUT/report.html                   see grokkit.toy.report
 
 Instances are sorted by T before chunking, so a chunk holds models of equal or
@@ -29,14 +29,16 @@ from typing import Any
 from grokkit.errors import RunError
 from grokkit.files.atomic import save_tensors, write_atomic, write_json_atomic, write_text_atomic
 from grokkit.files.digest import sha256_bytes
+from grokkit.files.results import write_results
 from grokkit.files.tagged import read_tagged
 from grokkit.toy.config import ToyInstance
 from grokkit.toy.spec import ToySpec, spec_from_dict
 
-SWEEP_FORMAT = "grokkit-toy-sweep"
-CHUNK_FORMAT = "grokkit-toy-chunk"
+SWEEP_FORMAT, SWEEP_VERSION = "grokkit-toy-sweep", 1  # the tag of sweep.json
+CHUNK_FORMAT, CHUNK_VERSION = "grokkit-toy-chunk", 1  # the tag of each chunk's record
 SPEC_FILE = "sweep.json"
-RESULTS_FILE = "results.jsonl"
+CHUNKS_DIR = "chunks"
+CHUNK_PREFIX = "chunk_"  # chunk_NNNN.json and chunk_NNNN.safetensors
 PAD_ALLOWANCE = 4096  # padding rows tolerated in a chunk: cheaper than another pass of per-step overhead
 SAVE_HIDDEN_MAX_M = 3  # hidden vectors [T, m] are kept for the small-m pictures only; they grow with T·m
 
@@ -123,7 +125,7 @@ def _results_part(spec: Any) -> Any:
 def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
     """Create ``out`` for this spec, or accept it when it already holds the same spec."""
     out = Path(out)
-    record = {"format": SWEEP_FORMAT, "version": 1, "spec": spec.to_dict()}
+    record = {"format": SWEEP_FORMAT, "version": SWEEP_VERSION, "spec": spec.to_dict()}
     spec_path = out / SPEC_FILE
     if spec_path.exists():
         try:
@@ -139,7 +141,7 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
         return out
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunError(f"--out {out}: exists and is not an empty directory or a toy sweep")
-    (out / "chunks").mkdir(parents=True, exist_ok=True)
+    (out / CHUNKS_DIR).mkdir(parents=True, exist_ok=True)
     write_json_atomic(spec_path, record)
     return out
 
@@ -184,8 +186,8 @@ def train_chunk(chunk: list[ToyInstance], spec: ToySpec, device: str, progress: 
 
 def chunk_paths(out: str | Path, c: int) -> tuple[Path, Path]:
     """(rows record, safetensors) of chunk ``c``."""
-    root = Path(out) / "chunks"
-    return root / f"chunk_{c:04d}.json", root / f"chunk_{c:04d}.safetensors"
+    stem = Path(out) / CHUNKS_DIR / f"{CHUNK_PREFIX}{c:04d}"
+    return stem.with_suffix(".json"), stem.with_suffix(".safetensors")
 
 
 def write_chunk(out: Path, c: int, rows: list[dict], tensors: dict) -> None:
@@ -198,7 +200,7 @@ def write_chunk(out: Path, c: int, rows: list[dict], tensors: dict) -> None:
         digest["sha256"] = sha256_bytes(tmp.read_bytes())
 
     write_atomic(weights_path, write)
-    record = {"format": CHUNK_FORMAT, "version": 1, "weights": weights_path.name, "sha256": digest["sha256"],
+    record = {"format": CHUNK_FORMAT, "version": CHUNK_VERSION, "weights": weights_path.name, "sha256": digest["sha256"],
               "rows": rows}
     write_text_atomic(rows_path, json.dumps(record))  # not write_json_atomic: a degenerate model's NaN stays
 
@@ -212,8 +214,8 @@ def read_chunk_record(rows_path: Path) -> dict:
     if old:
         raise RunError(f"{rows_path}: a chunk without the SHA-256 of its weights (an older grokkit wrote it); "
                        f"delete it and {rows_path.with_suffix('.safetensors').name} to retrain that chunk")
-    record = read_tagged(rows_path, CHUNK_FORMAT, (1,), what="grokkit toy chunk", keys=("sha256", "rows"))
-    number = rows_path.stem.removeprefix("chunk_")
+    record = read_tagged(rows_path, CHUNK_FORMAT, (CHUNK_VERSION,), what="grokkit toy chunk", keys=("sha256", "rows"))
+    number = rows_path.stem.removeprefix(CHUNK_PREFIX)
     if not (number.isascii() and number.isdigit()):
         raise RunError(f"{rows_path}: not a chunk record name (chunk_NNNN.json)")
     c, rows = int(number), record["rows"]
@@ -267,14 +269,14 @@ def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print)
         Ts = sorted({inst.T for inst in chunk})
         log(f"chunk {c + 1}/{len(chunks)}: {len(chunk)} models, T {Ts[0]}–{Ts[-1]}, {rows[0]['seconds_chunk']:.1f} s")
     rows = load_rows(out)
-    write_text_atomic(out / RESULTS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
+    write_results(out, rows, with_csv=False)
     return SweepResult(out, rows, trained, time.perf_counter() - start)
 
 
 def load_rows(out: str | Path) -> list[dict]:
     """Every finished chunk's rows, in chunk order, each chunk's tensors verified against its SHA-256."""
     rows = []
-    for path in sorted((Path(out) / "chunks").glob("chunk_*.json")):
+    for path in sorted((Path(out) / CHUNKS_DIR).glob(f"{CHUNK_PREFIX}*.json")):
         record = read_chunk_record(path)
         _verified_bytes(path.with_suffix(".safetensors"), record["sha256"])
         rows.extend(record["rows"])
@@ -300,7 +302,7 @@ def load_spec_of(out: str | Path) -> ToySpec:
     path = Path(out) / SPEC_FILE
     if not path.is_file():
         raise RunError(f"{out}: not a grokkit toy sweep (no {SPEC_FILE})")
-    record = read_tagged(path, SWEEP_FORMAT, (1,), what="grokkit toy sweep", keys=("spec",))
+    record = read_tagged(path, SWEEP_FORMAT, (SWEEP_VERSION,), what="grokkit toy sweep", keys=("spec",))
     if not isinstance(record["spec"], dict):
         raise RunError(f"{path}: its spec is not a table of sections")
     return spec_from_dict(record["spec"], source=str(path))

@@ -50,8 +50,12 @@ class InstanceAdamW:
 
 
 @dataclass
-class TrainResult:
-    """Trained models and what the sweep stores about them."""
+class TrainedModels:
+    """A trained stack of toy models with their data and final losses.
+
+    Not a ``grokkit.engine.TrainResult`` (how one logged run ended): the toy keeps no run
+    folder, so what it returns is the models themselves.
+    """
 
     models: ToyModels
     """The I trained models, in the order of the instances given."""
@@ -74,7 +78,7 @@ def train_models(
     cfg: ToyTrainConfig,
     device: str | None = None,
     progress: bool = False,
-) -> TrainResult:
+) -> TrainedModels:
     """Train every instance (sharing n) for cfg.steps full-batch steps, all in one stack."""
     if len({inst.n for inst in instances}) != 1:
         raise ValueError("train_models: all instances must share n")
@@ -104,4 +108,4 @@ def train_models(
         bar.close()
     train_loss = models.loss_and_grad(train, grad=False, block_elements=cfg.block_elements).loss
     test_loss = models.loss_and_grad(test, grad=False, block_elements=cfg.block_elements).loss
-    return TrainResult(models, train, test, train_loss, test_loss, seconds, cfg.steps)
+    return TrainedModels(models, train, test, train_loss, test_loss, seconds, cfg.steps)
