@@ -1,6 +1,6 @@
 """Write your own ablation with a TransformerLens hook, and check it against grokkit's excluded loss.
 
-The excluded loss (grokking.md §3) removes the key-frequency directions
+The excluded loss (Nanda et al. 2023, *Progress measures for grokking*) removes the key-frequency directions
 c_k ∝ cos(ω_k(a+b)), s_k ∝ sin(ω_k(a+b)) from the logits over the input grid and scores
 the train rows. Here we do that by hand: a hook on ``hook_unembed`` edits the logits at
 the ``=`` position during ``run_with_hooks``, and we compare the loss with the

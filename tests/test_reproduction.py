@@ -14,7 +14,8 @@ TASKS = Path(__file__).resolve().parent.parent / "tasks"
 
 @pytest.mark.slow
 def test_nanda2023_memorises_like_the_reference(tmp_path):
-    """Reference §4: loss ≈ ln 113 at init; by step ~1.4k train loss ≲ 1e-6 and test loss in the tens."""
+    """The TransformerLens grokking demo (Nanda et al. 2023): loss ≈ ln 113 at init; by step ~1.4k train
+    loss ≲ 1e-6 and test loss in the tens."""
     config = load_spec(TASKS / "nanda2023.toml", ["train.steps=1500", "train.checkpoint_every=500"])
     run = Run.create(tmp_path / "nanda", config)
     train(run, progress=False)

@@ -245,7 +245,7 @@ def frequency_block_shares(basis: FourierBasis, acts: Tensor) -> Tensor:
 
 
 def neuron_freq_clusters(basis: FourierBasis, acts: Tensor) -> NeuronClusters:
-    """Cluster neurons by frequency (grokking.md §3, standard rule).
+    """Cluster neurons by frequency (Nanda et al. 2023's neuron clustering, the standard rule).
 
     ``acts`` is ``[p*p, d_mlp]`` (post-ReLU activations at the last position over the
     a-major grid). A neuron's frequency is the k whose block holds the largest share of

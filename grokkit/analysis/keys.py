@@ -1,4 +1,4 @@
-"""The key frequencies of a model (grokking.md §3), in its task's group: the one entry point
+"""The key frequencies of a model (Nanda et al. 2023), in its task's group: the one entry point
 that reads a TransformerLens model, above the bases (``fourier``) and the groups they serve."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from grokkit.data.dataset import AlgorithmicDataset
 
 
 def key_frequencies(model: Any, dataset: AlgorithmicDataset, rule: str = "neurons") -> list[int]:
-    """The key frequencies of ``model`` on ``dataset``'s task (grokking.md §3), in the task's group.
+    """The key frequencies of ``model`` on ``dataset``'s task (Nanda et al. 2023), in the task's group.
 
     ``rule="neurons"`` (default) clusters the post-ReLU activations at the last
     position, read through the ``blocks.0.mlp.hook_post`` hook; ``rule="embedding"``

@@ -133,7 +133,7 @@ class RunContext:
     def directions(self, key_freqs: list[int]) -> KeyDirections:
         """Unit vectors over the grid carrying the key components, ``[n*n, m]`` float64, cached per set.
 
-        Over Z_p with add: c_k, s_k ∝ cos, sin(ω_k(a ± b)) (grokking.md §3); in general
+        Over Z_p with add: c_k, s_k ∝ cos, sin(ω_k(a ± b)) (Nanda et al. 2023); in general
         F[r, label(a, b)]/√n for the rows r of each key component (``analysis.groups.base``).
         """
         self.group.require_circuit("key directions")

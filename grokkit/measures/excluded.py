@@ -15,7 +15,8 @@ class Excluded(NamedTuple):
 
 
 def excluded(ctx: Context) -> Excluded:
-    """Train loss of the logits with the key directions removed (grokking.md §3).
+    """Train loss of the logits with the key directions removed (Nanda et al. 2023, *Progress
+    measures for grokking*, section "Progress measures").
 
     L_ex = L − Σ_{k∈K} P_k(L), P_k(L) = D_k D_kᵀ L with D_k the unit vectors of component k
     over the grid (over Z_p: c_k ∝ cos(ω_k(a±b)), s_k ∝ sin(ω_k(a±b))); cross-entropy

@@ -37,7 +37,7 @@ RULE = (
 def detect_phases(rows: list[dict[str, Any]]) -> Phases:
     """Boundaries by ``RULE`` from rows with ``step``, ``train_acc``, ``test_loss``, ``test_acc``.
 
-    Calibrated on the reference run (grokking.md §4): the demo's test loss peaks ≈ 34 and
+    Calibrated on the reference run (the TransformerLens grokking demo): its test loss peaks ≈ 34 and
     ends ≈ 2e-7, so the thresholds fall at ≈ 5 and ≈ 1.3e-6, where its phase lines are
     drawn (13.3k, 16.6k). Rows missing a key are ignored.
     """

@@ -16,7 +16,8 @@ class Restricted(NamedTuple):
 
 
 def restricted(ctx: Context) -> Restricted:
-    """Loss of the logits projected onto the key directions, bias-corrected (grokking.md §3).
+    """Loss of the logits projected onto the key directions, bias-corrected (Nanda et al. 2023,
+    *Progress measures for grokking*, section "Progress measures").
 
     L_r = Σ_{k∈K} P_k(L) + mean_inputs(L − Σ_{k∈K} P_k(L)) (the per-class mean keeps the
     constant term); cross-entropy (float64) over all rows of the group grid, and over its

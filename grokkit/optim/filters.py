@@ -1,4 +1,4 @@
-"""Gradient filters that make a model grok sooner (grokking.md §6), on stacked parameters.
+"""Gradient filters that make a model grok sooner (Lee et al. 2024; Prieto et al. 2025), on stacked parameters.
 
 They run between ``backward()`` and the optimiser step, in this order: the Grokfast
 filter (amplify the slow part of the gradient), then ⊥Grad (drop the part along the

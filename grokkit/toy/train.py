@@ -32,7 +32,7 @@ def lr_at(step: int, cfg: ToyTrainConfig) -> float:
 class InstanceAdamW:
     """AdamW over ``[I, ...]`` parameters with a weight decay per instance, fed hand-written gradients.
 
-    A thin adapter: the update is ``grokkit.optim.StackOptimizer``'s (torch's AdamW, term for term).
+    A thin adapter: the update is ``grokkit.optim.optimizers.StackOptimizer``'s (torch's AdamW, term for term).
     """
 
     def __init__(self, params: list[torch.Tensor], weight_decay: torch.Tensor, decay: list[bool], cfg: ToyTrainConfig):
@@ -53,7 +53,7 @@ class InstanceAdamW:
 class TrainedModels:
     """A trained stack of toy models with their data and final losses.
 
-    Not a ``grokkit.engine.TrainResult`` (how one logged run ended): the toy keeps no run
+    Not the engine's ``TrainResult`` (how one logged run ended): the toy keeps no run
     folder, so what it returns is the models themselves.
     """
 

@@ -1,4 +1,4 @@
-"""Z_p, the group of add and sub: the Fourier basis of the paper (grokking.md §2)."""
+"""Z_p, the group of add and sub: the Fourier basis of Nanda et al. 2023 (*Progress measures for grokking*)."""
 
 from __future__ import annotations
 

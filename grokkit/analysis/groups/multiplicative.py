@@ -1,4 +1,4 @@
-"""Z_p*, the group of mul and div, reached through the discrete logarithm (grokking.md §7).
+"""Z_p*, the group of mul and div, reached through the discrete logarithm (Power et al. 2022's x·y and x/y tasks).
 
 For prime p the non-zero residues form a cyclic group of order p − 1: with a primitive
 root g, x = g^i and y = g^j give x·y = g^(i+j) and x/y = g^(i−j) (exponents mod p − 1).
