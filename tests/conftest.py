@@ -1,47 +1,128 @@
-"""Shared fixtures: tiny specs and runs that train in a second or two on CPU."""
+"""Shared fixtures and helpers: the tiny spec, the in-process CLI, one tiny trained run.
+
+Every test that needs a small transformer spec starts from ``TINY`` (p = 13, d_model 32,
+40 steps: trains in a second or two on CPU) and overrides only what it tests, through
+``tiny_toml`` (a spec file's text) or the ``tiny_config`` fixture (a checked config).
+Test modules import the plain helpers with ``from conftest import ...``.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import torch
 
 torch.set_num_threads(1)  # tiny models: threads cost more than they save, and CI has 2 cores
 
-TINY_SPEC = """
-[task]
-op = "add"
-p = 13
-frac_train = 0.5
-[model]
-d_model = 32
-n_heads = 2
-d_head = 16
-d_mlp = 64
-[train]
-steps = 40
-eval_every = 10
-checkpoint_every = 10
-"""
+TASKS = Path(__file__).resolve().parents[1] / "tasks"
+
+TINY: dict[str, dict[str, Any]] = {
+    "task": {"op": "add", "p": 13, "frac_train": 0.5},
+    "model": {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64},
+    "train": {"steps": 40, "eval_every": 10, "checkpoint_every": 10},
+}
+SMALL_MODEL = {"d_model": 16, "n_heads": 2, "d_head": 8, "d_mlp": 32}  # half of TINY's widths
+
+
+def tiny_dict(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``TINY`` with each given section's keys overridden (a fresh copy)."""
+    out = {name: dict(values) for name, values in TINY.items()}
+    for name, values in sections.items():
+        out.setdefault(name, {}).update(values)
+    return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def tiny_toml(**sections: dict[str, Any]) -> str:
+    """The text of a spec file: ``TINY`` with the given sections' keys overridden."""
+    lines = []
+    for name, values in tiny_dict(**sections).items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+TINY_SPEC = tiny_toml()
+
+
+def write_spec(folder: Path, text: str, name: str = "spec.toml") -> Path:
+    """A spec file ``folder/name`` holding ``text``."""
+    path = Path(folder) / name
+    path.write_text(text)
+    return path
+
+
+class CliResult(NamedTuple):
+    """What one in-process ``grokkit`` call did."""
+
+    code: int
+    out: str
+    err: str
+
+
+def cli(capsys, *argv: Any) -> CliResult:
+    """Run ``grokkit ARGV`` in this process (arguments may be paths) and capture its output."""
+    from grokkit.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return CliResult(code, out, err)
+
+
+def one_line_error(err: str, *needles: str) -> None:
+    """``err`` ends in one ``grokkit: error:`` line naming every needle; only ``note:`` lines come before it."""
+    assert "Traceback" not in err, err
+    lines = err.splitlines()
+    assert lines and err.endswith("\n"), err
+    assert lines[-1].startswith("grokkit: error: "), err
+    assert all(line.startswith("note: ") for line in lines[:-1]), err
+    for needle in needles:
+        assert needle in lines[-1], (needle, err)
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_run():
+    """One 40-step p = 13 run with live measures (key freqs 1, 3), checkpoints 0, 20, 40; trained once
+    per session and shared by the measures and ablation tests (read it, never write to it)."""
+    from grokkit.run import Run
+    from grokkit.spec import config_from_dict
+    from grokkit.workflow import train_run
+
+    path = tempfile.mkdtemp(prefix="grokkit-tiny-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    config = tiny_dict(train={"eval_every": 20, "checkpoint_every": 20, "device": "cpu"},
+                       measures={"live": ["all"], "key_freqs": [1, 3]})
+    run = Run.create(f"{path}/run", config_from_dict(config))
+    train_run(run, progress=False)  # the spec's [measures] live rows are written by train itself
+    return run
 
 
 @pytest.fixture
 def tiny_spec(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY_SPEC)
-    return path
+    return write_spec(tmp_path, TINY_SPEC, "tiny.toml")
 
 
 @pytest.fixture
 def tiny_config():
+    """``make(**sections)``: the checked config of ``TINY`` with those sections' keys overridden."""
     from grokkit.spec import config_from_dict
 
     def make(**sections):
-        base = {"task": {"p": 13, "frac_train": 0.5}, "model": {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64},
-                "train": {"steps": 40, "eval_every": 10, "checkpoint_every": 10}}
-        for name, values in sections.items():
-            base.setdefault(name, {}).update(values)
-        return config_from_dict(base)
+        return config_from_dict(tiny_dict(**sections))
 
     return make

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from grokkit.ablation import fourier_ablation, mean_ablation, mean_activation, resample_ablation, zero_ablation
 from grokkit.measures.offline import measure_model
 
-from _tiny_runs import tiny_run
+from conftest import tiny_run
 
 POST = "blocks.0.mlp.hook_post"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "custom_ablation.py"

@@ -13,27 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import tiny_toml
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs headless Chromium: apt-get install -y chromium (.ci/run does this)"
 )
 
-SPEC = """
-[task]
-p = 23
-frac_train = 0.5
-[model]
-d_model = 32
-n_heads = 2
-d_head = 16
-d_mlp = 64
-[train]
-lr = 3e-3
-steps = 200
-eval_every = 10
-checkpoint_every = 25
-"""
+SPEC = tiny_toml(task={"p": 23}, train={"lr": 3e-3, "steps": 200, "checkpoint_every": 25})
 
 
 class FigureDivs(HTMLParser):

@@ -7,22 +7,10 @@ import time
 
 import pytest
 
-from grokkit.cli import main
+from conftest import SMALL_MODEL, cli, tiny_toml, write_spec
 
 
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def write_spec(tmp_path, text):
-    path = tmp_path / "spec.toml"
-    path.write_text(text)
-    return path
-
-
-BASE = "[model]\nd_model = 16\nn_heads = 2\nd_head = 8\nd_mlp = 32\n"
+BASE = "[model]\nd_model = 16\nn_heads = 2\nd_head = 8\nd_mlp = 32\n"  # the task's defaults (p = 113)
 
 
 @pytest.mark.parametrize(
@@ -44,27 +32,27 @@ BASE = "[model]\nd_model = 16\nn_heads = 2\nd_head = 8\nd_mlp = 32\n"
 )
 def test_bad_spec_values(tmp_path, capsys, spec, field):
     out_dir = tmp_path / "run"
-    code, _, err = run_cli(capsys, "train", write_spec(tmp_path, spec), "--out", out_dir)
+    code, _, err = cli(capsys, "train", write_spec(tmp_path, spec), "--out", out_dir)
     assert code == 2
     assert field in err and err.startswith("grokkit: error:") and err.count("\n") == 1
     assert not out_dir.exists()
 
 
 def test_bad_override_is_rejected_before_writing(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "train", write_spec(tmp_path, BASE), "--out", tmp_path / "run", "--set", "train.lr=-1")
+    code, _, err = cli(capsys, "train", write_spec(tmp_path, BASE), "--out", tmp_path / "run", "--set", "train.lr=-1")
     assert code == 2 and "train.lr" in err and not (tmp_path / "run").exists()
-    code, _, err = run_cli(capsys, "train", write_spec(tmp_path, BASE), "--out", tmp_path / "run", "--set", "lr")
+    code, _, err = cli(capsys, "train", write_spec(tmp_path, BASE), "--out", tmp_path / "run", "--set", "lr")
     assert code == 2 and "section.key=value" in err
 
 
 def test_missing_spec_file(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "train", tmp_path / "nope.toml", "--out", tmp_path / "run")
+    code, _, err = cli(capsys, "train", tmp_path / "nope.toml", "--out", tmp_path / "run")
     assert code == 2 and "does not exist" in err and not (tmp_path / "run").exists()
 
 
 def tiny_run(tmp_path, capsys, name="run", extra=()):
-    spec = write_spec(tmp_path, BASE + "[task]\np = 7\n[train]\nsteps = 20\neval_every = 10\ncheckpoint_every = 10\n")
-    code, out, err = run_cli(capsys, "train", spec, "--out", tmp_path / name, "--no-progress", *extra)
+    spec = write_spec(tmp_path, tiny_toml(task={"p": 7, "frac_train": 0.3}, model=SMALL_MODEL, train={"steps": 20}))
+    code, out, err = cli(capsys, "train", spec, "--out", tmp_path / name, "--no-progress", *extra)
     assert code == 0, err
     return spec, tmp_path / name
 
@@ -72,7 +60,7 @@ def tiny_run(tmp_path, capsys, name="run", extra=()):
 def test_out_dir_holding_a_different_run(tmp_path, capsys):
     spec, run_dir = tiny_run(tmp_path, capsys)
     before = sorted(p.name for p in run_dir.rglob("*"))
-    code, _, err = run_cli(capsys, "train", spec, "--out", run_dir, "--set", "train.lr=0.01")
+    code, _, err = cli(capsys, "train", spec, "--out", run_dir, "--set", "train.lr=0.01")
     assert code == 2 and "different run" in err
     assert sorted(p.name for p in run_dir.rglob("*")) == before
 
@@ -80,16 +68,16 @@ def test_out_dir_holding_a_different_run(tmp_path, capsys):
 def test_out_dir_that_is_not_a_run(tmp_path, capsys):
     (tmp_path / "stuff").mkdir()
     (tmp_path / "stuff" / "notes.txt").write_text("mine")
-    code, _, err = run_cli(capsys, "train", write_spec(tmp_path, BASE), "--out", tmp_path / "stuff")
+    code, _, err = cli(capsys, "train", write_spec(tmp_path, BASE), "--out", tmp_path / "stuff")
     assert code == 2 and "not an empty directory" in err
     assert [p.name for p in (tmp_path / "stuff").iterdir()] == ["notes.txt"]
 
 
 def test_resume_on_something_that_is_not_a_run(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "resume", tmp_path)
+    code, _, err = cli(capsys, "resume", tmp_path)
     assert code == 2 and "not a grokkit run" in err
     (tmp_path / "config.json").write_text(json.dumps({"hello": 1}))
-    code, _, err = run_cli(capsys, "resume", tmp_path)
+    code, _, err = cli(capsys, "resume", tmp_path)
     assert code == 2 and "not a grokkit run" in err
 
 
@@ -113,14 +101,14 @@ def test_damaged_checkpoint_is_detected_never_used(tmp_path, capsys, damage):
         (latest / "meta.json").write_text("{\"format\": \"grokkit-checkpoint\", \"ste")
     else:
         (latest / "meta.json").write_text(json.dumps({"format": "someone-else", "step": 20}))
-    code, _, err = run_cli(capsys, "resume", run_dir, "--no-progress")
+    code, _, err = cli(capsys, "resume", run_dir, "--no-progress")
     assert code == 2 and "step_0000020" in err and err.count("\n") == 1
     assert not (run_dir / "checkpoints" / "step_0000030").exists()
 
 
 def test_info_reports_progress_and_milestones(tmp_path, capsys):
     _, run_dir = tiny_run(tmp_path, capsys)
-    code, out, _ = run_cli(capsys, "info", run_dir, "--json")
+    code, out, _ = cli(capsys, "info", run_dir, "--json")
     summary = json.loads(out)
     assert code == 0 and summary["progress"] == {"step": 20, "of": 20, "checkpoints": 3}
     assert summary["finished"] and 0 <= summary["best_test_acc"] <= 1
@@ -131,7 +119,7 @@ def test_threads_option(tmp_path, capsys):
 
     before = torch.get_num_threads()
     try:
-        code, _, err = run_cli(capsys, "train", tmp_path / "spec.toml", "--out", tmp_path / "run", "--threads", "0")
+        code, _, err = cli(capsys, "train", tmp_path / "spec.toml", "--out", tmp_path / "run", "--threads", "0")
         assert code == 2 and "--threads" in err and ">= 1" in err and not (tmp_path / "run").exists()
         tiny_run(tmp_path, capsys, extra=("--threads", "1"))
         assert torch.get_num_threads() == 1

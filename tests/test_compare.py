@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from grokkit.cli import main
+from conftest import TASKS, cli
 from grokkit.compare import OWN_DIRECTION, load_toy, load_transformer
 from grokkit.compare.collect import ToyCurve, ToySide, TransformerRun
 from grokkit.compare.explain import memorised_summary, toy_findings, transformer_findings
 from grokkit.toy.summary import CurvePoint
 
-TASKS = Path(__file__).resolve().parents[1] / "tasks"
 TOY = ["toy.n=30", "toy.S=0.8", "toy.test_points=50", "train.steps=40", "train.warmup_steps=4",
        "sweep.T=[3,20]", "sweep.seeds=2", "sweep.chunk_instances=4", "train.best_of=1"]
 SWEEP = {
@@ -53,12 +52,6 @@ def measured(sweeps):
     for run_dir in sorted((copy / "runs").iterdir()):
         measure_run(Run(run_dir), ["excluded"], key_freqs=[1, 2])  # given, so K is not empty at 40 steps
     return copy
-
-
-def cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_page_has_every_section_and_figure(sweeps, measured, tmp_path, capsys):

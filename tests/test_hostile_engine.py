@@ -27,40 +27,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import cli, one_line_error, tiny_toml, write_spec
 from grokkit.cli import main
 from grokkit.errors import CheckpointError
 
-SPEC = """
-[task]
-op = "add"
-p = 13
-frac_train = 0.5
-[model]
-d_model = 32
-n_heads = 2
-d_head = 16
-d_mlp = 64
-[train]
-steps = 40
-eval_every = 10
-checkpoint_every = 10
-device = "cpu"
-"""
-
-
-def cli(capsys, *argv):
-    """(exit status, stdout, stderr) of one in-process ``grokkit`` call."""
-    code = main([str(a) for a in argv] + ["--threads", "1"])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str, *needles: str) -> None:
-    assert "Traceback" not in err
-    last = err.splitlines()[-1] if err else ""
-    assert last.startswith("grokkit: error: ") and err.endswith(last + "\n"), err
-    for needle in needles:
-        assert needle in last, (needle, err)
+SPEC = tiny_toml(train={"device": "cpu"})
 
 
 def never_nan(text: str) -> None:
@@ -69,9 +40,7 @@ def never_nan(text: str) -> None:
 
 @pytest.fixture
 def spec(tmp_path):
-    path = tmp_path / "spec.toml"
-    path.write_text(SPEC)
-    return path
+    return write_spec(tmp_path, SPEC)
 
 
 @pytest.fixture(scope="module")

@@ -14,46 +14,16 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import SMALL_MODEL, TASKS, cli, one_line_error, tiny_toml, write_spec
 from grokkit.cli import main
 from grokkit.errors import ConfigError, RunError
 
-TASKS = Path(__file__).resolve().parents[1] / "tasks"
-SPEC = """
-[task]
-p = 13
-frac_train = 0.5
-[model]
-d_model = 16
-n_heads = 2
-d_head = 8
-d_mlp = 32
-[train]
-steps = 20
-eval_every = 10
-checkpoint_every = 10
-device = "cpu"
-"""
-
-
-def cli(capsys, *argv):
-    """(exit status, stdout, stderr) of one in-process ``grokkit`` call."""
-    code = main([str(a) for a in argv] + ["--threads", "1"])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str, *needles: str) -> None:
-    assert err.startswith("grokkit: error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, (needle, err)
+SPEC = tiny_toml(model=SMALL_MODEL, train={"steps": 20, "device": "cpu"})
 
 
 @pytest.fixture
 def spec(tmp_path):
-    path = tmp_path / "spec.toml"
-    path.write_text(SPEC)
-    return path
+    return write_spec(tmp_path, SPEC)
 
 
 # --- every value checked before a run directory exists (findings 2 and 8) ------------------

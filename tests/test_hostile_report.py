@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SMALL_MODEL, TASKS, tiny_dict
 from test_browser import CHROMIUM, FigureDivs, render
 
 PWN = "document.body.setAttribute('data-pwned','{}')"
@@ -26,8 +27,7 @@ KEYS = {  # measure names that break out of an attribute, a script, an element
 }
 VALUE = f"<img src=x onerror={PWN.format('value')}>"
 FOLDER = f"run<img src=x onerror={PWN.format('folder')}>"  # '/' cannot be in a folder name, so no </script>
-TINY = {"task": {"p": 13, "frac_train": 0.5}, "model": {"d_model": 16, "n_heads": 2, "d_head": 8, "d_mlp": 32},
-        "train": {"steps": 40, "eval_every": 10, "checkpoint_every": 10, "device": "cpu"}}
+TINY = tiny_dict(model=SMALL_MODEL, train={"device": "cpu"})
 
 
 def hostile_run(root: Path):
@@ -141,8 +141,7 @@ def test_sweep_report_escapes_settings_and_values(tmp_path):
 def toy_sweep(root: Path, title: str):
     from grokkit.toy import load_toy_spec, run_sweep
 
-    tasks = Path(__file__).resolve().parents[1] / "tasks"
-    spec = load_toy_spec(tasks / "toy_cpu.toml", [
+    spec = load_toy_spec(TASKS / "toy_cpu.toml", [
         "toy.n=20", "toy.S=0.8", "toy.test_points=20", "train.steps=20", "train.warmup_steps=2",
         "sweep.T=[3,10]", "sweep.seeds=1", "sweep.chunk_instances=4", f"report.title={json.dumps(title)}"])
     return run_sweep(spec, root / "toy", log=lambda *_: None)

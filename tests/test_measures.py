@@ -18,7 +18,7 @@ from grokkit.measures.gini import gini
 from grokkit.measures.phases import detect_phases
 from grokkit.measures.registry import MEASURES, resolve
 
-from _tiny_runs import tiny_run
+from conftest import tiny_run
 
 P = 13
 

@@ -1,15 +1,14 @@
 """Published behaviour at reduced scale (slow: run with `pytest -m slow`)."""
 
 import math
-from pathlib import Path
 
 import pytest
 
+from conftest import TASKS
 from grokkit.run import Run
 from grokkit.spec import load_spec
 from grokkit.workflow import train_run as train
 
-TASKS = Path(__file__).resolve().parent.parent / "tasks"
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import SMALL_MODEL, tiny_toml
 from grokkit.errors import ConfigError, SpecError
 from grokkit.run import Run
 from grokkit.sweep import expand, run_sweep
@@ -112,18 +113,7 @@ def test_sweep_command(tmp_path, capsys):
     from grokkit.cli import main
 
     spec = tmp_path / "s.toml"
-    spec.write_text("""
-[task]
-p = 7
-[model]
-d_model = 16
-n_heads = 2
-d_head = 8
-d_mlp = 32
-[train]
-steps = 20
-eval_every = 10
-checkpoint_every = 10
+    spec.write_text(tiny_toml(task={"p": 7, "frac_train": 0.3}, model=SMALL_MODEL, train={"steps": 20}) + """
 [sweep.grid]
 "train.weight_decay" = [0.0, 1.0]
 "model.seed" = [1, 2]

@@ -3,15 +3,14 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from conftest import TASKS
 from grokkit.cli import main
 from grokkit.errors import ConfigError, RunError, SpecError
 from grokkit.toy import ToyConfig, load_rows, load_toy_spec, run_sweep, spec_from_dict, write_report
 
-TASKS = Path(__file__).resolve().parents[1] / "tasks"
 TINY = [
     "toy.n=30", "toy.S=0.8", "toy.test_points=50", "train.steps=40", "train.warmup_steps=4",
     "sweep.T=[3,20]", "sweep.seeds=2", "sweep.chunk_instances=2", "report.hidden_T=[3,20]",
