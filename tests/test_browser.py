@@ -93,3 +93,21 @@ def test_every_figure_of_the_report_draws_in_headless_chromium(tmp_path):
     png = screenshot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100_000  # a drawn page, not a blank one
     print(f"screenshot: {screenshot}")
+
+
+def test_every_figure_of_the_toy_report_draws_in_headless_chromium(tmp_path):
+    """The toy sweep's page is the run report's shell: every figure, subplots included, draws offline."""
+    from conftest import TASKS
+    from grokkit.toy import load_toy_spec, run_sweep, write_report
+
+    spec = load_toy_spec(TASKS / "toy_cpu.toml", [
+        "toy.n=20", "toy.S=0.8", "toy.test_points=20", "train.steps=20", "train.warmup_steps=2",
+        "sweep.T=[3,10]", "sweep.seeds=2", "sweep.R=[1,2]", "sweep.m=[2,3]", "report.hidden_T=[3,10]"])
+    run_sweep(spec, tmp_path / "toy", log=lambda *_: None)
+    page = write_report(tmp_path / "toy")
+    parsed = FigureDivs()
+    parsed.feed(render(page, tmp_path / "toy.png", tmp_path / "chromium-profile"))
+    expected = int(parsed.body["data-figures-expected"])
+    assert "data-figures-failed" not in parsed.body, parsed.body["data-figures-failed"]
+    assert parsed.body.get("data-figures-drawn") == str(expected) and len(parsed.drawn) == expected >= 6
+    assert all(parsed.drawn.values()), [fig for fig, ok in parsed.drawn.items() if not ok]
