@@ -42,7 +42,7 @@ def naive(run, steps: list[int]) -> list[dict]:
     from grokkit.measures.activations import from_hooks
     from grokkit.measures.base import Context, RunContext, compute_row, detect_key_freqs
     from grokkit.measures.registry import resolve
-    from grokkit.model.fast import weights_of
+    from grokkit.model.run_weights import weights_of
 
     measures = resolve(None, run.config.task.op)
     model = run.load_model()

@@ -154,7 +154,7 @@ def run():
 
 
 def test_fast_activations_match_the_hooks(run):
-    from grokkit.model.fast import weights_of
+    from grokkit.model.run_weights import weights_of
 
     model = run.load_model()
     tokens = run.dataset.tokens
@@ -165,7 +165,7 @@ def test_fast_activations_match_the_hooks(run):
 
 
 def test_neuron_logit_map_from_bridge_or_weights(run):
-    from grokkit.model.fast import weights_of
+    from grokkit.model.run_weights import weights_of
 
     model = run.load_model()
     W_L = neuron_logit_map(model)

@@ -60,7 +60,7 @@ def _model(uniform_attention: bool):
     from grokkit.data.dataset import TaskConfig
     from grokkit.model.build import build_model
     from grokkit.model.config import ModelConfig
-    from grokkit.model.fast import weights_of
+    from grokkit.model.run_weights import weights_of
 
     task = TaskConfig(op="add", p=P, frac_train=0.5)
     model = build_model(ModelConfig(d_model=16, n_heads=2, d_head=8, d_mlp=32, seed=1), task)

@@ -34,7 +34,7 @@ def test_llc_measure_runs_on_our_model_and_is_opt_in():
     from grokkit.measures.registry import MEASURES, resolve
     from grokkit.model.build import build_model
     from grokkit.model.config import ModelConfig
-    from grokkit.model.fast import weights_of
+    from grokkit.model.run_weights import weights_of
 
     assert "llc" not in [m.name for m in resolve(None, "add")]
     task = TaskConfig(op="add", p=7, frac_train=0.5)

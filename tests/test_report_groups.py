@@ -58,7 +58,7 @@ def test_a_generic_op_gets_the_basis_measures_and_says_why_not_the_circuit(tmp_p
 def test_a_model_with_an_extra_eq_class_is_measured_on_the_symbols(tmp_path):
     """model.eq_output: W_U has p + 1 rows; the measures score the first p columns of the logits."""
     from grokkit.measures.offline import measure_run
-    from grokkit.model.fast import last_position, weights_of
+    from grokkit.model.run_weights import last_position, weights_of
 
     run = tiny(tmp_path, {"op": "add", "p": 7, "frac_train": 0.5}, {"eq_output": True})
     model = run.load_model()

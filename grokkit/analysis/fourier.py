@@ -141,9 +141,9 @@ def neuron_logit_map(model: Any) -> Tensor:
     """W_L = W_out·W_U → ``[d_mlp, d_vocab_out]``: the direct effect of each neuron on each logit.
 
     ``model`` is a TransformerLens bridge (``blocks[0].mlp.W_out``, ``W_U``) or the
-    ``Weights`` of ``grokkit.model.fast.weights_of``.
+    ``Weights`` of ``grokkit.model.run_weights.weights_of``.
     """
-    from grokkit.model.fast import Weights
+    from grokkit.model.run_weights import Weights
 
     if isinstance(model, Weights):  # nn.Linear layout: (out, in)
         return model.W_out.T @ model.W_U.T

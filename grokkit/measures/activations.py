@@ -5,7 +5,7 @@ Two producers give the same ``LastPosition``:
 - ``from_hooks(model, tokens)``: TransformerLens ``run_with_cache``, reading the hooks
   ``blocks.0.attn.hook_pattern`` and ``blocks.0.mlp.hook_post`` (the reference path);
 - ``from_weights(weights, tokens)``: the same maths on the last position only, from the
-  parameters (``grokkit.model.fast``'s trick: only the ``=`` position feeds the logits,
+  parameters (``grokkit.model.run_weights``'s trick: only the ``=`` position feeds the logits,
   so the MLP and unembedding run on one position instead of three).
 
 ``tests/test_measures.py`` checks that the two agree on every input.
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from grokkit.model.fast import LastPosition, Weights, last_position
+from grokkit.model.run_weights import LastPosition, Weights, last_position
 
 HOOK_POST = "blocks.0.mlp.hook_post"
 HOOK_PATTERN = "blocks.0.attn.hook_pattern"
@@ -33,5 +33,5 @@ def from_hooks(model: Any, tokens: Tensor) -> LastPosition:
 
 @torch.no_grad()
 def from_weights(w: Weights, tokens: Tensor) -> LastPosition:
-    """The fast forward of ``grokkit.model.fast``, which also returns the post-activations and the pattern."""
+    """The forward of ``grokkit.model.run_weights``, which also returns the post-activations and the pattern."""
     return last_position(w, tokens)

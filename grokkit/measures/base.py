@@ -34,7 +34,7 @@ from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import GrokkitError
 from grokkit.measures.activations import LastPosition, from_weights
 from grokkit.measures.config import SGLD
-from grokkit.model.fast import Weights
+from grokkit.model.run_weights import Weights
 
 NEEDS = ("", "basis", "circuit")
 """What a measure needs of the task's group: nothing; its basis (any op, the generic 2-D view

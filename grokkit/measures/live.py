@@ -44,7 +44,7 @@ class LiveMeasures:
                 write_measures(path, kept)
 
     def on_checkpoint(self, run: Any, step: int, model: Any) -> None:
-        from grokkit.model.fast import weights_of
+        from grokkit.model.run_weights import weights_of
 
         chosen = self.chosen.get(run.path)
         if chosen is None:

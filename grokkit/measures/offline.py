@@ -57,7 +57,7 @@ def measure_run(
     Writes ``RUN/measures.jsonl`` (replacing it whole, atomically) and returns the rows.
     """
     from grokkit.model.build import build_model
-    from grokkit.model.fast import weights_of
+    from grokkit.model.run_weights import weights_of
 
     cfg = run.config.measures
     chosen = resolve(measures, run.config.task.op)
@@ -125,7 +125,7 @@ def measure_model(
     ``rule`` (source "per_checkpoint"). Measures that need a final checkpoint are
     compared with ``model`` itself.
     """
-    from grokkit.model.fast import weights_of
+    from grokkit.model.run_weights import weights_of
 
     chosen = resolve(measures, dataset.cfg.op)
     weights = weights_of(model)
