@@ -40,7 +40,7 @@ def make_run(path: str, p: int, checkpoints: int, quick: bool):
 def naive(run, steps: list[int]) -> list[dict]:
     """Each measure on its own; every activation read is its own ``run_with_cache`` call."""
     from grokkit.measures.activations import from_hooks
-    from grokkit.measures.base import Context, RunContext, compute_row, detect_key_freqs
+    from grokkit.measures.base import Context, RunContext, compute_row, detect_keys
     from grokkit.measures.registry import resolve
     from grokkit.model.run_weights import weights_of
 
@@ -51,7 +51,7 @@ def naive(run, steps: list[int]) -> list[dict]:
     tokens = ctx_run.tokens
     model.load_state_dict(run.checkpoint().model)
     final = Context(ctx_run, -1, weights, activations=lambda: from_hooks(model, tokens))
-    ctx_run.key_freqs = detect_key_freqs(final, ctx_run.key_freq_rule)
+    ctx_run.key_freqs = detect_keys(final, ctx_run.key_freq_rule).keys
     ctx_run.final_W_E = weights.W_E.detach().clone()
     rows = []
     for step in steps:

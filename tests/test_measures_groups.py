@@ -10,7 +10,7 @@ import torch
 from grokkit.analysis.groups import character_kernel
 from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
 from grokkit.measures.activations import LastPosition
-from grokkit.measures.base import Context, RunContext, detect_key_freqs
+from grokkit.measures.base import Context, RunContext, detect_keys
 from grokkit.measures.registry import MEASURES
 
 
@@ -107,7 +107,7 @@ def test_key_components_from_neurons_of_an_s5_table():
     post = torch.relu(group.basis.F[rows][:, grid.labels].T.float() + 0.5)  # [14400, 5] all > 0
     act = LastPosition(torch.zeros(14400, 120), post, torch.zeros(14400, 1, 3))
     ctx = Context(ctx.run, 0, weights=None, activations=lambda: act)
-    assert detect_key_freqs(ctx, "neurons") == [2, 5]
+    assert detect_keys(ctx, "neurons").keys == [2, 5]
 
 
 def test_lookup_signature_splits_memorised_from_generalised_rows():
@@ -146,4 +146,6 @@ def test_spec_key_freqs_are_checked_against_the_group():
 def test_key_components_from_the_logits(task, betas):
     L = character_table(task, betas, torch.linspace(-0.1, 0.1, task.n_symbols, dtype=torch.float64))
     ctx = table_context(task, L, None)
-    assert detect_key_freqs(ctx, "logits") == sorted(betas)
+    keys = detect_keys(ctx, "logits")
+    assert keys.keys == sorted(betas)
+    assert keys.explained == pytest.approx(1.0, abs=1e-9)  # the table is nothing but these components

@@ -259,22 +259,13 @@ def neuron_freq_clusters(basis: FourierBasis, acts: Tensor) -> NeuronClusters:
 
 # --- key frequencies --------------------------------------------------------------
 
-KEY_FREQ_RULES = ("neurons", "embedding", "logits")
-"""``neurons``: frequencies owning explained neurons (the standard rule, default).
-``embedding``: frequencies whose W_E Fourier norm exceeds max/4.
-``logits``: frequencies whose key directions carry more than max/4 of the centred logit table's
-squared norm (``grokkit.analysis.groups.key_components_from_logits``; any group)."""
-
-
 def key_freqs_from_neurons(basis: FourierBasis, acts: Tensor) -> list[int]:
-    """K = the frequencies that own at least one explained neuron."""
+    """K = the frequencies that own at least one explained neuron (the ``neurons`` rule of ``grokkit.analysis.keys``)."""
     clusters = neuron_freq_clusters(basis, acts)
     return sorted({int(k) for k in clusters.freq[clusters.explained].tolist()})
 
 
 def key_freqs_from_embedding(basis: FourierBasis, W_E: Tensor, threshold: float = 0.25) -> list[int]:
-    """K = the frequencies whose W_E Fourier norm (√(cos² + sin²)) exceeds ``threshold`` × max."""
+    """K = the frequencies whose W_E Fourier norm (√(cos² + sin²)) exceeds ``threshold`` × max (the ``embedding`` rule)."""
     norms = per_frequency(basis, embedding_fourier_norms(basis, W_E))
     return [k + 1 for k in torch.nonzero(norms > threshold * norms.max()).flatten().tolist()]
-
-

@@ -20,20 +20,13 @@ from typing import Any, Callable, NamedTuple
 import torch
 from torch import Tensor
 
-from grokkit.analysis.fourier import FourierBasis, key_freqs_from_embedding, key_freqs_from_neurons
-from grokkit.analysis.groups import (
-    GroupGrid,
-    KeyDirections,
-    TaskGroup,
-    group_for,
-    group_grid,
-    key_components_from_logits,
-    key_directions,
-)
+from grokkit.analysis.fourier import FourierBasis
+from grokkit.analysis.groups import GroupGrid, KeyDirections, TaskGroup, group_for, group_grid, key_directions
+from grokkit.analysis.keys import DEFAULT_RULE, EXPLAIN, KeySet, select_keys
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import GrokkitError
 from grokkit.measures.activations import LastPosition, from_weights
-from grokkit.measures.config import SGLD
+from grokkit.measures.sgld import SGLD
 from grokkit.model.run_weights import Weights
 
 NEEDS = ("", "basis", "circuit")
@@ -82,7 +75,8 @@ class RunContext:
     device: torch.device
     key_freqs: list[int] | None = None  # None with source "per_checkpoint": detect at each checkpoint
     key_freqs_source: str = "final"  # final | per_checkpoint | user, recorded in every row
-    key_freq_rule: str = "neurons"
+    key_freq_rule: str = DEFAULT_RULE  # grokkit.analysis.keys.KEY_RULES
+    key_explain: float = EXPLAIN  # the logits rule's target share of the logit table
     gini_over: str = "freqs"
     sgld: SGLD = SGLD()  # the local learning coefficient's sampler
     final_W_E: Tensor | None = None  # [d_vocab, d_model], for measures that compare with the end of training
@@ -153,7 +147,7 @@ class Context:
         self._act: LastPosition | None = None
         self._logits: Tensor | None = None
         self._grid_logits: Tensor | None = None
-        self._key_freqs: list[int] | None = None
+        self._keys: KeySet | None = None
         self._coeffs: Tensor | None = None
 
     @property
@@ -186,9 +180,23 @@ class Context:
         """The run's key frequencies, or this checkpoint's own when detecting per checkpoint."""
         if self.run.key_freqs is not None:
             return self.run.key_freqs
-        if self._key_freqs is None:
-            self._key_freqs = detect_key_freqs(self, self.run.key_freq_rule)
-        return self._key_freqs
+        if self._keys is None:
+            self._keys = detect_keys(self, self.run.key_freq_rule, self.run.key_explain)
+        return self._keys.keys
+
+    @property
+    def key_rule(self) -> str:
+        """The rule that chose ``key_freqs``: the run's rule, or "user" when they were given."""
+        return "user" if self.run.key_freqs_source == "user" else self.run.key_freq_rule
+
+    @property
+    def keys_explained(self) -> float:
+        """‖Dᵀ L‖² / ‖L − mean_inputs L‖²: this checkpoint's logit table's share along the key directions.
+
+        The key directions are orthogonal to the constant over the grid, so Dᵀ L = Dᵀ (L − mean).
+        """
+        centred = self.grid_logits - self.grid_logits.mean(0)
+        return (self.key_coeffs.square().sum() / centred.square().sum().clamp_min(1e-30)).item()
 
     @property
     def directions(self) -> KeyDirections:
@@ -203,19 +211,22 @@ class Context:
         return self._coeffs
 
 
-def detect_key_freqs(ctx: Context, rule: str) -> list[int]:
-    """Key components of one checkpoint by ``rule`` (neurons / embedding / logits), in the task's group."""
+def detect_keys(ctx: Context, rule: str = DEFAULT_RULE, explain: float = EXPLAIN) -> KeySet:
+    """Key components of one checkpoint by ``rule`` (``grokkit.analysis.keys.select_keys``), in the task's group."""
     run = ctx.run
     run.group.require_circuit("key frequencies")
-    if rule == "embedding":
-        return key_freqs_from_embedding(run.basis, ctx.weights.W_E.detach()[run.group.symbols])
-    if rule == "logits":
-        return key_components_from_logits(run.basis, run.grid.labels, ctx.grid_logits)
-    return key_freqs_from_neurons(run.basis, ctx.act.post[run.grid.rows].float())
+    return select_keys(rule, run.basis, run.grid.labels, ctx.grid_logits, explain=explain,
+                       acts=lambda: ctx.act.post[run.grid.rows],
+                       W_E=lambda: ctx.weights.W_E.detach()[run.group.symbols])
 
 
 def compute_row(ctx: Context, measures: list[Measure]) -> dict[str, Any]:
-    """One row of measures.jsonl: ``step``, each measure's keys, the group and the key frequencies used."""
+    """One row of measures.jsonl: ``step``, each measure's keys, the group and the key components used.
+
+    With a circuit measure the row records ``key_freqs``, ``key_freqs_source`` (final / per_checkpoint /
+    user), ``key_rule`` (the rule that chose them, or "user") and ``keys_explained`` (their share of
+    this checkpoint's centred logit table).
+    """
     row: dict[str, Any] = {"step": ctx.step}
     with torch.no_grad():
         for measure in measures:
@@ -225,4 +236,6 @@ def compute_row(ctx: Context, measures: list[Measure]) -> dict[str, Any]:
     if any(m.needs == "circuit" for m in measures):
         row["key_freqs"] = list(ctx.key_freqs)
         row["key_freqs_source"] = ctx.run.key_freqs_source
+        row["key_rule"] = ctx.key_rule
+        row["keys_explained"] = ctx.keys_explained
     return row

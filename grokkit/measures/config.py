@@ -5,22 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grokkit.analysis.fourier import KEY_FREQ_RULES
+from grokkit.analysis.keys import DEFAULT_RULE, EXPLAIN, KEY_RULES
 from grokkit.errors import ConfigError
+from grokkit.measures.sgld import SGLD
 
 GINI_OVER = ("freqs", "rows")
-
-
-@dataclass(frozen=True)
-class SGLD:
-    """The local learning coefficient's sampler (``grokkit.measures.llc``); see the ``llc_*`` fields below."""
-
-    lr: float = 1e-4
-    gamma: float = 100.0
-    draws: int = 100
-    burnin: int = 0
-    chains: int = 1
-    seed: int = 0
 
 
 @dataclass
@@ -32,9 +21,13 @@ class MeasuresConfig:
     ``["all"]`` means every measure that applies to the task. Empty: none (the default)."""
     key_freqs: list[int] | None = None
     """Key frequencies to use instead of detecting them (e.g. [14, 35, 41, 42, 52])."""
-    key_freq_rule: str = "neurons"
-    """How key frequencies are detected: neurons (clustering, the standard rule), embedding (W_E norm > max/4)
-    or logits (share of the logit table along a component > max/4); in the task's group basis."""
+    key_freq_rule: str = DEFAULT_RULE
+    """How key components are detected (``grokkit.analysis.keys.select_keys``), in the task's group basis:
+    logits (default: the fewest components, largest first, that explain ``key_explain`` of the centred
+    logit table), neurons (the paper's clustering: components owning a neuron > 85 % explained) or
+    embedding (W_E norm > max/4)."""
+    key_explain: float = EXPLAIN
+    """The share of the centred logit table the logits rule's components must explain together (0 < x ≤ 1)."""
     gini_over: str = "freqs"
     """What the Gini coefficient's N counts: freqs (p//2 per-frequency norms √(cos²+sin²)) or rows (all p basis rows)."""
     llc_lr: float = SGLD.lr
@@ -63,10 +56,13 @@ class MeasuresConfig:
             or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in self.key_freqs)
         ):
             raise ConfigError(f"measures.key_freqs: must be a list of integers >= 1, got {self.key_freqs!r}")
-        if self.key_freq_rule not in KEY_FREQ_RULES:
+        if self.key_freq_rule not in KEY_RULES:
             raise ConfigError(
-                f"measures.key_freq_rule: must be one of {', '.join(KEY_FREQ_RULES)}, got {self.key_freq_rule!r}"
+                f"measures.key_freq_rule: must be one of {', '.join(KEY_RULES)}, got {self.key_freq_rule!r}"
             )
+        if isinstance(self.key_explain, bool) or not isinstance(self.key_explain, (int, float)) \
+                or not 0 < self.key_explain <= 1:
+            raise ConfigError(f"measures.key_explain: must be a number in (0, 1], got {self.key_explain!r}")
         if self.gini_over not in GINI_OVER:
             raise ConfigError(f"measures.gini_over: must be one of {', '.join(GINI_OVER)}, got {self.gini_over!r}")
         for name in ("llc_lr", "llc_gamma"):

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from grokkit.measures.base import Context, Measure, MeasureError
-from grokkit.measures.config import SGLD
+from grokkit.measures.sgld import SGLD
 from grokkit.model import forward
 from grokkit.model.loss import softmax_nll
 

@@ -19,7 +19,9 @@ import torch
 
 from grokkit.errors import CheckpointError, RunError
 from grokkit.files.jsonl import read_rows, write_rows
-from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_key_freqs
+from grokkit.analysis.keys import DEFAULT_RULE
+from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_keys
+from grokkit.measures.keycheck import check_keys, warn
 from grokkit.measures.registry import resolve
 
 MEASURES_FILE = "measures.jsonl"
@@ -45,6 +47,7 @@ def measure_run(
     per_checkpoint_keys: bool = False,
     *,
     rule: str | None = None,
+    explain: float | None = None,
     device: str | torch.device = "cpu",
     progress: bool = False,
 ) -> list[dict[str, Any]]:
@@ -53,8 +56,12 @@ def measure_run(
     Key frequencies, for the Fourier measures: ``key_freqs`` if given (source "user"),
     else the spec's ``[measures] key_freqs``, else detected at each checkpoint when
     ``per_checkpoint_keys`` (source "per_checkpoint"), else detected once at the final
-    checkpoint (source "final") by ``rule`` (default: the spec's ``key_freq_rule``).
+    checkpoint (source "final") by ``rule`` (default: the spec's ``key_freq_rule``, whose default is
+    ``logits``) with target share ``explain`` (default: the spec's ``key_explain``, 0.95).
     Writes ``RUN/measures.jsonl`` (replacing it whole, atomically) and returns the rows.
+
+    Self-check (``grokkit.measures.keycheck``): when the last checkpoint has grokked and its
+    restricted loss is above its test loss, a ``KeyWarning`` names the keys and the better set.
     """
     from grokkit.model.build import build_model
     from grokkit.model.run_weights import weights_of
@@ -81,12 +88,14 @@ def measure_run(
             raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model") from None
 
     ctx_run = RunContext(run.dataset, device, key_freqs=key_freqs, key_freqs_source=source,
-                         key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over, sgld=cfg.sgld)
+                         key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over, sgld=cfg.sgld,
+                         key_explain=cfg.key_explain if explain is None else explain)
     if any(m.needs == "circuit" for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
         load(run.checkpoint(steps[-1]))
         if source == "final":
             with torch.no_grad():
-                ctx_run.key_freqs = detect_key_freqs(Context(ctx_run, steps[-1], weights), ctx_run.key_freq_rule)
+                ctx_run.key_freqs = detect_keys(Context(ctx_run, steps[-1], weights), ctx_run.key_freq_rule,
+                                                ctx_run.key_explain).keys
         ctx_run.final_W_E = weights.W_E.detach().clone()
 
     rows = []
@@ -98,8 +107,11 @@ def measure_run(
             if i + 1 < len(steps):
                 upcoming = reader.submit(run.checkpoint, steps[i + 1])
             load(ckpt)
-            rows.append(compute_row(Context(ctx_run, step, weights), chosen))
+            ctx = Context(ctx_run, step, weights)
+            rows.append(compute_row(ctx, chosen))
     write_measures(run.path / MEASURES_FILE, rows)
+    with torch.no_grad():
+        warn(check_keys(ctx, rows[-1]))  # ctx: the last checkpoint, still loaded
     return rows
 
 
@@ -116,14 +128,16 @@ def measure_model(
     dataset: Any,
     measures: list[str] | None = None,
     key_freqs: list[int] | None = None,
-    rule: str = "neurons",
+    rule: str = DEFAULT_RULE,
     step: int = 0,
+    explain: float | None = None,
 ) -> dict[str, Any]:
     """One row of measures for one TransformerLens ``model`` on ``dataset``; nothing is written.
 
     Key frequencies are ``key_freqs`` (source "user") or detected on this model by
-    ``rule`` (source "per_checkpoint"). Measures that need a final checkpoint are
-    compared with ``model`` itself.
+    ``rule`` (source "per_checkpoint"; ``explain``: the logits rule's target share, default 0.95).
+    Measures that need a final checkpoint are compared with ``model`` itself. A grokked model
+    whose restricted loss is above its test loss gives a ``KeyWarning`` naming the better set.
     """
     from grokkit.model.run_weights import weights_of
 
@@ -131,5 +145,11 @@ def measure_model(
     weights = weights_of(model)
     ctx_run = RunContext(dataset, model.W_E.device, key_freqs=key_freqs,
                          key_freqs_source="user" if key_freqs is not None else "per_checkpoint", key_freq_rule=rule)
+    if explain is not None:
+        ctx_run.key_explain = explain
     ctx_run.final_W_E = weights.W_E.detach().clone()
-    return compute_row(Context(ctx_run, step, weights), chosen)
+    ctx = Context(ctx_run, step, weights)
+    row = compute_row(ctx, chosen)
+    with torch.no_grad():
+        warn(check_keys(ctx, row))
+    return row

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from torch import Tensor
+
 from grokkit.measures.base import Context, Measure
 from grokkit.model.loss import loss_and_acc
 
@@ -13,6 +15,12 @@ class Restricted(NamedTuple):
     restricted_acc: float
     restricted_loss_test: float  # over the test rows (the TransformerLens demo)
     restricted_acc_test: float
+
+
+def restricted_logits(L: Tensor, kept: Tensor) -> Tensor:
+    """L_r = kept + mean_inputs(L − kept): the logits ``L`` ``[n*n, classes]`` kept along the key directions
+    (``kept`` = Σ_k P_k(L)), with each class's mean over inputs restored (the constant term)."""
+    return kept + (L - kept).mean(dim=0, keepdim=True)
 
 
 def restricted(ctx: Context) -> Restricted:
@@ -25,7 +33,7 @@ def restricted(ctx: Context) -> Restricted:
     """
     L, run, grid = ctx.grid_logits, ctx.run, ctx.run.grid
     kept = ctx.directions.D @ ctx.key_coeffs  # Σ_k P_k(L)
-    L_r = kept + (L - kept).mean(dim=0, keepdim=True)
+    L_r = restricted_logits(L, kept)
     y = run.labels[grid.rows]
     loss, acc = loss_and_acc(L_r, y)
     loss_test, acc_test = loss_and_acc(L_r[grid.test], y[grid.test])

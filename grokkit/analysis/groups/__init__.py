@@ -21,7 +21,6 @@ from grokkit.analysis.groups.base import (
     character_kernel,
     component_logit_shares,
     group_grid,
-    key_components_from_logits,
     key_directions,
 )
 from grokkit.analysis.groups.cyclic import cyclic_group
@@ -45,4 +44,4 @@ def group_for(task: TaskConfig) -> TaskGroup:
 
 
 __all__ = ["GROUPS", "GroupGrid", "KeyDirections", "TaskGroup", "character_kernel", "component_logit_shares",
-           "group_for", "group_grid", "key_components_from_logits", "key_directions"]
+           "group_for", "group_grid", "key_directions"]

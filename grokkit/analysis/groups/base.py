@@ -138,10 +138,3 @@ def component_logit_shares(basis: FourierBasis, labels: Tensor, grid_logits: Ten
     C = dirs.D.T @ L  # [n − 1, classes]: every non-constant direction
     total = L.square().sum().clamp_min(1e-30)
     return torch.stack([C[cols].square().sum() for cols in dirs.slices]) / total
-
-
-def key_components_from_logits(basis: FourierBasis, labels: Tensor, grid_logits: Tensor,
-                               threshold: float = 0.25) -> list[int]:
-    """K = the components whose logit share exceeds ``threshold`` × the largest share (the "logits" rule)."""
-    shares = component_logit_shares(basis, labels, grid_logits)
-    return [k + 1 for k in torch.nonzero(shares > threshold * shares.max()).flatten().tolist()]
