@@ -180,7 +180,7 @@ def test_measure_run_writes_every_key_and_matches_live_rows(run):
     assert [r["step"] for r in live] == [0, 20, 40]
     rows = measure_run(run, key_freqs=[1, 3])
     assert rows == read_measures(run.path)
-    keys = {k for m in MEASURES.values() if not m.opt_in for k in m.keys} | {"step", "group", "key_freqs", "key_freqs_source"}
+    keys = {k for m in MEASURES.values() if not m.opt_in for k in m.keys} | {"step", "group", "key_freqs", "key_freqs_source", "key_rule", "keys_explained"}
     assert set(rows[-1]) == keys
     assert rows[-1]["key_freqs"] == [1, 3] and rows[-1]["key_freqs_source"] == "user" and rows[-1]["group"] == "Z_13"
     for live_row, row in zip(live, rows):
@@ -222,7 +222,7 @@ def test_cli_measure_and_info(run, tmp_path, capsys):
     assert "unknown measure" in capsys.readouterr().err
     assert main(["measure", str(copy), "--measures", "loss,excluded", "--key-freqs", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "key freqs [2] (source: user)" in out and "phases" in out
+    assert "keys     [2], explain " in out and "(given by the user)" in out and "phases" in out
     assert json.loads((copy / "measures.jsonl").read_text().splitlines()[0])["step"] == 0
     assert main(["info", str(copy)]) == 0
     assert "memorisation ends" in capsys.readouterr().out

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import asdict
 from typing import Any
 
-HELP = "show a run's config, progress, best accuracies and when it memorised and grokked"
-THRESHOLD = 0.99
+HELP = "show a run's config, progress, best accuracies, when it memorised and grokked, and its key components"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,17 +17,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def summarise(run: Any) -> dict[str, Any]:
-    """Progress and milestones of a run, from its metrics.jsonl and checkpoints."""
+    """Progress, milestones, phases and key components of a run, from its metrics.jsonl, measures.jsonl
+    and checkpoints (milestones and phases by ``grokkit.measures.phases.run_phases``, as every view)."""
     from grokkit.report.collect import check_measure_values
     from grokkit.run import METRIC_KEYS
 
     rows = run.metrics()
     check_measure_values(rows, run.path / "metrics.jsonl", METRIC_KEYS)  # numbers, or one line saying which is not
+    measures = measures_of(run)
+    story = story_of(run, rows, measures)
     steps = run.checkpoint_steps()
-
-    def first(key: str) -> int | None:
-        return next((r["step"] for r in rows if r[key] is not None and r[key] >= THRESHOLD), None)
-
     last = rows[-1] if rows else {}
     status = run.status() or {}
     diverged = None
@@ -43,33 +42,46 @@ def summarise(run: Any) -> dict[str, Any]:
         "last": {k: last[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc") if k in last},
         "best_train_acc": max((r["train_acc"] for r in rows if r["train_acc"] is not None), default=None),
         "best_test_acc": max((r["test_acc"] for r in rows if r["test_acc"] is not None), default=None),
-        "train_acc_99_step": first("train_acc"),
-        "test_acc_99_step": first("test_acc"),
-        "phases": phases_of(run),
-        "paper_phases": phases_of(run, paper=True),
+        "train_acc_99_step": story.milestones.memorised_step,
+        "test_acc_99_step": story.milestones.grokked_step,
+        "phases": asdict(story.phases) if rows or measures else None,
+        "paper_phases": None if story.paper is None else asdict(story.paper),
+        "keys": keys_of(measures),
     }
 
 
-def phases_of(run: Any, paper: bool = False) -> dict[str, Any] | None:
-    """Phase boundaries from RUN/measures.jsonl (its loss rows, else metrics.jsonl), None without it.
-
-    ``paper``: by the progress-measures paper's definitions, from the excluded and restricted
-    losses (``grokkit.measures.phases.PAPER_RULE``) instead of the test-loss curve.
-    """
-    from dataclasses import asdict
-
+def measures_of(run: Any) -> list[dict[str, Any]]:
+    """The rows of RUN/measures.jsonl, checked (one line naming a value no view can show); [] without it."""
     from grokkit.measures.offline import MEASURES_FILE, read_measures
-    from grokkit.measures.phases import detect_paper_phases, detect_phases
-
-    if not (run.path / MEASURES_FILE).is_file():
-        return None
     from grokkit.report.collect import check_measure_values
 
+    if not (run.path / MEASURES_FILE).is_file():
+        return []
     rows = read_measures(run.path)
     check_measure_values(rows, run.path / MEASURES_FILE)
-    if paper:
-        return asdict(detect_paper_phases(rows)) if any("excluded_loss" in r for r in rows) else None
-    return asdict(detect_phases(rows if any("test_loss" in r for r in rows) else run.metrics()))
+    return rows
+
+
+def story_of(run: Any, metrics: list[dict[str, Any]] | None = None,
+             measures: list[dict[str, Any]] | None = None) -> Any:
+    """``grokkit.measures.phases.run_phases`` of ``run`` (reading the rows not given)."""
+    from grokkit.measures.phases import run_phases
+
+    return run_phases(run.metrics() if metrics is None else metrics, measures_of(run) if measures is None else measures)
+
+
+def keys_of(measures: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The key components of the last measures row that has them: the set, its rule and source, the share
+    of that checkpoint's logit table it explains, and whether the self-check fails there."""
+    from grokkit.measures.keycheck import keys_fail
+
+    row = next((r for r in sorted(measures, key=lambda r: r["step"], reverse=True) if "key_freqs" in r), None)
+    if row is None:
+        return None
+    return {"step": row["step"], "key_freqs": row["key_freqs"], "source": row.get("key_freqs_source"),
+            "rule": row.get("key_rule"), "explained": row.get("keys_explained"),
+            "restricted_loss": row.get("restricted_loss"), "test_loss": row.get("test_loss"),
+            "self_check_failed": keys_fail(row)}
 
 
 def print_summary(run: Any) -> None:
@@ -85,16 +97,38 @@ def print_summary(run: Any) -> None:
     if s["last"]:
         last = s["last"]
         print(
-            f"last     train loss {_num(last.get('train_loss'), '.3g')} acc {_num(last.get('train_acc'), '.1%')} | "
-            f"test loss {_num(last.get('test_loss'), '.3g')} acc {_num(last.get('test_acc'), '.1%')}"
+            f"last     train loss {fmt_num(last.get('train_loss'), '.3g')} acc {fmt_num(last.get('train_acc'), '.1%')} | "
+            f"test loss {fmt_num(last.get('test_loss'), '.3g')} acc {fmt_num(last.get('test_acc'), '.1%')}"
         )
-        print(f"best     train acc {_num(s['best_train_acc'], '.1%')} | test acc {_num(s['best_test_acc'], '.1%')}")
-    print(f"99%      train acc: {_step(s['train_acc_99_step'])} | test acc: {_step(s['test_acc_99_step'])}")
-    _print_phases(s["phases"])
-    _print_phases(s["paper_phases"], "  (paper)")
+        print(f"best     train acc {fmt_num(s['best_train_acc'], '.1%')} | test acc {fmt_num(s['best_test_acc'], '.1%')}")
+    print_story(s["train_acc_99_step"], s["test_acc_99_step"], s["phases"], s["paper_phases"])
+    print_keys(s["keys"])
 
 
-def _num(value: float | None, spec: str) -> str:
+def print_story(memorised: int | None, grokked: int | None, phases: dict[str, Any] | None,
+                paper: dict[str, Any] | None) -> None:
+    """The ``99%`` and ``phases`` lines that ``info``, ``measure`` and ``run`` print alike."""
+    print(f"99%      train acc: {_step(memorised)} | test acc: {_step(grokked)}")
+    _print_phases(phases)
+    _print_phases(paper, "  (paper)")
+
+
+def print_keys(keys: dict[str, Any] | None, warn: bool = True) -> None:
+    """The ``keys`` line of ``info`` and ``measure``: the set, the share of the logit table it explains, the
+    rule; and a warning line when the self-check fails there (``grokkit.measures.keycheck``)."""
+    if keys is None:
+        return
+    explained = "" if keys["explained"] is None else f", explain {keys['explained']:.3f} of the logit table"
+    how = ("given by the user" if keys["source"] == "user" else
+           f"{keys['rule']} rule, {keys['source']}" if keys["rule"] else f"source: {keys['source']}")
+    print(f"keys     {keys['key_freqs']}{explained} at step {keys['step']} ({how})")
+    if warn and keys["self_check_failed"]:
+        print(f"warning: grokked, but restricted loss {keys['restricted_loss']:.3g} > test loss "
+              f"{keys['test_loss']:.3g} with keys {keys['key_freqs']}: they miss part of the circuit; "
+              f"`grokkit measure` names a better set")
+
+
+def fmt_num(value: float | None, spec: str) -> str:
     """A logged number, or "n/a" for one that was not finite (logged as null)."""
     return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
@@ -112,10 +146,10 @@ def _print_phases(ph: dict[str, Any] | None, label: str = "phases  ") -> None:
 
 
 def print_phases(run: Any) -> None:
-    """The ``phases`` lines of ``grokkit info``: from the test-loss curve, then by the paper's
-    definitions from the excluded and restricted losses (nothing when the rows cannot tell)."""
-    _print_phases(phases_of(run))
-    _print_phases(phases_of(run, paper=True), "  (paper)")
+    """The ``phases`` lines of ``grokkit info`` (``run_phases``: the same for every view)."""
+    story = story_of(run)
+    _print_phases(asdict(story.phases))
+    _print_phases(None if story.paper is None else asdict(story.paper), "  (paper)")
 
 
 def run(args: argparse.Namespace) -> int:

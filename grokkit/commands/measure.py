@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import warnings
+from dataclasses import asdict
+from typing import Any
 
 HELP = "compute progress measures at every checkpoint of a run into RUN/measures.jsonl"
 
@@ -12,6 +15,16 @@ def _int_list(text: str) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
 
 
 def _name_list(text: str) -> list[str]:
@@ -44,15 +57,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="use these key frequencies instead of detecting them")
     keys.add_argument("--per-checkpoint-keys", action="store_true",
                       help="detect key frequencies at each checkpoint (default: once, at the final one)")
-    parser.add_argument("--rule", choices=("neurons", "embedding", "logits"), default=None,
-                        help="key-frequency detection rule (default: the spec's, else neurons)")
+    parser.add_argument("--rule", choices=("logits", "neurons", "embedding"), default=None,
+                        help="key-component rule (default: the spec's key_freq_rule, else logits: the fewest "
+                             "components, largest first, that explain --explain of the logit table)")
+    parser.add_argument("--explain", type=_share, default=None, metavar="X",
+                        help="the logits rule's target share of the centred logit table, in (0, 1] "
+                             "(default: the spec's key_explain, else 0.95)")
     parser.add_argument("--device", default="cpu", help="device to compute on (default: cpu)")
     parser.add_argument("--list", action="store_true", help="list the measures and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.measures.phases import detect_paper_phases, detect_phases
     from grokkit.measures.registry import MEASURES
 
     if args.list:
@@ -68,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise GrokkitError("measure: give a RUN directory (or --list)")
 
     from grokkit.analysis.groups import group_for
-    from grokkit.measures.offline import MEASURES_FILE, measure_run
+    from grokkit.measures.offline import MEASURES_FILE
     from grokkit.run import Run
 
     check_device(args.device)
@@ -77,20 +93,51 @@ def run(args: argparse.Namespace) -> int:
     print(f"group    {group.name}")
     if args.measures is None and not group.circuit:
         print(f"note: {group.note}; computing only the measures that do not need a circuit")
-    rows = measure_run(run_, args.measures, key_freqs=args.key_freqs, per_checkpoint_keys=args.per_checkpoint_keys,
-                       rule=args.rule, device=args.device, progress=not args.no_progress)
+    rows, warned = measure_checked(run_, args.measures, key_freqs=args.key_freqs,
+                                   per_checkpoint_keys=args.per_checkpoint_keys, rule=args.rule,
+                                   explain=args.explain, device=args.device, progress=not args.no_progress)
+    print(f"wrote    {run_.path / MEASURES_FILE} ({len(rows)} checkpoints, {len(rows[-1]) - 1} keys per row)")
+    print_table(run_, rows, group, warned)
+    return 0
+
+
+def measure_checked(run_: Any, measures: list[str] | None = None, **kwargs: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """``measure_run`` with its self-check warnings (``grokkit.measures.keycheck.KeyWarning``) returned as
+    messages for the command to print, not as Python warnings."""
+    from grokkit.measures.keycheck import KeyWarning
+    from grokkit.measures.offline import measure_run
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", KeyWarning)
+        rows = measure_run(run_, measures, **kwargs)
+    for w in caught:  # anything else goes on as it would have
+        if not issubclass(w.category, KeyWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return rows, [str(w.message) for w in caught if issubclass(w.category, KeyWarning)]
+
+
+def print_table(run_: Any, rows: list[dict[str, Any]], group: Any, warned: list[str]) -> None:
+    """What ``measure`` computed, in ``info``'s words: the last checkpoint, the keys and the share of the
+    logit table they explain, milestones and phases (``run_phases``, as ``info`` and the report), then
+    the self-check's warnings (``warned``)."""
+    from grokkit.commands.info import fmt_num, keys_of, print_keys, print_story, story_of
+
     last = rows[-1]
-    print(f"wrote    {run_.path / MEASURES_FILE} ({len(rows)} checkpoints, {len(last) - 1} keys per row)")
-    if "key_freqs" in last:
-        print(f"key freqs {last['key_freqs']} (source: {last['key_freqs_source']})")
-        names = [group.component_name(k) for k in last["key_freqs"]]
+    parts = [f"{name} {fmt_num(last[key], '.3g')}" for name, key in
+             (("train loss", "train_loss"), ("test loss", "test_loss"), ("restricted loss", "restricted_loss"),
+              ("excluded loss", "excluded_loss")) if key in last]
+    parts += [f"test acc {fmt_num(last['test_acc'], '.1%')}"] if "test_acc" in last else []
+    print(f"last     step {last['step']}: {' | '.join(parts)}" if parts else f"last     step {last['step']}")
+    keys = keys_of(rows)
+    print_keys(keys, warn=not warned)  # the self-check's own message names the better set
+    if keys is not None:
+        names = [group.component_name(k) for k in keys["key_freqs"]]
         if any(not name.startswith("k=") for name in names):  # components that are not plain frequencies
             print(f"         = {', '.join(names)}")
-        if not last["key_freqs"]:
-            print("note: no key frequencies found (no neuron is explained by one frequency); "
-                  "the group measures used an empty set; pass --key-freqs or --rule embedding (or logits)")
-    if "test_loss" in last:
-        print(f"phases   {detect_phases(rows).describe()}")
-        if "excluded_loss" in last:
-            print(f"  (paper) {detect_paper_phases(rows).describe()}")
-    return 0
+        if not keys["key_freqs"]:
+            print("note: no key components found; the group measures used an empty set; "
+                  "pass --key-freqs or another --rule")
+    story = story_of(run_, measures=rows)
+    print_story(*story.milestones, asdict(story.phases), None if story.paper is None else asdict(story.paper))
+    for message in warned:
+        print(f"warning: {message}")

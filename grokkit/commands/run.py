@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from grokkit.commands import train as train_command
-    from grokkit.commands.info import print_phases
-    from grokkit.measures.offline import measure_run
+    from grokkit.commands.info import keys_of, measures_of, print_keys, print_phases
+    from grokkit.commands.measure import measure_checked
     from grokkit.report import write_report
     from grokkit.run import Run
 
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     train_command.run(args)  # trains, or resumes the same spec, and prints the summary
     t1 = time.perf_counter()
     run_ = Run(args.out)
+    warned: list[str] = []
     model = run_.config.model
     if model.n_layers != 1 or model.layer_norm:
         print(f"measures: skipped: the progress measures read a one-layer model without LayerNorm "
@@ -48,9 +49,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"measures: {run_.path / 'measures.jsonl'} already covers every checkpoint")
     else:
         print(f"measures: measuring {len(run_.checkpoint_steps())} checkpoints …", flush=True)
-        measure_run(run_, progress=not args.no_progress)
+        warned = measure_checked(run_, progress=not args.no_progress)[1]
     t2 = time.perf_counter()
     print_phases(run_)
+    print_keys(keys_of(measures_of(run_)), warn=not warned)
+    for message in warned:
+        print(f"warning: {message}")
     print(f"report: {write_report(run_)}")
     t3 = time.perf_counter()
     print(f"time     train {t1 - t0:.1f} s | measures {t2 - t1:.1f} s | report {t3 - t2:.1f} s | "

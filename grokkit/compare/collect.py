@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from grokkit.errors import RunError
+from grokkit.measures.milestones import GROKKED_ACC, first_step_at  # GROKKED_ACC: re-exported for the page
 from grokkit.toy.measures import SMALL_DIM
 from grokkit.toy.summary import CURVE_KEYS, CurvePoint, curve_label, curves, kept, varying_keys
 from grokkit.toy.sweep import SPEC_FILE, SWEEP_FORMAT as TOY_FORMAT
 
 OWN_DIRECTION = SMALL_DIM  # 0.05: the toy report's "not represented" cut, so counts match the rows
-GROKKED_ACC = 0.99  # test accuracy that counts as grokked (the sweep table's threshold)
 TRANSFORMER_FORMAT = "grokkit-sweep"
 
 
@@ -202,7 +202,7 @@ def _reduce(run: Any, settings: dict[str, Any], measures: list[dict[str, Any]]) 
     n_train = len(run.dataset.split.train)
     rows = sorted((r for r in measures if "excluded_acc" in r), key=lambda r: r["step"])
     metrics = run.metrics()
-    grok = next((r["step"] for r in metrics if r["test_acc"] >= GROKKED_ACC), None)
+    grok = first_step_at(metrics, "test_acc")
     return TransformerRun(
         name=run.path.name, settings=settings, p=run.config.task.p, frac_train=run.config.task.frac_train,
         n_train=n_train, steps=[r["step"] for r in rows],

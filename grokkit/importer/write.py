@@ -26,13 +26,13 @@ from grokkit.files.jsonl import write_rows
 from grokkit.files.layout import METRICS_FILE, STATUS_FILE
 from grokkit.importer.formats import Source
 from grokkit.importer.load import ImportFileError, LoadedFile
+from grokkit.measures.milestones import milestones
 from grokkit.model.build import build_model
 from grokkit.model.loss import loss_and_acc
 from grokkit.run import Run
 from grokkit.spec import RunConfig
 
 CURVES_FILE = "imported_losses.jsonl"
-GROKKED_ACC = 0.99  # the threshold grokkit's info and sweeps use
 
 
 def evaluate(model: Any, run: Run) -> dict[str, float]:
@@ -97,7 +97,7 @@ def fill(run: Run, source: Source, loaded: LoadedFile) -> None:
     write_rows(run.path / METRICS_FILE, rows)
     if source.train_curve or source.test_curve:
         write_rows(run.path / CURVES_FILE, curve_rows(source))
-    grok_step = next((row["step"] for row in rows if row["test_acc"] >= GROKKED_ACC), None)
+    grok_step = milestones(rows).grokked_step
     write_json_atomic(run.path / STATUS_FILE, {
         "finished": True, "imported": True, "final_step": rows[-1]["step"], "stopped_early": False,
         "grok_step": grok_step, "source": imported,

@@ -1,12 +1,19 @@
-"""Phase boundaries of a grokking run from its curves: memorisation, circuit formation, cleanup."""
+"""Phase boundaries of a grokking run from its curves: memorisation, circuit formation, cleanup.
+
+``run_phases`` is the one place that decides which rows the phases of a run are read from;
+``grokkit info``, ``grokkit measure``, ``grokkit run`` and the report all call it, so they show
+the same boundaries and milestones for the same run.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-ACC = 0.99
+from grokkit.measures.milestones import GROKKED_ACC, Milestones, first_step_at, has_grokked, milestones
+
+ACC = GROKKED_ACC
 FRAC = 0.1
 MIN_DECADES = 1.0
 
@@ -43,13 +50,14 @@ def detect_phases(rows: list[dict[str, Any]]) -> Phases:
     """
     rows = sorted((r for r in rows if all(k in r for k in ("step", "train_acc", "test_loss", "test_acc"))),
                   key=lambda r: r["step"])
-    mem = next((i for i, r in enumerate(rows) if r["train_acc"] >= ACC), None)
-    if mem is None:
+    memorised = first_step_at(rows, "train_acc")
+    if memorised is None:
         return Phases(None, None, None, RULE)
+    mem = next(i for i, r in enumerate(rows) if r["step"] == memorised)
     later = rows[mem:]
     ell = [math.log10(max(r["test_loss"], 1e-300)) for r in later]
     hi, lo = max(ell), min(ell)
-    if later[-1]["test_acc"] < ACC or hi - lo < MIN_DECADES:
+    if not has_grokked(later[-1]) or hi - lo < MIN_DECADES:
         return Phases(rows[mem]["step"], None, None, RULE)
     peak = ell.index(hi)
     circuit = next(i for i in range(peak, len(ell)) if ell[i] <= hi - FRAC * (hi - lo))
@@ -94,3 +102,22 @@ def detect_paper_phases(rows: list[dict[str, Any]]) -> Phases:
                     and (norm0 is None or rows[circuit + i].get("weight_norm", norm0) < norm0)), None)
     return Phases(rows[mem]["step"], rows[circuit]["step"], None if cleanup is None else rows[cleanup]["step"],
                   PAPER_RULE)
+
+
+class RunPhases(NamedTuple):
+    """Everything a view says about when a run learnt: milestones, phases, and where they came from."""
+
+    milestones: Milestones  # first steps with train / test accuracy ≥ 0.99, from the same rows as ``phases``
+    phases: Phases  # by ``RULE``, from the test-loss curve
+    paper: Phases | None  # by ``PAPER_RULE``, from the measures; None without excluded/restricted losses
+    source: str  # "metrics.jsonl" or "measures.jsonl": the rows ``phases`` and ``milestones`` were read from
+
+
+def run_phases(metrics: list[dict[str, Any]], measures: list[dict[str, Any]]) -> RunPhases:
+    """The phases and milestones of a run from its metrics rows (dense: every evaluation, so they place
+    the boundaries best) or, without any, from the loss rows of its measures (one per checkpoint).
+    The paper's phases come from the measures rows that have the excluded and restricted losses."""
+    rows, source = (metrics, "metrics.jsonl") if metrics else (
+        [r for r in measures if "test_loss" in r], "measures.jsonl")
+    paper = detect_paper_phases(measures) if any("excluded_loss" in r for r in measures) else None
+    return RunPhases(milestones(rows), detect_phases(rows), paper, source)

@@ -17,7 +17,9 @@ import torch
 from grokkit.errors import RunError
 from grokkit.run import METRIC_KEYS
 from grokkit.measures.offline import read_measures
-from grokkit.measures.phases import detect_paper_phases, detect_phases
+from grokkit.measures.keycheck import KeyCheck, better_keys, keys_fail
+from grokkit.measures.milestones import Milestones
+from grokkit.measures.phases import run_phases
 
 
 @dataclass
@@ -50,6 +52,9 @@ class FinalArrays:
     logit_components: np.ndarray | None = None  # [n_components + 1]² the same, per (component of a, of b)
     key_freqs: list[int] | None = None
     key_freqs_source: str = ""
+    key_rule: str = ""  # the rule that chose them ("user" when given)
+    keys_explained: float | None = None  # their share of this checkpoint's centred logit table
+    key_check: KeyCheck | None = None  # the failed self-check (grokked, restricted loss > test loss), else None
 
 
 @dataclass
@@ -64,6 +69,7 @@ class ReportData:
     phases: list[PhaseBand] = field(default_factory=list)
     phase_rule: str = ""
     paper_phases: Any = None  # grokkit.measures.phases.Phases by the paper's definitions, from the measures
+    milestones: Milestones = Milestones(None, None)  # first steps with train / test accuracy ≥ 0.99
     final: FinalArrays | None = None
     missing: dict[str, str] = field(default_factory=dict)
     """Section id → why that section has nothing to show."""
@@ -106,7 +112,7 @@ def check_measure_values(rows: list[dict[str, Any]], path: Any, keys: Iterable[s
 
     A measure is a number (null when it was not finite), a list of numbers (per head) or a
     table of numbers (per frequency or parameter); ``key_freqs`` is a list of integers,
-    ``key_freqs_source`` and ``group`` strings. Keys may be any string: the page escapes them.
+    ``key_freqs_source``, ``key_rule`` and ``group`` strings. Keys may be any string: the page escapes them.
     """
     keys = None if keys is None else set(keys)
     for row in rows:
@@ -115,7 +121,7 @@ def check_measure_values(rows: list[dict[str, Any]], path: Any, keys: Iterable[s
                 continue
             if key == "key_freqs":
                 ok = isinstance(value, list) and all(isinstance(k, int) and not isinstance(k, bool) for k in value)
-            elif key in ("key_freqs_source", "group"):
+            elif key in ("key_freqs_source", "key_rule", "group"):
                 ok = isinstance(value, str)
             elif isinstance(value, list):
                 ok = all(_is_number(v) for v in value)
@@ -130,11 +136,14 @@ def check_measure_values(rows: list[dict[str, Any]], path: Any, keys: Iterable[s
 
 
 def _add_phases(data: ReportData) -> None:
-    rows = data.metrics or data.measures  # the dense evaluations place the boundaries best
+    story = run_phases(data.metrics, data.measures)  # as info and measure: the same rows, the same rule
+    data.milestones = story.milestones
+    data.paper_phases = story.paper
+    rows = data.metrics or [r for r in data.measures if "test_loss" in r]
     if not rows:
         data.missing["phases"] = "no rows to detect phases from"
         return
-    phases = detect_phases(rows)
+    phases = story.phases
     data.phase_rule = phases.rule
     bounds = [("memorisation", phases.memorisation_end), ("circuit formation", phases.circuit_formation_end),
               ("cleanup", phases.cleanup_end)]
@@ -146,8 +155,6 @@ def _add_phases(data: ReportData) -> None:
         start = end
     if not data.phases:
         data.missing["phases"] = f"No phase boundary in these curves yet. Rule: {phases.rule}"
-    if any("excluded_loss" in r for r in data.measures):
-        data.paper_phases = detect_paper_phases(data.measures)
 
 
 def measures_at(measures: list[dict[str, Any]], step: int) -> dict[str, Any]:
@@ -160,7 +167,7 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
     from grokkit.analysis import fourier
     from grokkit.analysis.groups import group_for, group_grid
-    from grokkit.analysis.keys import key_frequencies
+    from grokkit.analysis.keys import key_set
 
     task = run.config.task
     ds = run.dataset
@@ -195,18 +202,25 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
         missing["key_freqs"] = group.note
     elif "key_freqs" in row:
         out.key_freqs, out.key_freqs_source = list(row["key_freqs"]), str(row.get("key_freqs_source", ""))
+        out.key_rule, out.keys_explained = str(row.get("key_rule", "")), row.get("keys_explained")
     elif run.config.measures.key_freqs is not None:
-        out.key_freqs, out.key_freqs_source = list(run.config.measures.key_freqs), "user"
+        out.key_freqs, out.key_freqs_source, out.key_rule = list(run.config.measures.key_freqs), "user", "user"
     else:
-        rule = run.config.measures.key_freq_rule
-        out.key_freqs = list(key_frequencies(model, ds, rule=rule))
-        out.key_freqs_source = f"detected at step {step} by the {rule} rule (no measures.jsonl)"
+        cfg = run.config.measures
+        keys = key_set(model, ds, rule=cfg.key_freq_rule, explain=cfg.key_explain)
+        out.key_freqs, out.key_rule, out.keys_explained = keys.keys, keys.rule, keys.explained
+        out.key_freqs_source = f"detected at step {step} by the {keys.rule} rule (no measures.jsonl)"
 
     acts = cache["blocks.0.mlp.hook_post"][grid.rows, -1].double()  # [n*n, d_mlp] over the group grid
     clusters = fourier.neuron_freq_clusters(basis, acts)
     out.neuron_freq = np.asarray(clusters.freq, dtype=np.int64)
     out.neuron_frac = np.asarray(clusters.frac_explained, dtype=np.float64)
     out.neuron_explained = np.asarray(clusters.explained, dtype=bool)
+    if group.circuit and row.get("step") == step and keys_fail(row):  # the self-check, with the better set
+        L_all = logits[grid.rows, -1, : task.n_symbols].double()  # every output class, as the measures score
+        better, explained, loss = better_keys(basis, grid.labels, L_all, ds.labels[grid.rows], row["test_loss"])
+        out.key_check = KeyCheck(step, list(row["key_freqs"]), row["restricted_loss"], row["test_loss"],
+                                 better, explained, loss)
     L = logits[grid.rows, -1][:, symbols].double()  # [n*n, n]: the group's symbols as output classes
     coeffs = fourier.fft2d(basis, L).square().sum(-1)  # [n, n] squared norm over output classes
     out.logit_fourier = coeffs.sqrt().float().numpy()

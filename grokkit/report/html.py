@@ -69,11 +69,29 @@ def summary_table(data: ReportData) -> str:
         rows.append(("phases (paper's definitions)",
                      f"<details><summary>{esc(data.paper_phases.describe())}</summary>"
                      f"<p class='caption'>{esc(data.paper_phases.rule)}</p></details>"))
+    m = data.milestones
+    at = lambda step: "not yet" if step is None else f"step {step}"  # noqa: E731
+    rows.append(("99 % accuracy", esc(f"train: {at(m.memorised_step)}; test: {at(m.grokked_step)}")))
     if data.final and data.final.key_freqs is not None:
-        rows.append(("key frequencies", esc(", ".join(map(str, data.final.key_freqs)) or "none")))
+        final = data.final
+        text = ", ".join(map(str, final.key_freqs)) or "none"
+        if final.keys_explained is not None:
+            text += f" (explain {final.keys_explained:.3f} of the logit table at step {final.step}"
+            text += f"; {final.key_rule} rule)" if final.key_rule not in ("", "user") else "; given)"
+        rows.append(("key frequencies", esc(text)))
     rows.append(("measures", f"{len(data.measures)} checkpoints measured" if data.measures else "none"))
     body = "".join(f"<tr><th class='l'>{esc(k)}</th><td class='l'>{v}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
+
+
+def key_check_banner(data: ReportData) -> str:
+    """The self-check's warning, at the top of the page: a grokked run whose keys do not carry its logits."""
+    check = data.final.key_check if data.final else None
+    if check is None:
+        return ""
+    style = "background: #fdecea; border: 2px solid #c0392b; padding: 10px 14px; margin: 12px 0"
+    return (f"<div class='banner' style='{style}'><b>Warning: the key components miss the circuit.</b> "
+            f"{esc(check.message)}</div>")
 
 
 def key_freq_table(data: ReportData) -> str:
@@ -109,7 +127,7 @@ def key_freq_table(data: ReportData) -> str:
 def render_page(data: ReportData) -> str:
     """The whole report as one HTML string."""
     figures: dict[str, Any] = {}
-    blocks = [f"<h2>Summary</h2>{summary_table(data)}"]
+    blocks = [f"{key_check_banner(data)}<h2>Summary</h2>{summary_table(data)}"]
     groups = [("Training and progress measures", curve_sections(data)), ("Final checkpoint", final_sections(data))]
     for heading, sections in groups:
         blocks.append(f"<h2>{esc(heading)}</h2><div class='grid'>"

@@ -160,7 +160,7 @@ def curve_sections(data: ReportData) -> list[Section]:
     return out
 
 
-NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "group", "lr", "wall_s", "llc_std"}
+NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "key_rule", "group", "lr", "wall_s", "llc_std"}
 
 
 def other_sections(data: ReportData) -> list[Section]:

@@ -14,12 +14,7 @@ from typing import Any
 
 from grokkit.files.results import write_results as write_result_files
 
-ACC = 0.99
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
-
-
-def _first(rows: list[dict[str, Any]], key: str) -> int | None:
-    return next((r["step"] for r in rows if r.get(key, 0) >= ACC), None)
 
 
 def key_freqs_of(run: Any) -> list[int] | None:
@@ -34,17 +29,18 @@ def key_freqs_of(run: Any) -> list[int] | None:
 
 
 def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
-    from grokkit.measures.phases import detect_phases
+    from grokkit.measures.phases import run_phases
 
     rows = run.metrics()
     last = rows[-1] if rows else {}
-    phases = detect_phases(rows)
+    story = run_phases(rows, [])  # the milestones and phases info and the report show
+    phases = story.phases
     status = run.status() or {}
     return {
         "name": name,
         **settings,
-        "memorise_step": _first(rows, "train_acc"),
-        "grok_step": _first(rows, "test_acc"),
+        "memorise_step": story.milestones.memorised_step,
+        "grok_step": story.milestones.grokked_step,
         "final_step": last.get("step"),
         **{f"final_{k}": last.get(k) for k in METRICS},
         "key_freqs": key_freqs_of(run) if run.checkpoint_steps() else None,
