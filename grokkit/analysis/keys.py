@@ -22,8 +22,9 @@ import torch
 from torch import Tensor
 
 from grokkit.analysis.fourier import FourierBasis, FourierNotApplicable, key_freqs_from_embedding, key_freqs_from_neurons
-from grokkit.analysis.groups import component_logit_shares, group_for, group_grid
+from grokkit.analysis.groups import component_logit_shares, group_for, group_grid, key_directions
 from grokkit.data.dataset import AlgorithmicDataset
+from grokkit.model.loss import loss_and_acc
 
 KEY_RULES = ("logits", "neurons", "embedding")
 """The key-component rules by name, the default first (see ``select_keys`` for each formula)."""
@@ -34,7 +35,8 @@ EXPLAIN = 0.95
 Not 0.9: a share is not a margin. On add, p = 31 (``tests/fixtures/keys``) the largest frequency
 alone explains 0.908 of the table and its restricted loss is 0.80 (test loss 1e-6): one circle
 cannot tell neighbouring answers apart, and the second frequency's 0.079 is what does. After
-cleanup the components outside the circuit hold ~0.001 each, so 0.95 adds none of them."""
+cleanup the components outside the circuit hold ~0.001 each, so 0.95 adds none of them. (The
+rule's loss check, ``carrying_keys``, catches what a share misses either way.)"""
 MIN_SHARE = 0.01
 """… and never keeps a component holding less than this share: noise at the scale of the logits (mul,
 p = 59: k = 2, 14, 1 hold 0.744, 0.162, 0.041 and the next ones 0.002; they are left out). The shares
@@ -69,12 +71,48 @@ def keys_by_share(shares: Tensor, explain: float = EXPLAIN, min_share: float = M
     return sorted(kept)
 
 
+def restricted_logits(L: Tensor, kept: Tensor) -> Tensor:
+    """L_r = kept + mean_inputs(L − kept): the logits ``L`` ``[n*n, classes]`` kept along the key directions
+    (``kept`` = Σ_k P_k(L)), with each class's mean over inputs restored (the constant term)."""
+    return kept + (L - kept).mean(dim=0, keepdim=True)
+
+
+class Carrying(NamedTuple):
+    """Components that carry the logits: the set, its restricted loss."""
+
+    keys: list[int]  # ascending
+    restricted_loss: float  # cross-entropy of restricted_logits over every row of the grid
+
+
+def carrying_keys(basis: FourierBasis, labels: Tensor, grid_logits: Tensor, targets: Tensor, target: float,
+                  start: list[int] = (), shares: Tensor | None = None) -> Carrying:
+    """``start``, then the other components largest logit share first, until the restricted loss ≤ ``target``.
+
+    ``targets`` ``[n*n]`` are the grid rows' answers as output classes (the labels the losses score);
+    every component when no smaller set reaches ``target``.
+    """
+    L = grid_logits.double()
+    shares = component_logit_shares(basis, labels, L) if shares is None else shares
+    rest = [int(i) + 1 for i in torch.argsort(shares, descending=True, stable=True) if int(i) + 1 not in start]
+    order = list(start) + rest
+    D = key_directions(basis, labels, order).D  # [n*n, m]: columns in the order components are added
+    bounds = [0] + torch.tensor([len(basis.rows_of(k)) for k in order]).cumsum(0).tolist()
+    n = len(start)
+    while True:
+        cols = D[:, : bounds[n]]
+        loss = loss_and_acc(restricted_logits(L, cols @ (cols.T @ L)), targets)[0].item()
+        if loss <= target or n == len(order):
+            return Carrying(sorted(order[:n]), loss)
+        n += 1
+
+
 def select_keys(
     rule: str,
     basis: FourierBasis,
     labels: Tensor,
     grid_logits: Tensor,
     *,
+    targets: Tensor | None = None,
     acts: Callable[[], Tensor] | None = None,
     W_E: Callable[[], Tensor] | None = None,
     explain: float = EXPLAIN,
@@ -82,21 +120,24 @@ def select_keys(
     """The key components of one checkpoint by ``rule``, with the share of the logit table they explain.
 
     ``grid_logits`` ``[n*n, classes]`` and ``labels`` ``[n*n]`` are the group grid's logits and label
-    elements; ``acts()`` gives the post-ReLU activations at '=' over the grid ``[n*n, d_mlp]`` (rule
+    elements, ``targets`` ``[n*n]`` the rows' answers as output classes (the logits rule's loss check);
+    ``acts()`` gives the post-ReLU activations at '=' over the grid ``[n*n, d_mlp]`` (rule
     ``neurons``), ``W_E()`` the embedding of the group's symbols ``[n, d_model]`` (rule ``embedding``);
     both are only called by the rule that needs them. ``share_k`` = ‖D_kᵀ (L − mean_inputs L)‖² /
     ‖L − mean_inputs L‖², with D_k the key directions of component k (``component_logit_shares``).
 
     - ``logits`` (default): sort the components by share_k and keep the largest until Σ share_k ≥
-      ``explain`` (``EXPLAIN``, 0.95), never one with share_k < ``MIN_SHARE`` (0.01). It reads what
-      restricted loss reads, so it finds a component whatever the neurons that write it look like:
-      no clustering threshold, so neurons that split their mass between k and the harmonic 2k still
-      count wherever their output lands. Fails:
-      when the logit table is not yet structured (early checkpoints, a run that never
-      generalises) the shares are spread thin and the rule keeps many components, each carrying
-      noise or the memorised part; and a share is not a margin, so a component holding less than
-      1 − ``explain`` of the table but needed to separate near answers is dropped (the self-check
-      of ``grokkit.measures.keycheck`` catches it on a grokked run).
+      ``explain`` (``EXPLAIN``, 0.95), leaving out those with share_k < ``MIN_SHARE`` (0.01); then,
+      with ``targets``, go on adding components in the same order while the restricted loss of the
+      set (over the whole grid) is above the model's own loss there (``carrying_keys``), because a
+      share is not a margin: on the quickstart (add, p = 59) k = 15 and 21 explain 0.981 of the
+      table but give restricted loss 2e-3 against test loss 4e-5; k = 19, with 0.009 of the table,
+      brings it to 6e-8. It reads what restricted loss reads, so it finds a component whatever the
+      neurons that write it look like: no clustering threshold, so neurons that split their mass
+      between k and the harmonic 2k still count wherever their output lands. Fails: when the logit
+      table is not yet structured (early checkpoints, a run that never generalises) the shares are
+      spread thin and the set is large, each component carrying noise or the memorised part; on a
+      model whose restricted loss never reaches its own loss the loss check takes every component.
     - ``neurons`` (the paper's standard rule): cluster the neurons, a neuron's component is the k
       whose {const, k}² block holds the largest share of its centred 2-D transform, explained when
       that share exceeds 0.85; K = the components owning an explained neuron. Fails: neurons whose
@@ -112,6 +153,9 @@ def select_keys(
     shares = component_logit_shares(basis, labels, grid_logits)
     if rule == "logits":
         keys = keys_by_share(shares, explain)
+        if targets is not None:
+            own = loss_and_acc(grid_logits.double(), targets)[0].item()
+            keys = carrying_keys(basis, labels, grid_logits, targets, own, start=keys, shares=shares).keys
     elif rule == "neurons":
         keys = key_freqs_from_neurons(basis, acts().double())
     else:
@@ -133,7 +177,7 @@ def key_set(model: Any, dataset: AlgorithmicDataset, rule: str = DEFAULT_RULE, e
     grid = group_grid(group, dataset)
     rows = grid.rows.to(model.W_E.device)
     return select_keys(rule, group.basis, grid.labels.to(rows.device), logits[rows, -1, : dataset.cfg.n_symbols],
-                       acts=lambda: cache[hook][rows, -1], W_E=lambda: model.W_E.detach()[group.symbols],
+                       targets=dataset.labels.to(rows.device)[rows], acts=lambda: cache[hook][rows, -1], W_E=lambda: model.W_E.detach()[group.symbols],
                        explain=explain)
 
 

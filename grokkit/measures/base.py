@@ -215,7 +215,8 @@ def detect_keys(ctx: Context, rule: str = DEFAULT_RULE, explain: float = EXPLAIN
     """Key components of one checkpoint by ``rule`` (``grokkit.analysis.keys.select_keys``), in the task's group."""
     run = ctx.run
     run.group.require_circuit("key frequencies")
-    return select_keys(rule, run.basis, run.grid.labels, ctx.grid_logits, explain=explain,
+    return select_keys(rule, run.basis, run.grid.labels, ctx.grid_logits, targets=run.labels[run.grid.rows],
+                       explain=explain,
                        acts=lambda: ctx.act.post[run.grid.rows],
                        W_E=lambda: ctx.weights.W_E.detach()[run.group.symbols])
 

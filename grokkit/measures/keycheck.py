@@ -9,16 +9,14 @@ then looks for the better set: components added largest logit share first
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, NamedTuple
 
 import torch
 
-from grokkit.analysis.groups import component_logit_shares, key_directions
-from grokkit.analysis.keys import explained_share
+from grokkit.analysis.groups import component_logit_shares
+from grokkit.analysis.keys import carrying_keys, explained_share
 from grokkit.measures.milestones import has_grokked
-from grokkit.model.loss import loss_and_acc
 
 
 class KeyWarning(UserWarning):
@@ -54,31 +52,13 @@ def keys_fail(row: dict[str, Any]) -> bool:
     return row["restricted_loss"] > row["test_loss"]
 
 
-def restricted_loss(grid_logits: torch.Tensor, y: torch.Tensor, D: torch.Tensor) -> float:
-    """Restricted loss of the grid logits ``[n*n, classes]`` kept along the orthonormal columns of ``D``."""
-    from grokkit.measures.restricted import restricted_logits
-
-    return loss_and_acc(restricted_logits(grid_logits, D @ (D.T @ grid_logits)), y)[0].item()
-
-
-def better_keys(basis: Any, labels: torch.Tensor, grid_logits: torch.Tensor, y: torch.Tensor, target: float
+def better_keys(basis: Any, labels: torch.Tensor, grid_logits: torch.Tensor, targets: torch.Tensor, target: float
                 ) -> tuple[list[int], float, float]:
-    """Components added largest logit share first until the restricted loss ≤ ``target``.
-
-    Returns (keys ascending, their explained share, their restricted loss); all components
-    when no smaller set reaches the target.
-    """
-    L = grid_logits.double()
-    shares = component_logit_shares(basis, labels, L)
-    order = [int(i) + 1 for i in torch.argsort(shares, descending=True, stable=True)]
-    dirs = key_directions(basis, labels, order)
-    loss = math.inf
-    for n, cols in enumerate(dirs.slices, 1):
-        loss = restricted_loss(L, y, dirs.D[:, : cols.stop])
-        if loss <= target:
-            break
-    keys = sorted(order[:n])
-    return keys, explained_share(shares, keys), loss
+    """Components added largest logit share first until the restricted loss ≤ ``target``
+    (``grokkit.analysis.keys.carrying_keys``): (keys ascending, their explained share, their restricted loss)."""
+    shares = component_logit_shares(basis, labels, grid_logits.double())
+    found = carrying_keys(basis, labels, grid_logits, targets, target, shares=shares)
+    return found.keys, explained_share(shares, found.keys), found.restricted_loss
 
 
 def check_keys(ctx: Any, row: dict[str, Any]) -> KeyCheck | None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from torch import Tensor
-
+from grokkit.analysis.keys import restricted_logits
 from grokkit.measures.base import Context, Measure
 from grokkit.model.loss import loss_and_acc
 
@@ -15,12 +14,6 @@ class Restricted(NamedTuple):
     restricted_acc: float
     restricted_loss_test: float  # over the test rows (the TransformerLens demo)
     restricted_acc_test: float
-
-
-def restricted_logits(L: Tensor, kept: Tensor) -> Tensor:
-    """L_r = kept + mean_inputs(L − kept): the logits ``L`` ``[n*n, classes]`` kept along the key directions
-    (``kept`` = Σ_k P_k(L)), with each class's mean over inputs restored (the constant term)."""
-    return kept + (L - kept).mean(dim=0, keepdim=True)
 
 
 def restricted(ctx: Context) -> Restricted:
