@@ -38,7 +38,8 @@ cannot tell neighbouring answers apart, and the second frequency's 0.079 is what
 cleanup the components outside the circuit hold ~0.001 each, so 0.95 adds none of them. (The
 rule's loss check, ``carrying_keys``, catches what a share misses either way.)"""
 MIN_SHARE = 0.01
-"""… and never keeps a component holding less than this share: noise at the scale of the logits (mul,
+"""… and its share stage never keeps a component holding less than this share (only the loss check
+may add one, when the keys need it): noise at the scale of the logits (mul,
 p = 59: k = 2, 14, 1 hold 0.744, 0.162, 0.041 and the next ones 0.002; they are left out). The shares
 of all components sum to less than 1 (the rest of the table is no function of the answer: what is
 still memorised, noise), so the target may be out of reach: div, p = 31 (``tests/fixtures/keys``) has

@@ -1,4 +1,4 @@
-"""grokkit measure RUN [--measures a,b,...] [--key-freqs k,k,...] [--per-checkpoint-keys]"""
+"""grokkit measure RUN [--measures a,b,...] [--key-freqs k,k,... | --per-checkpoint-keys] [--rule R] [--explain X]"""
 
 from __future__ import annotations
 
