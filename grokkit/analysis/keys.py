@@ -98,10 +98,11 @@ def carrying_keys(basis: FourierBasis, labels: Tensor, grid_logits: Tensor, targ
     order = list(start) + rest
     D = key_directions(basis, labels, order).D  # [n*n, m]: columns in the order components are added
     bounds = [0] + torch.tensor([len(basis.rows_of(k)) for k in order]).cumsum(0).tolist()
+    C = D.T @ L  # [m, classes]: the coordinates along every direction, once
     n = len(start)
     while True:
-        cols = D[:, : bounds[n]]
-        loss = loss_and_acc(restricted_logits(L, cols @ (cols.T @ L)), targets)[0].item()
+        b = bounds[n]
+        loss = loss_and_acc(restricted_logits(L, D[:, :b] @ C[:b]), targets)[0].item()
         if loss <= target or n == len(order):
             return Carrying(sorted(order[:n]), loss)
         n += 1
