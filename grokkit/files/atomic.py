@@ -3,6 +3,11 @@
 A reader (or a resumed run after a kill) sees the old file or the new one, never a
 half-written one. Disk-full and permission errors surface as one-line ``RunError``s
 naming the file, and the temporary is removed.
+
+Nothing here writes through a symbolic link: a link planted under a temporary's name is
+removed (the link, not what it points to) and the temporary created exclusively, and an
+appended log that is a link is refused (``O_NOFOLLOW``). Replacing a file renames over the
+name, so a link at the target itself is replaced, never followed.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import errno
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable, NoReturn
 
 from grokkit.errors import RunError
 
@@ -39,11 +44,34 @@ def os_error_message(path: Path, exc: OSError) -> str:
     return f"{path}: cannot write ({exc.strerror or exc})"
 
 
+def refuse_link(path: Path, exc: OSError) -> NoReturn:
+    """Turn the ``ELOOP`` of an ``O_NOFOLLOW`` open into a one-line refusal; re-raise anything else."""
+    if exc.errno == errno.ELOOP:
+        raise RunError(f"{path}: is a symbolic link; grokkit never writes through a link in a run folder") from None
+    raise exc
+
+
+def open_for_append(path: Path) -> IO[str]:
+    """``path`` opened to append text (created if absent), never through a symbolic link."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        refuse_link(path, exc)
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def clear_temporary(tmp: Path) -> None:
+    """Remove a leftover file or link under a temporary's name (a link itself, never its target)."""
+    if os.path.lexists(tmp) and (tmp.is_symlink() or not tmp.is_dir()):
+        tmp.unlink()
+
+
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary beside ``path``, fsync it, and rename it over ``path``."""
     path = Path(path)
     tmp = temporary_name(path)
     try:
+        clear_temporary(tmp)
         write(tmp)
         fsync_path(tmp)
         os.replace(tmp, path)
@@ -55,8 +83,15 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def write_new_text(path: Path, text: str) -> None:
+    """Write a file that must not exist yet (``O_EXCL``: never an existing file or a link's target)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_atomic(path, lambda tmp: write_new_text(tmp, text))
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

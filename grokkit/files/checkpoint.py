@@ -107,10 +107,15 @@ def save_checkpoint(
     name = non_finite(model)
     if name is not None:
         raise CheckpointError(f"checkpoint step {step}: {name} is not finite; nothing was written")
-    root.mkdir(parents=True, exist_ok=True)
     final = checkpoint_dir(root, step)
+    for path in (root, final):  # never write into, or move aside, a folder grokkit did not make
+        if path.is_symlink():
+            raise CheckpointError(f"{path}: is a symbolic link; grokkit never writes through a link in a run folder")
+    root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
-    if tmp.exists():
+    if tmp.is_symlink():
+        tmp.unlink()  # the link planted under our temporary's name, not what it points to
+    elif tmp.exists():
         shutil.rmtree(tmp)
     try:
         tmp.mkdir()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from grokkit.errors import RunError
-from grokkit.files.atomic import write_text_atomic
+from grokkit.files.atomic import open_for_append, write_text_atomic
 
 
 def json_safe(value: Any) -> Any:
@@ -32,8 +32,8 @@ def dumps_row(row: dict[str, Any]) -> str:
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
-    """Append one row (one line) to a JSONL log."""
-    with open(path, "a", encoding="utf-8") as handle:
+    """Append one row (one line) to a JSONL log; a log that is a symbolic link is refused, never written through."""
+    with open_for_append(Path(path)) as handle:
         handle.write(dumps_row(row) + "\n")
 
 

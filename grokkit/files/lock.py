@@ -4,17 +4,26 @@
 it exits (kill -9 included), so a lock file left by a killed process is stale by
 construction and the next writer simply takes it. The holder's pid is written into
 the file only to name it in the refusal.
+
+The file is opened without following a link (``O_NOFOLLOW``) and must be a regular file
+owned by this user: a ``.lock`` planted as a link to someone's file, or a folder, is refused
+in one line, never truncated or written through (a dangling link never creates its target).
+Once the lock is held, the run's own files are checked for links too (``grokkit.files.links``),
+so no writer follows one.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from grokkit.errors import RunError
 from grokkit.files.layout import LOCK_FILE
+from grokkit.files.links import refuse_links
 
 
 class RunLock:
@@ -27,7 +36,7 @@ class RunLock:
     def acquire(self) -> "RunLock":
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -38,7 +47,32 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
+        try:
+            refuse_links(self.path.parent)
+        except BaseException:
+            self.release()
+            raise
         return self
+
+    def _open(self) -> int:
+        """The lock file, created if absent; refused when it is a link, not a regular file, or someone else's."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RunError(f"{self.path}: is a symbolic link; grokkit never writes through a link in a run "
+                               "folder: remove it (the run is not locked by anyone)") from None
+            if exc.errno == errno.EISDIR:
+                raise RunError(f"{self.path}: not a regular file (a folder); remove it to run here") from None
+            raise
+        info = os.fstat(fd)
+        problem = ("not a regular file" if not stat.S_ISREG(info.st_mode)
+                   else "owned by another user" if info.st_uid != os.geteuid() else None)
+        if problem is not None:
+            os.close(fd)
+            raise RunError(f"{self.path}: {problem}; grokkit writes only its own lock file: remove it to run here")
+        return fd
 
     def release(self) -> None:
         if self._fd is not None:

@@ -24,6 +24,7 @@ from grokkit.files.atomic import write_json_atomic
 from grokkit.files.checkpoint import save_checkpoint
 from grokkit.files.jsonl import write_rows
 from grokkit.files.layout import METRICS_FILE, STATUS_FILE
+from grokkit.files.temporary import clear, remove_stale, sigterm_exits
 from grokkit.importer.formats import Source
 from grokkit.importer.load import ImportFileError, LoadedFile
 from grokkit.measures.milestones import milestones
@@ -59,22 +60,28 @@ def write_run(source: Source, config: RunConfig, out: str | Path, loaded: Loaded
     """Create the run at ``out`` (which must be new or empty) and fill it from ``source``.
 
     The run is assembled in a hidden folder beside ``out`` and renamed into place when complete,
-    so a failed import leaves nothing behind.
+    so a failed or terminated import leaves nothing behind (``grokkit.files.temporary``).
     """
     out = Path(out)
+    if out.is_symlink():
+        raise ImportFileError(f"--out {out}: is a symbolic link; import into a new directory")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ImportFileError(f"--out {out}: exists and is not empty; import into a new directory")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.import-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        fill(Run.create(tmp, config), source, loaded)
-        if out.exists():
-            out.rmdir()  # empty, checked above
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    prefix = f".{out.name}.import-"
+    remove_stale(out.parent, prefix)  # left by an import killed outright (SIGKILL): its writer is dead
+    tmp = out.with_name(f"{prefix}{os.getpid()}")
+    clear(tmp)
+    with sigterm_exits():  # `kill PID` removes the hidden folder too
+        try:
+            fill(Run.create(tmp, config), source, loaded)
+            if out.exists():
+                out.rmdir()  # empty, checked above
+            os.replace(tmp, out)
+        except BaseException:
+            if not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return Run(out)
 
 

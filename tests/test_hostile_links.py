@@ -1,0 +1,248 @@
+"""Links and leftovers in shared folders (issue 16): grokkit never writes or deletes through a
+symbolic link, never deletes what it did not create, and says so in one line.
+
+1: the run lock (``RUN/.lock``) is opened without following links and must be a regular file
+we own. 5: an interrupted import's hidden folder is removed on SIGTERM and, once its writer is
+dead, by the next import. 8: a checkpoint folder that is a link is refused, not "removed".
+General: appended logs, atomic temporaries and checkpoint temporaries never write through links.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grokkit.cli import main
+
+CONFIG = {"task": {"p": 13, "frac_train": 0.5}, "model": {"d_model": 16, "n_heads": 2, "d_head": 8, "d_mlp": 32},
+          "train": {"steps": 20, "eval_every": 10, "checkpoint_every": 10, "device": "cpu"}}
+
+
+def cli(capsys, *argv):
+    """(exit status, stdout, stderr) of one in-process ``grokkit`` call."""
+    code = main([str(a) for a in argv] + ["--threads", "1"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str, *needles: str) -> None:
+    assert "Traceback" not in err
+    last = err.splitlines()[-1] if err else ""
+    assert last.startswith("grokkit: error: ") and err.endswith(last + "\n"), err
+    for needle in needles:
+        assert needle in last, (needle, err)
+
+
+def new_run(path: Path):
+    from grokkit.run import Run
+    from grokkit.spec import config_from_dict
+
+    return Run.create(path, config_from_dict(CONFIG))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A finished 20-step run: checkpoints 0, 10, 20."""
+    from grokkit.workflow import train_run
+
+    run = new_run(tmp_path_factory.mktemp("trained") / "run")
+    train_run(run, progress=False)
+    return run.path
+
+
+def unfinished(trained: Path, dst: Path) -> Path:
+    """A copy of ``trained`` as a kill right after its checkpoint at step 10 leaves it."""
+    shutil.copytree(trained, dst, ignore=shutil.ignore_patterns(".lock"))
+    (dst / "status.json").unlink()
+    shutil.rmtree(dst / "checkpoints" / "step_0000020")
+    return dst
+
+
+@pytest.fixture
+def precious(tmp_path) -> Path:
+    path = tmp_path / "precious.txt"
+    path.write_text("my notes\n")
+    return path
+
+
+# --- 1: the run lock ------------------------------------------------------------------------------
+
+def test_a_lock_linking_to_a_user_file_is_refused_and_the_file_untouched(tmp_path, trained, capsys, precious):
+    run = unfinished(trained, tmp_path / "run")
+    (run / ".lock").symlink_to(precious)
+    code, _, err = cli(capsys, "resume", run, "--no-progress")
+    assert code == 2
+    one_line_error(err, ".lock", "symbolic link")
+    assert precious.read_text() == "my notes\n"
+
+
+def test_a_dangling_lock_link_does_not_create_its_target(tmp_path, capsys):
+    run = new_run(tmp_path / "run").path
+    target = tmp_path / "elsewhere" / "created-by-grokkit"
+    target.parent.mkdir()
+    (run / ".lock").symlink_to(target)
+    code, _, err = cli(capsys, "resume", run, "--no-progress")
+    assert code == 2
+    one_line_error(err, ".lock", "symbolic link")
+    assert not target.exists()
+
+
+def test_a_lock_that_is_not_a_regular_file_we_own_is_refused(tmp_path, capsys):
+    from grokkit.errors import RunError
+    from grokkit.files.lock import RunLock
+
+    run = new_run(tmp_path / "run").path
+    (run / ".lock").mkdir()
+    code, _, err = cli(capsys, "resume", run, "--no-progress")
+    assert code == 2
+    one_line_error(err, ".lock", "not a regular file")
+    (run / ".lock").rmdir()
+    if os.geteuid() == 0:  # only root can hand a file to another user
+        (run / ".lock").write_text("")
+        os.chown(run / ".lock", 4321, -1)
+        with pytest.raises(RunError, match="owned by another user"):
+            RunLock(run).acquire()
+
+
+# --- general: logs and temporaries ----------------------------------------------------------------
+
+def test_a_dangling_log_link_is_refused_not_created(tmp_path, capsys):
+    run = new_run(tmp_path / "run").path
+    target = tmp_path / "elsewhere.jsonl"
+    (run / "metrics.jsonl").symlink_to(target)
+    code, _, err = cli(capsys, "resume", run, "--no-progress")
+    assert code == 2
+    one_line_error(err, "metrics.jsonl", "symbolic link")
+    assert not target.exists()
+
+
+def test_append_row_never_writes_through_a_link(tmp_path, precious):
+    from grokkit.errors import RunError
+    from grokkit.files.jsonl import append_row
+
+    log = tmp_path / "measures.jsonl"
+    log.symlink_to(precious)
+    with pytest.raises(RunError, match="symbolic link"):
+        append_row(log, {"step": 0})
+    assert precious.read_text() == "my notes\n"
+
+
+def test_an_atomic_write_never_writes_through_a_planted_temporary(tmp_path, precious):
+    from grokkit.files.atomic import temporary_name, write_text_atomic
+
+    target = tmp_path / "status.json"
+    temporary_name(target).symlink_to(precious)  # a link planted under the name our temporary will take
+    write_text_atomic(target, "{}\n")
+    assert target.read_text() == "{}\n" and not target.is_symlink()
+    assert precious.read_text() == "my notes\n"
+    assert not os.path.lexists(temporary_name(target))
+
+
+def test_a_checkpoint_temporary_that_is_a_link_is_not_followed(tmp_path):
+    import torch
+
+    from grokkit.files.checkpoint import save_checkpoint
+
+    root = tmp_path / "checkpoints"
+    root.mkdir()
+    users = tmp_path / "users-folder"
+    users.mkdir()
+    (users / "keep.txt").write_text("keep")
+    (root / f".tmp-step_0000005-{os.getpid()}").symlink_to(users, target_is_directory=True)
+    save_checkpoint(root, 5, {"w": torch.ones(2)}, {}, {})
+    assert sorted(p.name for p in users.iterdir()) == ["keep.txt"]
+    assert (root / "step_0000005" / "meta.json").is_file()
+
+
+def test_a_checkpoint_folder_that_is_a_link_is_refused_with_the_truth(tmp_path, trained, capsys):
+    run = unfinished(trained, tmp_path / "run")
+    users = tmp_path / "users-folder"
+    users.mkdir()
+    (users / "plot.txt").write_text("mine")
+    (run / "checkpoints" / "step_0000020").symlink_to(users, target_is_directory=True)
+    code, _, err = cli(capsys, "resume", run, "--no-progress")
+    assert code == 2
+    one_line_error(err, "step_0000020", "symbolic link")
+    assert "removed" not in err
+    assert (users / "plot.txt").read_text() == "mine"
+
+
+def test_a_checkpoints_folder_that_is_a_link_is_refused(tmp_path, capsys):
+    run = new_run(tmp_path / "run").path
+    users = tmp_path / "users-folder"
+    users.mkdir()
+    (run / "checkpoints").symlink_to(users, target_is_directory=True)
+    code, _, err = cli(capsys, "resume", run, "--no-progress")
+    assert code == 2
+    one_line_error(err, "checkpoints", "symbolic link")
+    assert list(users.iterdir()) == []
+
+
+# --- 5: an interrupted import -------------------------------------------------------------------
+
+def _state_dict_file(tmp_path: Path) -> Path:
+    from test_import import hooked_weights  # a HookedTransformer state dict
+    import torch
+
+    path = tmp_path / "model.pth"
+    torch.save(hooked_weights(0), path)
+    return path
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_sigterm_during_import_leaves_no_hidden_folder(tmp_path, capsys, monkeypatch):
+    import grokkit.importer.write as write
+
+    source = _state_dict_file(tmp_path)
+    real = write.fill
+
+    def fill_then_terminated(run, *args):
+        real(run, *args)
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` would, mid-import
+
+    monkeypatch.setattr(write, "fill", fill_then_terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exited:
+        main(["import", str(source), "--out", str(tmp_path / "run"), "--threads", "1"])
+    assert exited.value.code == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pth"]
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+
+
+def test_the_next_import_removes_only_dead_writers_hidden_folders(tmp_path, capsys, precious):
+    source = _state_dict_file(tmp_path)
+    stale = tmp_path / f".run.import-{dead_pid()}"
+    (stale / "checkpoints").mkdir(parents=True)
+    alive = tmp_path / f".run.import-{os.getppid()}"  # a live process's: it may still be writing
+    alive.mkdir()
+    foreign = tmp_path / ".run.import-notes"
+    foreign.mkdir()
+    linked = tmp_path / f".run.import-{dead_pid()}"  # the pattern, but a link: not ours to follow
+    linked.symlink_to(precious.parent, target_is_directory=True)
+    code, _, err = cli(capsys, "import", source, "--out", tmp_path / "run")
+    assert code == 0, err
+    assert not stale.exists() and alive.is_dir() and foreign.is_dir() and linked.is_symlink()
+    assert precious.read_text() == "my notes\n"
+
+
+def test_import_never_builds_its_run_through_a_planted_link(tmp_path, capsys):
+    source = _state_dict_file(tmp_path)
+    users = tmp_path / "users-folder"
+    users.mkdir()
+    (tmp_path / f".run.import-{os.getpid()}").symlink_to(users, target_is_directory=True)
+    code, _, err = cli(capsys, "import", source, "--out", tmp_path / "run")
+    assert code == 0, err
+    assert list(users.iterdir()) == []
+    assert (tmp_path / "run" / "config.json").is_file()
