@@ -17,6 +17,9 @@ account: it counts the large tensors and leaves out allocator slack and small te
 
 On ``cuda`` everything but a copy of the inputs lives on the GPU, so the GPU is checked
 against the whole estimate and the host against the inputs.
+
+A config read back from a file (a run's ``config.json``, an imported checkpoint's widths)
+is checked too, before its grid or weights are built (``check_readable``).
 """
 
 from __future__ import annotations
@@ -171,6 +174,20 @@ def check_resources(config: Any, host: int | None = None, cuda: int | None = Non
     return need
 
 
+def check_readable(config: Any, where: str, host: int | None = None) -> None:
+    """Refuse (ConfigError, naming ``where``) a config read from a file whose input grid and weights alone
+    exceed the host's memory: ``config.json`` or an imported file saying p = 100 003 is one line, not a
+    74 GB allocation. Checked whenever a run is opened (info, measure, report, compare, resume, import)."""
+    cost = lambda c: estimate(c).inputs + estimate(c).parameters  # noqa: E731
+    host = host_available() if host is None else host
+    need = cost(config)
+    if host is not None and need > host:
+        try:
+            _refuse(config, need, host, "host", cost)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+
 def check_stack(config: Any, n_runs: int, host: int | None = None, cuda: int | None = None) -> None:
     """A sweep trains up to ``n_runs`` like ``config`` in one stack: refuse it when they do not fit together."""
     from grokkit.train.config import resolve_device
@@ -187,4 +204,4 @@ def check_stack(config: Any, n_runs: int, host: int | None = None, cuda: int | N
                       f"allowed: sweep.max_stack <= {fits}")
 
 
-__all__ = ["Estimate", "check_resources", "check_stack", "estimate"]
+__all__ = ["Estimate", "check_readable", "check_resources", "check_stack", "estimate"]

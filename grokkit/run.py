@@ -25,7 +25,7 @@ from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import CheckpointError, GrokkitError, RunError
 from grokkit.spec import RunConfig, config_from_dict
 from grokkit.files.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
-from grokkit.files.jsonl import read_rows
+from grokkit.files.jsonl import loads, read_rows
 from grokkit.files.layout import CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE
 from grokkit.files.tagged import read_tagged, write_tagged
 
@@ -44,6 +44,9 @@ class Run:
         if not isinstance(data["config"], dict):
             raise RunError(f"{config_path}: its config is not a table of sections")
         self.config: RunConfig = config_from_dict(data["config"], source=str(config_path))
+        from grokkit.limits import check_readable
+
+        check_readable(self.config, str(config_path))  # its sizes, before any grid or weights are built
 
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> "Run":
@@ -134,7 +137,7 @@ class Run:
         if not path.is_file():
             return None
         try:
-            status = json.loads(path.read_bytes().decode("utf-8"))
+            status = loads(path.read_bytes().decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise RunError(f"{path}: not valid JSON (truncated or edited)") from None
         if not isinstance(status, dict):

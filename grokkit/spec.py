@@ -84,6 +84,8 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()  # an unquoted word such as task.op=sub
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise SpecError(f"--set {dotted.strip()}: the value is nested too deeply") from None
     return section, key, value
 
 
@@ -129,6 +131,8 @@ def read_spec(path: str | Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"spec file {str(path)!r} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise SpecError(f"spec file {str(path)!r}: a value is nested too deeply") from None
 
 
 def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:

@@ -351,3 +351,99 @@ def test_a_damaged_sweep_record_is_one_line_and_left_alone(tmp_path, capsys, con
         assert code == 2
         one_line_error(err, str(out))
     assert (out / "sweep.json").read_text() == content
+
+
+# --- issue 16, 6: specs nested too deeply or holding huge values: one short line ------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HUGE = "x" * 10_000_000
+MAX_ERROR = 2_000  # characters of stderr a refused spec may print
+
+
+@pytest.mark.parametrize("command", ["train", "toy"])
+@pytest.mark.parametrize("content", [f"[task]\np = {DEEP}\n", f'[task]\nop = "{HUGE}"\n', f"[toy]\nn = {DEEP}\n",
+                                     f'[toy]\nn = "{HUGE}"\n', f'[{HUGE}]\n', f'[task]\n{HUGE} = 1\n'],
+                         ids=["deep", "huge", "toy-deep", "toy-huge", "huge-section", "huge-key"])
+def test_a_spec_nested_too_deeply_or_too_long_is_one_short_line(tmp_path, capsys, command, content):
+    path = tmp_path / "spec.toml"
+    path.write_text(content)
+    code, _, err = cli(capsys, command, path, "--out", tmp_path / "out")
+    assert code == 2 and len(err) < MAX_ERROR, err[:300]
+    one_line_error(err)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", [DEEP, f'"{HUGE}"', f"[{', '.join(['7'] * 200_000)}]"], ids=["deep", "huge", "list"])
+def test_an_override_nested_too_deeply_or_too_long_is_one_short_line(tmp_path, spec, capsys, value):
+    for key in ("task.op", "measures.key_freqs"):
+        code, _, err = cli(capsys, "train", spec, "--out", tmp_path / "out", "--set", f"{key}={value}")
+        assert code == 2 and len(err) < MAX_ERROR, err[:300]
+        one_line_error(err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_error_messages_keep_their_field_and_their_end_when_shortened():
+    from grokkit.errors import ConfigError, bounded
+
+    message = str(ConfigError(f"task.op: unknown operation {HUGE!r}; allowed: add, sub"))
+    assert len(message) < MAX_ERROR
+    assert message.startswith("task.op: unknown operation 'xxx") and message.endswith("; allowed: add, sub")
+    assert "characters" in message  # says that it was cut, and by how much
+    assert bounded("short: 'value'") == "short: 'value'"
+
+
+@pytest.mark.parametrize("name", ["config.json", "status.json", "metrics.jsonl", "checkpoints/step_0000000/meta.json"])
+def test_run_files_nested_too_deeply_are_one_line(tmp_path, capsys, name):
+    run = made_run(tmp_path)
+    path = run.path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if name.startswith("checkpoints"):
+        (path.parent / "model.safetensors").write_bytes(b"")
+    path.write_text(DEEP + "\n")
+    for command in ("report", "measure") if name.endswith("meta.json") else ("info", "report"):
+        code, _, err = cli(capsys, command, run.path)
+        assert code == 2, err[-500:]
+        one_line_error(err, name.split("/")[-1])
+
+
+# --- issue 16, 3: sizes read from a file are checked before anything is allocated ------------------
+
+@pytest.mark.parametrize("command", ["info", "resume", "measure", "report"])
+def test_a_run_whose_config_says_a_huge_p_is_refused_before_allocating(tmp_path, capsys, command):
+    run = made_run(tmp_path)
+    record = json.loads((run.path / "config.json").read_text())
+    record["config"]["task"]["p"] = 100003
+    (run.path / "config.json").write_text(json.dumps(record))
+    code, _, err = cli(capsys, command, run.path, *(["--no-progress"] if command == "resume" else []))
+    assert code == 2
+    one_line_error(err, "config.json", "task.p: 100003", "allowed: task.p <=")
+
+
+# --- issue 16, 8: a closed pipe; W&B without an API key -----------------------------------------
+
+def test_a_closed_stdout_is_quiet(tmp_path):
+    import subprocess
+    import sys
+
+    run = made_run(tmp_path)
+    reader = subprocess.Popen([sys.executable, "-m", "grokkit", "info", str(run.path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    reader.stdout.close()  # as `| head -1` does once it has its line
+    _, err = reader.communicate(timeout=120)
+    assert err == b"", err.decode()[-2000:]
+    assert reader.returncode == 141  # a shell's status for a writer stopped by SIGPIPE
+
+
+def test_wandb_without_an_api_key_is_refused_before_the_run_exists(tmp_path, spec, capsys, monkeypatch):
+    pytest.importorskip("wandb")
+    for name in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-dir"))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "train", spec, "--out", tmp_path / "run", "--log", "wandb", "--no-progress")
+    assert code == 2
+    one_line_error(err, "wandb", "WANDB_MODE=offline")
+    assert not (tmp_path / "run").exists()

@@ -325,3 +325,67 @@ def test_a_failed_import_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="W_in holds NaN"):
         import_file(tmp_path / "nan.pth", tmp_path / "run")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.pth"]
+
+
+# --- issue 16: sizes and odd fields in the file: one line, nothing written ----------------------------
+
+def tiny_hooked(p: int) -> dict[str, torch.Tensor]:
+    """A HookedTransformer state dict of width 1 over ``p`` symbols (a small file declaring a huge grid)."""
+    one = lambda *shape: torch.full(shape, 0.1)  # noqa: E731
+    return {
+        "embed.W_E": one(p + 1, 1), "pos_embed.W_pos": one(3, 1),
+        **{f"blocks.0.attn.W_{k}": one(1, 1, 1) for k in "QKV"}, **{f"blocks.0.attn.b_{k}": one(1, 1) for k in "QKV"},
+        "blocks.0.attn.W_O": one(1, 1, 1), "blocks.0.attn.b_O": one(1),
+        "blocks.0.mlp.W_in": one(1, 1), "blocks.0.mlp.b_in": one(1),
+        "blocks.0.mlp.W_out": one(1, 1), "blocks.0.mlp.b_out": one(1),
+        "unembed.W_U": one(1, p), "unembed.b_U": one(p),
+    }
+
+
+def test_a_small_file_declaring_a_huge_p_is_refused_before_allocating(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "huge.pth"
+    torch.save({"checkpoints": [tiny_hooked(100003)], "checkpoint_epochs": [9], "train_indices": torch.arange(10)}, path)
+    assert path.stat().st_size < 2_000_000
+    assert main(["import", str(path), "--out", str(tmp_path / "run"), "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "task.p: 100003" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.pth"]
+
+
+def _with_field(**fields) -> dict:
+    return {"checkpoints": [hooked_weights(0)], "checkpoint_epochs": [9], **fields}
+
+
+ODD = {
+    "nan epoch": ({"model": hooked_weights(0), "epoch": float("nan")}, "epoch"),
+    "huge epoch": ({"model": hooked_weights(0), "epoch": 1e300}, "epoch"),
+    "string epochs": (_with_field(checkpoint_epochs="ab"), "checkpoint_epochs"),
+    "negative epochs": ({"checkpoints": [hooked_weights(0), hooked_weights(1)], "checkpoint_epochs": [-5, 9]},
+                        "checkpoint_epochs"),
+    "fractional epochs": (_with_field(checkpoint_epochs=[9.5]), "checkpoint_epochs"),
+    "string train_indices": (_with_field(train_indices="0,1,2"), "train_indices"),
+    "nested train_indices": (_with_field(train_indices=[[0, 1], [2]]), "train_indices"),
+    "float train_indices": (_with_field(train_indices=torch.tensor([0.5, float("nan")])), "train_indices"),
+    "1-D W_E": ({**hooked_weights(0), "embed.W_E": torch.zeros(P + 1)}, "embed.W_E"),
+    "0-D W_U": ({**hooked_weights(0), "unembed.W_U": torch.tensor(1.0)}, "unembed.W_U"),
+    "string losses": ({"model": hooked_weights(0), "train_losses": "abc"}, "train_losses"),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD))
+def test_odd_fields_are_one_line_and_write_nothing(tmp_path: Path, capsys, name: str) -> None:
+    content, field = ODD[name]
+    path = tmp_path / "odd.pth"
+    torch.save(content, path)
+    assert main(["import", str(path), "--out", str(tmp_path / "run"), "--threads", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("grokkit: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert field in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.pth"]
+
+
+def test_a_negative_step_is_refused(tmp_path: Path, capsys) -> None:
+    torch.save(hooked_weights(0), tmp_path / "m.pth")
+    assert main(["import", str(tmp_path / "m.pth"), "--out", str(tmp_path / "run"), "--step", "-4"]) == 2
+    assert "--step" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pth"]

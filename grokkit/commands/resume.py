@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise RunError(f"{run_.path}: an imported run has no optimiser state to resume from")
     else:  # the engine resumes from the latest complete, verified checkpoint (or starts clean)
+        from grokkit.limits import check_resources
+
+        check_resources(run_.config)  # device and memory, as for a new run, before the engine allocates
         train_run(run_, resume=True, progress=not args.no_progress, log=args.log)
     print_summary(run_)
     return 0

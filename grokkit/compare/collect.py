@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from grokkit.errors import RunError
+from grokkit.files.jsonl import loads
 from grokkit.measures.milestones import GROKKED_ACC, first_step_at  # GROKKED_ACC: re-exported for the page
 from grokkit.toy.measures import SMALL_DIM
 from grokkit.toy.summary import CURVE_KEYS, CurvePoint, curve_label, curves, kept, varying_keys
@@ -77,7 +78,7 @@ def _sweep_record(path: Path, arg: str, expected: str, what: str) -> dict[str, A
     if not record_path.is_file():
         raise RunError(f"{arg} {path}: not a {what} (no sweep.json)")
     try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
+        record = loads(record_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RunError(f"{arg} {path}: sweep.json is not valid JSON; not a {what}") from None
     found = record.get("format") if isinstance(record, dict) else None

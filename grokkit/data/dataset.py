@@ -33,7 +33,7 @@ class TaskConfig:
     paper (the paper's ``gen_train_test``: Python's ``random.seed(seed)``, ``random.shuffle``)."""
 
     def __post_init__(self) -> None:
-        if self.op not in OPERATIONS:
+        if not isinstance(self.op, str) or self.op not in OPERATIONS:
             raise ConfigError(f"task.op: unknown operation {self.op!r}; allowed: {', '.join(OPERATIONS)}")
         if isinstance(self.p, bool) or not isinstance(self.p, int) or not 3 <= self.p <= MAX_P:
             raise ConfigError(f"task.p: must be an integer in 3 … {MAX_P} (row x·p + y must fit int64), "

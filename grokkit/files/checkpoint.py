@@ -29,6 +29,7 @@ from grokkit.errors import CheckpointError
 from grokkit.files.atomic import fsync_path as _fsync
 from grokkit.files.atomic import save_tensors, write_json_atomic
 from grokkit.files.digest import sha256_bytes, sha256_file
+from grokkit.files.jsonl import loads
 
 FORMAT = "grokkit-checkpoint"
 VERSION = 2  # 2: meta.json carries its own SHA-256; optimiser state named per parameter
@@ -166,7 +167,7 @@ def read_meta(path: Path) -> dict[str, Any]:
     if not meta_path.is_file():
         raise CheckpointError(f"checkpoint {path}: no {META_FILE}; not a complete grokkit checkpoint")
     try:
-        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+        meta = loads(meta_path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CheckpointError(f"checkpoint {path}: {META_FILE} is not valid JSON (truncated or edited)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

@@ -27,6 +27,15 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def loads(text: str | bytes) -> Any:
+    """``json.loads``, with a value nested too deeply for the parser's recursion reported as a
+    ``JSONDecodeError`` (which every reader already turns into one line naming its file)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text if isinstance(text, str) else "", 0) from None
+
+
 def dumps_row(row: dict[str, Any]) -> str:
     return json.dumps(json_safe(row), allow_nan=False)
 
@@ -65,7 +74,7 @@ def read_rows(path: str | Path, required: Iterable[str] = ("step",)) -> list[dic
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads(line)
         except json.JSONDecodeError:
             if torn and number == len(lines):
                 continue  # a torn last line from a hard kill

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from grokkit.errors import RunError
 from grokkit.files.atomic import write_json_atomic
+from grokkit.files.jsonl import loads
 
 
 def write_tagged(path: Path, fmt: str, version: int, payload: dict[str, Any]) -> None:
@@ -27,7 +28,7 @@ def read_tagged(path: str | Path, fmt: str, versions: Iterable[int] = (1,), what
     if not path.is_file():
         raise RunError(f"{path}: missing; not a {what}")
     try:
-        record = json.loads(path.read_bytes().decode("utf-8"))
+        record = loads(path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RunError(f"{path}: not valid JSON; not a {what} (truncated or edited)") from None
     except OSError as exc:

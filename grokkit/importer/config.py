@@ -19,6 +19,7 @@ import torch
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.importer.formats import Source
 from grokkit.importer.load import ImportFileError
+from grokkit.limits import check_resources
 from grokkit.spec import RunConfig, apply_overrides, config_from_dict
 
 SOURCE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
@@ -79,7 +80,8 @@ def import_config(source: Source, overrides: Iterable[str] = ()) -> RunConfig:
     data = _merge(_merge(_merge(SOURCE_DEFAULTS[source.layout], {"train": cadence}), source.config), widths)
     config = config_from_dict(apply_overrides(data, overrides), source="grokkit import")
     check_widths(config, shapes, n_heads)
-    check_split(config, source)
+    check_resources(config)  # the widths come from the file: a small file may declare p = 100 003
+    check_split(config, source)  # builds the grid
     return config
 
 

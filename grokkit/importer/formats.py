@@ -26,6 +26,7 @@ train curve by a whole factor c was logged every c epochs (step c·j).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,14 +83,66 @@ def to_bridge(state: dict[str, Tensor], where: str) -> dict[str, Tensor]:
     if missing:
         raise ImportFileError(f"{where}: lacks {', '.join(missing)}")
     weights = {k: v.float() for k, v in state.items() if k not in names.BUFFERS}
+    for name, tensor in weights.items():
+        rank = expected_rank(name, layout)
+        if tensor.dim() != rank or tensor.numel() == 0:
+            raise ImportFileError(f"{where}: {name} has shape {list(tensor.shape)}; a {layout}-layout model's is "
+                                  f"{rank}-D and not empty")
     bad = non_finite(weights)
     if bad is not None:
         raise ImportFileError(f"{where}: {bad} holds NaN or infinity")
-    hooked = paper_to_hooked(weights) if layout == "paper" else weights
     try:
-        return hooked_to_bridge(hooked)
-    except (RuntimeError, IndexError) as exc:
+        return hooked_to_bridge(paper_to_hooked(weights) if layout == "paper" else weights)
+    except (RuntimeError, IndexError, ValueError) as exc:
         raise ImportFileError(f"{where}: weight shapes do not fit together ({exc})") from None
+
+
+def expected_rank(name: str, layout: str) -> int:
+    """Dimensions of a weight: per-head Q/K/V (and the hooked W_O, b_Q/K/V) carry a head axis."""
+    short = name.rsplit(".", 1)[-1]
+    if short in ("W_Q", "W_K", "W_V") or (layout == "hooked" and short == "W_O"):
+        return 3
+    if layout == "hooked" and short in ("b_Q", "b_K", "b_V"):
+        return 2
+    return 2 if short.startswith("W_") else 1
+
+
+MAX_EPOCH = 10**12  # far beyond any run; keeps step folder names and JSON integers sane
+
+
+def step_after(epoch: Any, where: str, offset: int = 1) -> int:
+    """grokkit's step for a file's 0-based ``epoch`` (``offset`` 1: saved after that epoch's update)."""
+    if isinstance(epoch, Tensor) and epoch.numel() == 1:
+        epoch = epoch.item()
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch) \
+            or epoch != int(epoch) or not 0 <= epoch <= MAX_EPOCH:
+        shown = repr(epoch) if isinstance(epoch, (int, float)) else f"a {type(epoch).__name__}"
+        raise ImportFileError(f"{where}: must be a whole number of epochs in 0 … {MAX_EPOCH}, got {shown}")
+    return int(epoch) + offset
+
+
+def _epochs(values: Any, where: str) -> list[Any]:
+    if isinstance(values, Tensor) and values.dim() == 1:
+        values = values.tolist()
+    if not isinstance(values, (list, tuple)):
+        raise ImportFileError(f"{where}: must be a list of epochs, got a {type(values).__name__}")
+    return list(values)
+
+
+def _train_rows(indices: Any) -> Tensor:
+    """The file's ``train_indices``: a 1-D integer tensor or a list of whole numbers (grid rows)."""
+    if isinstance(indices, Tensor):
+        if indices.dim() != 1 or indices.is_floating_point() or indices.is_complex() or indices.dtype == torch.bool:
+            raise ImportFileError(f"train_indices: must be a 1-D tensor of integer rows, got {indices.dtype} of "
+                                  f"shape {list(indices.shape)}")
+        return indices.to(torch.int64)
+    if not isinstance(indices, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                         for i in indices):
+        raise ImportFileError(f"train_indices: must be a list of integer rows, got a {type(indices).__name__}")
+    try:
+        return torch.tensor(indices, dtype=torch.int64)
+    except (OverflowError, RuntimeError):
+        raise ImportFileError("train_indices: holds a row beyond int64") from None
 
 
 def _curve(values: Any, where: str) -> list[float]:
@@ -178,12 +231,15 @@ def read_source(loaded: LoadedFile, step: int | None = None) -> Source:
     many = next((k for k in ("checkpoints", "state_dicts") if k in data), None)
     if many is not None:
         fmt = "checkpoints"
-        states, epochs = data[many], data.get("checkpoint_epochs", data.get("epochs"))
+        epochs_key = "checkpoint_epochs" if "checkpoint_epochs" in data else "epochs"
+        states, epochs = data[many], data.get(epochs_key)
         if not isinstance(states, (list, tuple)) or not all(_is_state_dict(s) for s in states):
             raise ImportFileError(f"{loaded.path}: {many} must be a list of state dicts")
+        epochs = None if epochs is None else _epochs(epochs, f"{loaded.path}: {epochs_key}")
         if epochs is None or len(epochs) != len(states):
             raise ImportFileError(f"{loaded.path}: {many} needs checkpoint_epochs, one epoch per state dict")
-        pairs = [(int(e) + 1, s) for e, s in zip(epochs, states)]  # saved after the update of epoch e
+        # saved after the update of epoch e: step e + 1
+        pairs = [(step_after(e, f"{loaded.path}: {epochs_key}[{i}]"), s) for i, (e, s) in enumerate(zip(epochs, states))]
         if _is_state_dict(data.get("model")):
             final = len(data["train_losses"]) if "train_losses" in data else pairs[-1][0]
             if final not in {s for s, _ in pairs}:
@@ -193,7 +249,7 @@ def read_source(loaded: LoadedFile, step: int | None = None) -> Source:
         if step is None:
             n_losses = len(data["train_losses"]) if "train_losses" in data else None
             if "epoch" in data:
-                epoch = int(data["epoch"])
+                epoch = step_after(data["epoch"], f"{loaded.path}: epoch", offset=0)
                 step = epoch if n_losses == epoch else epoch + 1  # final save vs per-epoch save
             else:
                 step = n_losses or 0
@@ -202,6 +258,8 @@ def read_source(loaded: LoadedFile, step: int | None = None) -> Source:
     else:
         raise ImportFileError(f"{loaded.path}: no model weights found (expected 'model', 'checkpoints' or a "
                               "state dict with embed.W_E)")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_EPOCH):
+        raise ImportFileError(f"--step: must be a step in 0 … {MAX_EPOCH}, got {step!r}")
     if step is not None and fmt == "checkpoints":
         raise ImportFileError("--step: only for a file holding one model; this one has many checkpoints")
     layout = layout_of(pairs[0][1])
@@ -220,8 +278,7 @@ def read_source(loaded: LoadedFile, step: int | None = None) -> Source:
         config = _paper_config(raw, notes) if is_paper else _hooked_config(raw, notes)
     train_rows = None
     if "train_indices" in data:
-        indices = data["train_indices"]
-        train_rows = indices.to(torch.int64) if isinstance(indices, Tensor) else torch.tensor(indices, dtype=torch.int64)
+        train_rows = _train_rows(data["train_indices"])
     elif "train_data" in data:
         train_rows = _rows_from_pairs(data["train_data"], "train_data")
     n_heads = pairs[0][1]["blocks.0.attn.W_Q"].shape[0]  # [n_heads, …] in both layouts

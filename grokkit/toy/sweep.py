@@ -29,6 +29,7 @@ from typing import Any
 from grokkit.errors import RunError
 from grokkit.files.atomic import save_tensors, write_atomic, write_json_atomic, write_text_atomic
 from grokkit.files.digest import sha256_bytes
+from grokkit.files.jsonl import loads
 from grokkit.files.results import write_results
 from grokkit.files.tagged import read_tagged
 from grokkit.toy.config import ToyInstance
@@ -129,7 +130,7 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
     spec_path = out / SPEC_FILE
     if spec_path.exists():
         try:
-            existing = json.loads(spec_path.read_text(encoding="utf-8"))
+            existing = loads(spec_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise RunError(f"--out {out}: {SPEC_FILE} is not valid JSON; not a toy sweep") from None
         if not isinstance(existing, dict) or existing.get("format") != SWEEP_FORMAT:
@@ -208,7 +209,7 @@ def write_chunk(out: Path, c: int, rows: list[dict], tensors: dict) -> None:
 def read_chunk_record(rows_path: Path) -> dict:
     """A finished chunk's record (format, sha256, rows), checked; one RunError naming the file otherwise."""
     try:
-        old = isinstance(json.loads(rows_path.read_bytes()), list)
+        old = isinstance(loads(rows_path.read_bytes()), list)
     except (ValueError, OSError):
         old = False  # read_tagged below says what is wrong
     if old:
