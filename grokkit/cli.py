@@ -54,6 +54,21 @@ def one_line(message: object) -> str:
     return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
 
 
+def closed_stdout() -> int:
+    """The reader of stdout went away (``grokkit info RUN | head -1``): stop quietly, as a shell tool does.
+
+    stdout is pointed at /dev/null so the interpreter's own flush at exit has nowhere to fail."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no real file (a test's capture): nothing will flush to a pipe
+        pass
+    return 128 + 13  # SIGPIPE's status: what `set -o pipefail` sees from any tool cut off this way
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. A user error (GrokkitError, or an OSError on a user path) is one line on stderr
     and exit status 2; anything else is a bug and keeps its traceback."""
@@ -64,11 +79,17 @@ def main(argv: list[str] | None = None) -> int:
         from grokkit.train.device import set_threads  # torch is imported only when --threads is given
 
         set_threads(args.threads)
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return closed_stdout()
     except GrokkitError as exc:
         print(f"grokkit: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:
+        if exc.errno == errno.EPIPE and exc.filename is None:  # e.g. raised inside a library's write
+            return closed_stdout()
         if exc.errno not in USER_ERRNOS and exc.filename is None:
             raise
         where = f"{exc.filename}: " if exc.filename is not None else ""

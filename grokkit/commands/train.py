@@ -36,9 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from grokkit.commands.info import print_summary
     from grokkit.run import Run
     from grokkit.spec import load_spec
+    from grokkit.track import make_trackers
     from grokkit.workflow import train_run
 
     config = load_spec(args.spec, args.overrides)  # validated before anything touches disk
+    make_trackers(config, getattr(args, "log", None))  # a missing tracker package or W&B login, too
     run_ = Run.create(args.out, config)
     resume = bool(run_.checkpoint_steps())
     if resume:

@@ -2,7 +2,9 @@
 
 ``make_trackers(config, cli_choice)`` returns one callback per chosen backend (the
 spec's ``[log] backends``, or ``--log`` when given). Each backend's package is imported
-only when chosen; a missing one is a one-line error naming the extra to install.
+only when chosen; a missing one is a one-line error naming the extra to install, and W&B
+online without credentials is a one-line error naming ``WANDB_MODE=offline``. Commands call
+``make_trackers`` once before creating a run folder, so either is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ def make_trackers(config: Any, cli_choice: str | Iterable[str] | None = None) ->
             raise ConfigError(f"log.backends: {backend!r} needs the {PACKAGES[backend]} package; "
                               f"pip install 'grokkit[{backend}]'")
         if backend == "wandb":
-            from grokkit.track.wandb import WandbTracker
+            from grokkit.track.wandb import WandbTracker, check_login
 
+            check_login(log)
             trackers.append(WandbTracker(log))
         else:
             from grokkit.track.tensorboard import TensorBoardTracker

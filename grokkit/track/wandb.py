@@ -11,15 +11,42 @@ Needs the ``wandb`` package (``pip install 'grokkit[wandb]'``); ``log.wandb_mode
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
+from grokkit.errors import ConfigError
 from grokkit.track.base import Tracker
 
 
 def run_id(path: Path) -> str:
     """A stable W&B run id for a run directory (resume continues the same W&B run)."""
     return "grokkit-" + hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+
+
+OFFLINE_MODES = ("offline", "dryrun", "disabled")  # WANDB_MODE values that need no account
+
+
+def check_login(log: Any) -> None:
+    """Refuse (ConfigError), before any run folder exists, to log online without W&B credentials.
+
+    Offline (``log.wandb_mode``, else ``WANDB_MODE``) needs none. Otherwise W&B's own lookup
+    (``WANDB_API_KEY``, ``~/.netrc``, ``wandb login``) is asked through ``wandb.login`` without
+    contacting the server; it prompts only on a terminal, and without one it raises the
+    UsageError that ``wandb.init`` would raise mid-training."""
+    mode = log.wandb_mode or os.environ.get("WANDB_MODE", "").strip().lower() or "online"
+    if mode in OFFLINE_MODES or os.environ.get("WANDB_API_KEY"):
+        return
+    import wandb
+
+    try:
+        wandb.login(verify=False)
+    except Exception as exc:  # wandb.errors.UsageError: no key and no terminal to ask on
+        if type(exc).__name__ != "UsageError":
+            raise
+        raise ConfigError("log.backends: wandb has no API key (no WANDB_API_KEY, ~/.netrc or `wandb login`); "
+                          "log in, or log offline with WANDB_MODE=offline (or [log] wandb_mode = \"offline\") "
+                          "and upload later with `wandb sync`") from None
 
 
 class WandbTracker(Tracker):
