@@ -246,3 +246,29 @@ def test_import_never_builds_its_run_through_a_planted_link(tmp_path, capsys):
     assert code == 0, err
     assert list(users.iterdir()) == []
     assert (tmp_path / "run" / "config.json").is_file()
+
+
+def test_a_tracker_folder_that_is_a_link_is_refused(tmp_path, capsys):
+    run = new_run(tmp_path / "run").path
+    users = tmp_path / "users-folder"
+    users.mkdir()
+    (run / "tensorboard").symlink_to(users, target_is_directory=True)
+    code, _, err = cli(capsys, "resume", run, "--no-progress")
+    assert code == 2
+    one_line_error(err, "tensorboard", "symbolic link")
+    assert list(users.iterdir()) == []
+
+
+def test_a_toy_sweep_never_writes_chunks_into_a_linked_folder(tmp_path, capsys):
+    from test_hostile_inputs import TASKS, TOY
+
+    out = tmp_path / "toy"
+    out.mkdir()
+    users = tmp_path / "users-folder"
+    users.mkdir()
+    (out / "chunks").symlink_to(users, target_is_directory=True)
+    code, _, err = cli(capsys, "toy", TASKS / "toy_cpu.toml", "--out", out, "--no-progress",
+                       *[a for item in TOY for a in ("--set", item)])
+    assert code == 2
+    one_line_error(err, "chunks", "symbolic link")
+    assert list(users.iterdir()) == []

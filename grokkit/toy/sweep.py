@@ -30,6 +30,7 @@ from grokkit.errors import RunError
 from grokkit.files.atomic import save_tensors, write_atomic, write_json_atomic, write_text_atomic
 from grokkit.files.digest import sha256_bytes
 from grokkit.files.jsonl import loads
+from grokkit.files.links import refuse_links
 from grokkit.files.results import write_results
 from grokkit.files.tagged import read_tagged
 from grokkit.toy.config import ToyInstance
@@ -128,6 +129,7 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
     out = Path(out)
     record = {"format": SWEEP_FORMAT, "version": SWEEP_VERSION, "spec": spec.to_dict()}
     spec_path = out / SPEC_FILE
+    refuse_links(out, (SPEC_FILE, RESULTS_FILE, "chunks"))  # never write chunks into someone's linked folder
     if spec_path.exists():
         try:
             existing = loads(spec_path.read_text(encoding="utf-8"))
