@@ -447,3 +447,23 @@ def test_wandb_without_an_api_key_is_refused_before_the_run_exists(tmp_path, spe
     assert code == 2
     one_line_error(err, "wandb", "WANDB_MODE=offline")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_toy_sweep_too_large_for_the_host_is_refused_before_its_folder_exists(tmp_path, capsys):
+    from grokkit.toy.spec import check_memory, least_bytes, load_toy_spec
+
+    out = tmp_path / "toy"
+    code, _, err = cli(capsys, "toy", TASKS / "toy_cpu.toml", "--out", out, "--no-progress",
+                       *[a for item in TOY for a in ("--set", item)], "--set", "toy.n=1000000000")
+    assert code == 2
+    one_line_error(err, "toy.n: 1000000000", "allowed: toy.n <=")
+    assert not out.exists()
+    spec = load_toy_spec(TASKS / "toy_cpu.toml", TOY)
+    host = 10 * least_bytes(spec, spec.toy.n)
+    top = host // least_bytes(spec, 1)
+    assert least_bytes(spec, top) <= host < least_bytes(spec, top + 1)
+    spec.toy.n = top + 1
+    with pytest.raises(ConfigError, match=rf"^toy\.n: {top + 1} needs .* allowed: toy\.n <= {top} "):
+        check_memory(spec, host=host)
+    spec.toy.n = top
+    check_memory(spec, host=host)  # the largest that fits is accepted

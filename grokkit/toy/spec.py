@@ -47,4 +47,33 @@ def load_toy_spec(path: str | Path, overrides: Iterable[str] = ()) -> ToySpec:
 
     spec = spec_from_dict(apply_overrides(read_spec(path), overrides), source=str(path))
     expand_grid(spec)  # per-model checks (R <= T, m <= n) before anything touches disk
+    check_memory(spec)
     return spec
+
+
+FLOAT = 4
+
+
+def least_bytes(spec: ToySpec, n: int) -> int:
+    """A lower bound on what one chunk of the sweep allocates with ``n`` features: the dense uniform draw
+    of a block of points (float32 values, their mask and their sort keys: about 3 floats a cell) and the
+    chunk's weights W, b with their gradients and AdamW's two moments (5 copies of ``I · (m + 1) · n``)."""
+    from grokkit.toy.data import ROW_BLOCK
+
+    rows = min(max(spec.sweep.T), ROW_BLOCK)
+    m = max(spec.sweep.m or [spec.toy.m])
+    return FLOAT * n * (3 * rows + 5 * spec.sweep.chunk_instances * (m + 1))
+
+
+def check_memory(spec: ToySpec, host: int | None = None) -> None:
+    """Refuse (ConfigError naming toy.n) a sweep whose chunks cannot fit in the host's memory."""
+    from grokkit.errors import ConfigError
+    from grokkit.limits import gigabytes, host_available
+
+    host = host_available() if host is None else host
+    need = least_bytes(spec, spec.toy.n)
+    if host is not None and need > host:
+        top = host // max(least_bytes(spec, 1), 1)
+        raise ConfigError(f"toy.n: {spec.toy.n} needs at least {gigabytes(need)} of host memory per chunk; "
+                          f"{gigabytes(host)} is available; allowed: toy.n <= {top} with the other settings as "
+                          "they are (or fewer sweep.chunk_instances)")
