@@ -18,25 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TASKS, cli, one_line_error
 from grokkit.cli import main
 
 CONFIG = {"task": {"p": 13, "frac_train": 0.5}, "model": {"d_model": 16, "n_heads": 2, "d_head": 8, "d_mlp": 32},
           "train": {"steps": 20, "eval_every": 10, "checkpoint_every": 10, "device": "cpu"}}
-
-
-def cli(capsys, *argv):
-    """(exit status, stdout, stderr) of one in-process ``grokkit`` call."""
-    code = main([str(a) for a in argv] + ["--threads", "1"])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str, *needles: str) -> None:
-    assert "Traceback" not in err
-    last = err.splitlines()[-1] if err else ""
-    assert last.startswith("grokkit: error: ") and err.endswith(last + "\n"), err
-    for needle in needles:
-        assert needle in last, (needle, err)
 
 
 def new_run(path: Path):
@@ -260,7 +246,7 @@ def test_a_tracker_folder_that_is_a_link_is_refused(tmp_path, capsys):
 
 
 def test_a_toy_sweep_never_writes_chunks_into_a_linked_folder(tmp_path, capsys):
-    from test_hostile_inputs import TASKS, TOY
+    from test_hostile_inputs import TOY
 
     out = tmp_path / "toy"
     out.mkdir()

@@ -129,7 +129,7 @@ def prepare_dir(out: str | Path, spec: ToySpec) -> Path:
     out = Path(out)
     record = {"format": SWEEP_FORMAT, "version": SWEEP_VERSION, "spec": spec.to_dict()}
     spec_path = out / SPEC_FILE
-    refuse_links(out, (SPEC_FILE, RESULTS_FILE, "chunks"))  # never write chunks into someone's linked folder
+    refuse_links(out, (SPEC_FILE, "chunks"))  # never write chunks into someone's linked folder
     if spec_path.exists():
         try:
             existing = loads(spec_path.read_text(encoding="utf-8"))
