@@ -258,3 +258,14 @@ def test_a_toy_sweep_never_writes_chunks_into_a_linked_folder(tmp_path, capsys):
     assert code == 2
     one_line_error(err, "chunks", "symbolic link")
     assert list(users.iterdir()) == []
+
+
+def test_measure_never_replaces_a_linked_log(tmp_path, trained, capsys, precious):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run, ignore=shutil.ignore_patterns(".lock"))
+    (run / "measures.jsonl").unlink(missing_ok=True)
+    (run / "measures.jsonl").symlink_to(precious)
+    code, _, err = cli(capsys, "measure", run, "--measures", "loss", "--no-progress")
+    assert code == 2
+    one_line_error(err, "measures.jsonl", "symbolic link")
+    assert (run / "measures.jsonl").is_symlink() and precious.read_text() == "my notes\n"

@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_device(args.device)
     run_ = Run(args.run)
+    from grokkit.files.links import refuse_links
+
+    refuse_links(run_.path, (MEASURES_FILE,))  # it is replaced below: never a link someone put there
     group = group_for(run_.config.task)
     print(f"group    {group.name}")
     if args.measures is None and not group.circuit:
