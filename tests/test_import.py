@@ -369,6 +369,10 @@ ODD = {
     "1-D W_E": ({**hooked_weights(0), "embed.W_E": torch.zeros(P + 1)}, "embed.W_E"),
     "0-D W_U": ({**hooked_weights(0), "unembed.W_U": torch.tensor(1.0)}, "unembed.W_U"),
     "string losses": ({"model": hooked_weights(0), "train_losses": "abc"}, "train_losses"),
+    "huge integer loss": ({"model": hooked_weights(0), "train_losses": [10**400]}, "train_losses"),
+    "list fn_name": ({"model": paper_weights(0), "config": {"fn_name": ["add"]}}, "config.fn_name"),
+    "complex W_E": ({**hooked_weights(0), "embed.W_E": hooked_weights(0)["embed.W_E"].to(torch.complex64)},
+                    "embed.W_E"),
 }
 
 

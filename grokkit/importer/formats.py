@@ -82,6 +82,9 @@ def to_bridge(state: dict[str, Tensor], where: str) -> dict[str, Tensor]:
     missing = [name for name in required if name not in state]
     if missing:
         raise ImportFileError(f"{where}: lacks {', '.join(missing)}")
+    complex_ = next((k for k, v in state.items() if v.is_complex()), None)
+    if complex_ is not None:
+        raise ImportFileError(f"{where}: {complex_} holds complex numbers; a model's weights are real")
     weights = {k: v.float() for k, v in state.items() if k not in names.BUFFERS}
     for name, tensor in weights.items():
         rank = expected_rank(name, layout)
@@ -150,7 +153,10 @@ def _curve(values: Any, where: str) -> list[float]:
         values = values.tolist()
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, (int, float)) for v in values):
         raise ImportFileError(f"{where}: must be a list of numbers")
-    return [float(v) for v in values]
+    try:
+        return [float(v) for v in values]
+    except OverflowError:  # an integer beyond any float
+        raise ImportFileError(f"{where}: holds a number too large for a loss") from None
 
 
 def _curves(data: dict[str, Any], layout: str, notes: list[str]) -> tuple[list, list]:
@@ -172,7 +178,7 @@ def _paper_config(config: Any, notes: list[str]) -> dict[str, dict[str, Any]]:
         raise ImportFileError(f"config: expected a dict of the paper's Config fields, got {type(config).__name__}")
     out: dict[str, dict[str, Any]] = {"task": {}, "model": {}, "train": {}}
     if "fn_name" in config:
-        if config["fn_name"] not in PAPER_OPS:
+        if not isinstance(config["fn_name"], str) or config["fn_name"] not in PAPER_OPS:
             raise ImportFileError(f"config.fn_name: {config['fn_name']!r} has no grokkit task; known: "
                                   f"{', '.join(PAPER_OPS)}")
         out["task"]["op"] = PAPER_OPS[config["fn_name"]]
