@@ -269,3 +269,15 @@ def test_measure_never_replaces_a_linked_log(tmp_path, trained, capsys, precious
     assert code == 2
     one_line_error(err, "measures.jsonl", "symbolic link")
     assert (run / "measures.jsonl").is_symlink() and precious.read_text() == "my notes\n"
+
+
+def test_a_folder_planted_under_a_temporary_name_is_one_line_and_left_alone(tmp_path):
+    from grokkit.errors import RunError
+    from grokkit.files.atomic import temporary_name, write_text_atomic
+
+    target = tmp_path / "status.json"
+    temporary_name(target).mkdir()
+    (temporary_name(target) / "mine.txt").write_text("mine")
+    with pytest.raises(RunError, match="status.json"):
+        write_text_atomic(target, "{}\n")
+    assert (temporary_name(target) / "mine.txt").read_text() == "mine" and not target.exists()

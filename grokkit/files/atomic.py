@@ -76,11 +76,19 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         fsync_path(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _drop(tmp)
         raise RunError(os_error_message(path, exc)) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _drop(tmp)
         raise
+
+
+def _drop(tmp: Path) -> None:
+    """Remove our failed temporary (a folder found under its name is not ours: left alone)."""
+    try:
+        clear_temporary(tmp)
+    except OSError:
+        pass
 
 
 def write_new_text(path: Path, text: str) -> None:
