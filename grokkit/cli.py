@@ -96,8 +96,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grokkit: error: {where}{exc.strerror or one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ngrokkit: interrupted; continue with `grokkit resume RUN`", file=sys.stderr)
+        print(f"\ngrokkit: interrupted{continue_hint(args, argv)}", file=sys.stderr)
         return 130
+
+
+def continue_hint(args: argparse.Namespace, argv: list[str] | None) -> str:
+    """How to carry on after Ctrl-C: the resume command with the real run path, when a run folder exists."""
+    import shlex
+    from pathlib import Path
+
+    path = getattr(args, "out", None) if args.command in ("train", "run") else getattr(args, "run", None)
+    if args.command not in ("train", "run", "resume") or path is None or not (Path(path) / "config.json").is_file():
+        return ""
+    resume = f"`grokkit resume {shlex.quote(str(path))}`"
+    if args.command == "run":  # the same command resumes training, then measures and reports
+        again = shlex.join(["grokkit", *(sys.argv[1:] if argv is None else argv)])
+        return f"; continue with `{again}` (it resumes), or train on alone with {resume}"
+    return f"; continue with {resume}"
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ HELP = "show a run's config, progress, best accuracies, when it memorised and gr
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--config", action="store_true", help="also print the full config (indented JSON)")
 
 
 def summarise(run: Any) -> dict[str, Any]:
@@ -84,16 +85,45 @@ def keys_of(measures: list[dict[str, Any]]) -> dict[str, Any] | None:
             "self_check_failed": keys_fail(row)}
 
 
-def print_summary(run: Any) -> None:
+def header(config: Any) -> list[str]:
+    """A few readable lines saying what was trained: task, model shape, optimiser, steps."""
+    t, m, tr = config.task, config.model, config.train
+    layers = f"{m.n_layers} layer{'s' if m.n_layers != 1 else ''}"
+    model = (f"{layers}, d_model {m.d_model}, {m.n_heads} heads × {m.d_head}, d_mlp {m.d_mlp}, {m.act_fn}"
+             f"{', LayerNorm' if m.layer_norm else ''}, seed {m.seed}")
+    optim = f"{tr.optimizer} lr {tr.lr:g}, weight decay {tr.weight_decay:g}"
+    if tr.optimizer == "sgd":
+        optim += f", momentum {tr.momentum:g}"
+    else:
+        optim += f", betas ({tr.beta1:g}, {tr.beta2:g})"
+    optim += f", {tr.schedule}" + (f" after {tr.warmup_steps} warm-up steps" if tr.warmup_steps else "")
+    optim += ", full batch" if tr.batch_size is None else f", batches of {tr.batch_size}"
+    extras = [name for name, on in (("grokfast " + tr.grokfast, tr.grokfast != "none"), ("⊥grad", tr.orthograd),
+                                    (f"{tr.loss} loss", tr.loss != "softmax")) if on]
+    steps = f"{tr.steps}"
+    if tr.early_stop_after is not None:
+        steps += f", stopping {tr.early_stop_after} after test acc ≥ {tr.early_stop_acc:g}"
+    symbols = f"p = {t.p}" if t.n_symbols == t.p else f"{t.n_symbols} symbols"
+    return [
+        f"task     {t.op}, {symbols}, frac_train = {t.frac_train:g} (split seed {t.seed})",
+        f"model    {model}",
+        f"optim    {optim}{''.join(', ' + e for e in extras)}",
+        f"steps    {steps}",
+    ]
+
+
+def print_summary(run: Any, with_header: bool = False) -> None:
     s = summarise(run)
-    task = s["task"]
-    print(f"run      {s['run']}  ({task['op']}, p={task['p']}, frac_train={task['frac_train']})")
+    print(f"run      {s['run']}")
+    if with_header:
+        print("\n".join(header(run.config)))
     state = "finished" if s["finished"] else "in progress"
     if s["diverged"]:
         d = s["diverged"]
         good = "none" if d["last_good_checkpoint"] is None else f"step {d['last_good_checkpoint']}"
         state = f"diverged at step {d['at']} ({d['reason']}); last good checkpoint: {good}"
-    print(f"progress step {s['progress']['step']} of {s['progress']['of']}, {s['progress']['checkpoints']} checkpoints, {state}")
+    print(f"status   {state}: step {s['progress']['step']} of {s['progress']['of']}, "
+          f"{s['progress']['checkpoints']} checkpoints")
     if s["last"]:
         last = s["last"]
         print(
@@ -161,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
 
         print(json.dumps(json_safe(summarise(run_)), indent=2, allow_nan=False))
     else:
-        print(f"config   {json.dumps(run_.config.to_dict())}")
-        print_summary(run_)
+        print_summary(run_, with_header=True)
+        if args.config:
+            print(f"config   {json.dumps(run_.config.to_dict(), indent=2)}")
+        else:
+            print(f"config   {run_.path / 'config.json'} (the full config: `grokkit info {run_.path} --config`)")
     return 0
