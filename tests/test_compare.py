@@ -212,3 +212,12 @@ def test_command_module_does_not_import_torch():
     code = "import sys, grokkit.commands.compare; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_compare_of_measured_sweeps_does_not_import_transformer_lens(sweeps, measured, tmp_path):
+    from test_startup import heavy_imports
+
+    page = tmp_path / "page.html"
+    argv = ["compare", "--toy", str(sweeps[0]), "--transformer", str(measured), "--out", str(page)]
+    assert heavy_imports(f"from grokkit.cli import main\nassert main({argv!r}) == 0") == []
+    assert page.is_file()

@@ -49,6 +49,11 @@ class Shape:
         return cls(cfg.n_layers, cfg.n_heads, (cfg.act_fn or "relu").lower(), float(getattr(cfg, "eps", 1e-5)),
                    float(getattr(bridge, "grokkit_attn_coeff", 1.0)))
 
+    @classmethod
+    def of_config(cls, model_cfg: Any) -> "Shape":
+        """The shape ``build_model(model_cfg, …)`` gives (TransformerLens's LayerNorm eps), without building it."""
+        return cls(model_cfg.n_layers, model_cfg.n_heads, model_cfg.act_fn.lower(), 1e-5, float(model_cfg.attn_coeff))
+
 
 def params(stack: dict[str, Tensor], shape: Shape) -> Params:
     """The typed view of a stack (no copies)."""

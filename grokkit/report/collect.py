@@ -9,10 +9,11 @@ model's cache on every input pair. A part that cannot be had stays ``None`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from grokkit.errors import RunError
 from grokkit.run import METRIC_KEYS
@@ -162,6 +163,34 @@ def measures_at(measures: list[dict[str, Any]], step: int) -> dict[str, Any]:
     return next((row for row in measures if row["step"] == step), measures[-1] if measures else {})
 
 
+class _LastPosition(NamedTuple):
+    """One checkpoint's activations at the '=' position over every input, and its embedding."""
+
+    logits: Tensor  # [N, d_vocab_out]
+    post: Tensor  # [N, d_mlp]       blocks.0.mlp.hook_post[:, -1]
+    pattern: Tensor  # [N, H, n_ctx] blocks.0.attn.hook_pattern[:, :, -1]
+    W_E: Tensor  # [d_vocab, d_model]
+
+
+def _last_position(run: Any, step: int) -> _LastPosition:
+    """A one-layer checkpoint through the engine's forward on its saved tensors: no TransformerLens
+    bridge is built, so a report of a measured run starts without importing TransformerLens; a
+    deeper model through the bridge's cache (the forward's activations are its last layer's)."""
+    tokens = run.dataset.tokens
+    if run.config.model.n_layers == 1:
+        from grokkit.model import forward
+        from grokkit.model.stack import Shape, params
+
+        ckpt = run.checkpoint(step)
+        p = params({name: t.unsqueeze(0) for name, t in ckpt.model.items()}, Shape.of_config(run.config.model))
+        out = forward.last_position(p, tokens, activations=True)
+        return _LastPosition(out.logits[0], out.post[0], out.pattern[0], p.W_E[0])
+    model = run.load_model(step)
+    logits, cache = model.run_with_cache(tokens)
+    return _LastPosition(logits[:, -1], cache["blocks.0.mlp.hook_post"][:, -1],
+                         cache["blocks.0.attn.hook_pattern"][:, :, -1], model.W_E)
+
+
 @torch.no_grad()
 def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], missing: dict[str, str]) -> FinalArrays:
     """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
@@ -172,12 +201,11 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     task = run.config.task
     ds = run.dataset
     step = run.checkpoint_steps()[-1] if step is None else step
-    model = run.load_model(step)
-    logits, cache = model.run_with_cache(ds.tokens)
+    last = _last_position(run, step)
     out = FinalArrays(step=step)
 
     # only the '=' position feeds the answer
-    pattern = cache["blocks.0.attn.hook_pattern"][:, :, -1, :2]  # [N, n_heads, 2]
+    pattern = last.pattern[:, :, :2]  # [N, n_heads, 2]
     n_a = task.n_symbols
     out.attn_eq = pattern.reshape(n_a, -1, *pattern.shape[1:]).permute(2, 3, 0, 1).float().numpy()
     out.attn_b_values = sorted(set(ds.y.tolist()))
@@ -193,7 +221,7 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     basis, symbols = group.basis, group.symbols
     out.group, out.group_note, out.component_names = group.name, group.note, list(group.component_names)
     out.basis_names = basis.names
-    embed_norms = fourier.embedding_fourier_norms(basis, model.W_E[symbols].double())  # [n]
+    embed_norms = fourier.embedding_fourier_norms(basis, last.W_E[symbols].double())  # [n]
     out.embed_norms = embed_norms.float().numpy()
     out.embed_component_norms = fourier.per_frequency(basis, embed_norms).float().numpy()
 
@@ -207,21 +235,21 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
         out.key_freqs, out.key_freqs_source, out.key_rule = list(run.config.measures.key_freqs), "user", "user"
     else:
         cfg = run.config.measures
-        keys = key_set(model, ds, rule=cfg.key_freq_rule, explain=cfg.key_explain)
+        keys = key_set(run.load_model(step), ds, rule=cfg.key_freq_rule, explain=cfg.key_explain)
         out.key_freqs, out.key_rule, out.keys_explained = keys.keys, keys.rule, keys.explained
         out.key_freqs_source = f"detected at step {step} by the {keys.rule} rule (no measures.jsonl)"
 
-    acts = cache["blocks.0.mlp.hook_post"][grid.rows, -1].double()  # [n*n, d_mlp] over the group grid
+    acts = last.post[grid.rows].double()  # [n*n, d_mlp] over the group grid
     clusters = fourier.neuron_freq_clusters(basis, acts)
     out.neuron_freq = np.asarray(clusters.freq, dtype=np.int64)
     out.neuron_frac = np.asarray(clusters.frac_explained, dtype=np.float64)
     out.neuron_explained = np.asarray(clusters.explained, dtype=bool)
     if group.circuit and row.get("step") == step and keys_fail(row):  # the self-check, with the better set
-        L_all = logits[grid.rows, -1, : task.n_symbols].double()  # every output class, as the measures score
+        L_all = last.logits[grid.rows, : task.n_symbols].double()  # every output class, as the measures score
         better, explained, loss = better_keys(basis, grid.labels, L_all, ds.labels[grid.rows], row["test_loss"])
         out.key_check = KeyCheck(step, list(row["key_freqs"]), row["restricted_loss"], row["test_loss"],
                                  better, explained, loss)
-    L = logits[grid.rows, -1][:, symbols].double()  # [n*n, n]: the group's symbols as output classes
+    L = last.logits[grid.rows][:, symbols].double()  # [n*n, n]: the group's symbols as output classes
     coeffs = fourier.fft2d(basis, L).square().sum(-1)  # [n, n] squared norm over output classes
     out.logit_fourier = coeffs.sqrt().float().numpy()
     comp = torch.tensor(basis.freqs)
