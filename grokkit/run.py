@@ -47,6 +47,10 @@ class Run:
         from grokkit.limits import check_readable
 
         check_readable(self.config, str(config_path))  # its sizes, before any grid or weights are built
+        # changes made by `grokkit resume --steps` (grokkit.extend): from_step, changed, previous config
+        extended = data.get("extended")
+        self.extended: list[dict[str, Any]] = [e for e in extended if isinstance(e, dict)] \
+            if isinstance(extended, list) else []
 
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> "Run":
@@ -98,11 +102,13 @@ class Run:
             if ckpt.meta.get("version", 1) >= 2:  # format 2 always records it: its absence is an edit
                 raise CheckpointError(f"checkpoint {ckpt.path}: its meta.json records no config (edited?)")
             return
-        current = self.config.to_dict()
-        same = stored == current  # the usual case; a checkpoint from an older grokkit lacks newer fields:
+        # the run's config, or one it had before an extension that came after this checkpoint
+        allowed = [self.config.to_dict(), *(e.get("previous") for e in self.extended
+                                            if isinstance(e.get("from_step"), int) and ckpt.step <= e["from_step"])]
+        same = stored in allowed  # the usual case; a checkpoint from an older grokkit lacks newer fields:
         if not same:              # parse it, so they take their defaults, and compare again
             try:
-                same = config_from_dict(stored, source=str(ckpt.path)).to_dict() == current
+                same = config_from_dict(stored, source=str(ckpt.path)).to_dict() in allowed
             except GrokkitError:
                 same = False
         if not same:

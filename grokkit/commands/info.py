@@ -85,8 +85,9 @@ def keys_of(measures: list[dict[str, Any]]) -> dict[str, Any] | None:
             "self_check_failed": keys_fail(row)}
 
 
-def header(config: Any) -> list[str]:
-    """A few readable lines saying what was trained: task, model shape, optimiser, steps."""
+def header(config: Any, extended: list[dict[str, Any]] = ()) -> list[str]:
+    """A few readable lines saying what was trained: task, model shape, optimiser, steps (and the
+    extensions of ``grokkit resume --steps``)."""
     t, m, tr = config.task, config.model, config.train
     layers = f"{m.n_layers} layer{'s' if m.n_layers != 1 else ''}"
     model = (f"{layers}, d_model {m.d_model}, {m.n_heads} heads × {m.d_head}, d_mlp {m.d_mlp}, {m.act_fn}"
@@ -109,6 +110,8 @@ def header(config: Any) -> list[str]:
         f"model    {model}",
         f"optim    {optim}{''.join(', ' + e for e in extras)}",
         f"steps    {steps}",
+        *(f"extended at step {e.get('from_step')}: " + ", ".join(f"{k} {v[0]} → {v[1]}" for k, v in
+                                                                  e.get("changed", {}).items()) for e in extended),
     ]
 
 
@@ -116,7 +119,7 @@ def print_summary(run: Any, with_header: bool = False) -> None:
     s = summarise(run)
     print(f"run      {s['run']}")
     if with_header:
-        print("\n".join(header(run.config)))
+        print("\n".join(header(run.config, run.extended)))
     state = "finished" if s["finished"] else "in progress"
     if s["diverged"]:
         d = s["diverged"]

@@ -1,14 +1,20 @@
-"""grokkit resume RUN"""
+"""grokkit resume RUN [--steps N | --set train.steps=N]"""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "continue a run from its latest complete checkpoint"
+HELP = "continue a run from its latest complete checkpoint, or extend a finished one with --steps"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory")
+    parser.add_argument("--steps", type=int, default=None, metavar="N",
+                        help="train on to step N (a finished run too), bit-identical to a run started with "
+                             "train.steps = N; recorded in RUN/config.json")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="train.KEY=VALUE",
+                        help="train.steps=N, as --steps; train.early_stop_after=STEPS to train on after an early "
+                             "stop (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     from grokkit.commands.train import add_log
 
@@ -17,22 +23,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grokkit.commands.info import print_summary
+    from grokkit.errors import RunError
+    from grokkit.extend import extend_run, extension_changes
     from grokkit.run import Run
     from grokkit.workflow import train_run
 
+    changes = extension_changes(args.overrides, args.steps)  # parsed before the run is opened
     run_ = Run(args.run)
+    if changes:
+        entry = extend_run(run_, changes)
+        if entry is not None:
+            what = ", ".join(f"{key} {old} → {new}" for key, (old, new) in entry["changed"].items())
+            print(f"{run_.path}: extended from step {entry['from_step']}: {what} (recorded in config.json)")
     status = run_.status() or {}
     if status.get("finished"):
-        print(f"{run_.path}: already finished at step {status.get('final_step')}")
+        print(f"{run_.path}: already finished at step {status.get('final_step')}; "
+              f"train on with `grokkit resume {run_.path} --steps N`")
     elif status.get("diverged"):
-        from grokkit.errors import RunError
-
         raise RunError(f"{run_.path}: diverged at step {status.get('diverged_at')} ({status.get('reason')}); "
                        "training is deterministic, so resuming would diverge again: start a new run with other "
                        "settings (e.g. a smaller train.lr)")
     elif status.get("imported"):
-        from grokkit.errors import RunError
-
         raise RunError(f"{run_.path}: an imported run has no optimiser state to resume from")
     else:  # the engine resumes from the latest complete, verified checkpoint (or starts clean)
         from grokkit.limits import check_resources

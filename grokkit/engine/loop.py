@@ -237,8 +237,11 @@ def _prepare(m: _Member, ckpt, device: torch.device) -> None:
         history = [row for row in read_rows(metrics_path) if row["step"] <= ckpt.step]
         write_rows(metrics_path, history)  # rows logged after the checkpoint will be logged again
     acc = m.cfg.early_stop_acc
+    # only rows a run started with this config logs count: an extended run's row at the step it had
+    # stopped at does not (grokkit.extend), so it stops early where that run would
     m.grok_step = next((row["step"] for row in history
-                        if row.get("test_acc") is not None and row["test_acc"] >= acc), None)
+                        if row.get("test_acc") is not None and row["test_acc"] >= acc
+                        and (row["step"] % m.cfg.eval_every == 0 or row["step"] == m.cfg.steps)), None)
     m.last_row = history[-1] if history else {}
     if m.cfg.batch_size is not None and m.cfg.batch_size < len(m.run.dataset.split.train):
         # mini-batches (a batch at least the training set is the full batch: no sampler)
