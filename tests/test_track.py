@@ -122,3 +122,29 @@ def test_the_log_flag_of_train_writes_tensorboard_events(tmp_path, tiny_spec):
 
     assert main(["train", str(tiny_spec), "--out", str(tmp_path / "run"), "--log", "tensorboard", "--no-progress"]) == 0
     assert list((tmp_path / "run").rglob("events.out.tfevents*"))
+
+
+def test_grokkit_run_with_log_also_sends_the_measures_computed_after_training(tmp_path, tiny_spec, capsys):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from grokkit.cli import main
+
+    run_dir = tmp_path / "run"
+    assert main(["run", str(tiny_spec), "--out", str(run_dir), "--log", "tensorboard", "--no-progress"]) == 0
+    assert "measures: sent to tensorboard" in capsys.readouterr().out
+    measures = read_rows(run_dir / "measures.jsonl")
+    assert [row["step"] for row in measures] == Run(run_dir).checkpoint_steps()
+    for key in ("excluded_loss", "restricted_loss", "gini_W_E"):
+        assert all(key in row for row in measures), key
+    logged: dict[str, list[tuple[int, float]]] = {}
+    for events_file in sorted((run_dir / "tensorboard").glob("events.out.tfevents*")):  # training's, then these
+        events = EventAccumulator(str(events_file))
+        events.Reload()
+        for tag in events.Tags()["scalars"]:
+            logged.setdefault(tag, []).extend((e.step, e.value) for e in events.Scalars(tag))
+    assert "train_loss" in logged  # training's own metrics are still there
+    for key in ("excluded_loss", "restricted_loss", "gini_W_E"):
+        values = [(row["step"], row[key]) for row in measures]
+        assert [step for step, _ in logged[f"measures/{key}"]] == [step for step, _ in values]
+        assert [v for _, v in logged[f"measures/{key}"]] == pytest.approx([v for _, v in values], rel=1e-6)

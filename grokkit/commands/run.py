@@ -50,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"measures: measuring {len(run_.checkpoint_steps())} checkpoints …", flush=True)
         warned = measure_checked(run_, progress=not args.no_progress)[1]
+        from grokkit.track import send_offline_measures
+
+        sent = send_offline_measures(run_, args.log)  # the trackers saw only the live measures while training
+        if sent:
+            print(f"measures: sent to {', '.join(sent)}")
     t2 = time.perf_counter()
     print_phases(run_)
     print_keys(keys_of(measures_of(run_)), warn=not warned)

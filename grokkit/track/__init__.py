@@ -18,7 +18,7 @@ from grokkit.track.config import BACKENDS, LogConfig
 
 # Only the config is imported with the package: grokkit.spec needs LogConfig, and the
 # trackers (grokkit.track.base) sit above the training engine, which imports grokkit.spec.
-__all__ = ["BACKENDS", "LogConfig", "make_trackers"]
+__all__ = ["BACKENDS", "LogConfig", "make_trackers", "send_offline_measures"]
 
 PACKAGES = {"wandb": "wandb", "tensorboard": "tensorboard"}  # backend → the package it needs
 
@@ -45,3 +45,14 @@ def make_trackers(config: Any, cli_choice: str | Iterable[str] | None = None) ->
 
             trackers.append(TensorBoardTracker(log))
     return trackers
+
+
+def send_offline_measures(run: Any, cli_choice: str | Iterable[str] | None = None) -> list[str]:
+    """Send ``run``'s measures.jsonl to each tracker of its ``[log]`` (or ``cli_choice``) after training
+    (``grokkit run``'s offline measures: live trackers only saw what existed while training). Returns
+    the backends that received rows."""
+    sent = []
+    for tracker in make_trackers(run.config, cli_choice):
+        if tracker.send_offline_measures(run):
+            sent.append(tracker.name)
+    return sent

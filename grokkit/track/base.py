@@ -91,6 +91,20 @@ class Tracker(Callback):
         for path in list(self.handles):  # training raised: close what is still open
             self.close(self.handles.pop(path), {"finished": False})
 
+    def send_offline_measures(self, run: Any) -> int:
+        """After training: send every ``measures.jsonl`` row (the offline measures ``grokkit run`` computes
+        once training ended) to ``run``'s tracker run, reopened: W&B continues the same run (its id comes
+        from the run's path), TensorBoard writes a second event file in the same folder. Returns the rows sent."""
+        path = Path(run.path)
+        folder = self.folder(run)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = self.open(run, folder, 0)  # start 0: nothing is purged
+        rows = read_rows(path / MEASURES_FILE)
+        for row in rows:
+            self.write(handle, row["step"], scalars(row, "measures/"))
+        self.close(handle, run.status() or {})
+        return len(rows)
+
     def send_measures(self, run: Any) -> None:
         """Send the ``measures.jsonl`` rows written since the last call, under ``measures/``."""
         path = Path(run.path)
