@@ -26,12 +26,20 @@ _EXPORTS = {
     "GrokkitError": "grokkit.errors",
     "write_report": "grokkit.report",
     "measure_run": "grokkit.measures.offline",
+    "measure_model": "grokkit.measures.offline",  # one row of measures for one model, nothing written
+    "MEASURES": "grokkit.measures.registry",  # the measure registry: name → Measure (add one to extend)
+    "Measure": "grokkit.measures.base",
+    "GROUPS": "grokkit.analysis.groups",  # the group registry: Operation.analysis_group → builder
+    "group_for": "grokkit.analysis.groups",
+    "Callback": "grokkit.train.callbacks",  # the training engine's hooks (on_eval, on_checkpoint …)
+    "extend_run": "grokkit.extend",  # what `grokkit resume RUN --steps N` does
     "detect_phases": "grokkit.measures.phases",
     "key_frequencies": "grokkit.analysis.keys",
     "fourier_basis": "grokkit.analysis.fourier",
     "zero_ablation": "grokkit.ablation",
     "mean_ablation": "grokkit.ablation",
     "resample_ablation": "grokkit.ablation",
+    "mean_activation": "grokkit.ablation",
     "fourier_ablation": "grokkit.ablation",
     "train_many": "grokkit.workflow",  # many runs of one shape as one stack
     "run_sweep": "grokkit.sweep.run",  # what `grokkit sweep` does

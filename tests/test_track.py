@@ -61,11 +61,12 @@ def test_tensorboard_events_hold_every_metric_and_live_measure(tmp_path: Path, t
     assert [e.step for e in events.Scalars("measures/weight_norm")] == [row["step"] for row in measures]
 
 
-def _wandb_history(run_dir: Path) -> list[dict[str, str]]:
+def _wandb_history(run_dir: Path, path: str | None = None) -> list[dict[str, str]]:
     """History records of an offline W&B run: its .wandb file is a LevelDB-style log of protobuf Records."""
     from wandb.proto import wandb_internal_pb2
 
-    [path] = glob.glob(str(run_dir / "wandb" / "wandb" / "offline-run-*" / "run-*.wandb"))
+    if path is None:
+        [path] = glob.glob(str(run_dir / "wandb" / "wandb" / "offline-run-*" / "run-*.wandb"))
     data = Path(path).read_bytes()
     pos, block, records, partial = 7, 32768, [], b""  # a 7-byte file header, then 32 KiB blocks
     while pos + 7 <= len(data):
@@ -148,3 +149,26 @@ def test_grokkit_run_with_log_also_sends_the_measures_computed_after_training(tm
         values = [(row["step"], row[key]) for row in measures]
         assert [step for step, _ in logged[f"measures/{key}"]] == [step for step, _ in values]
         assert [v for _, v in logged[f"measures/{key}"]] == pytest.approx([v for _, v in values], rel=1e-6)
+
+
+def test_wandb_offline_measures_sent_after_training_go_to_the_same_wandb_run(tmp_path, tiny_config, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+    import wandb
+
+    from grokkit.measures.offline import measure_run
+    from grokkit.track import send_offline_measures
+
+    log = LogConfig(backends=["wandb"], wandb_mode="offline")
+    run = _train(tmp_path, tiny_config, make_trackers(log), live=False)
+    wandb.teardown()
+    rows = measure_run(run, ["weight_norm"])
+    monkeypatch.setenv("WANDB_MODE", "offline")  # the run's [log] leaves the mode to W&B's own setting
+    assert send_offline_measures(run, "wandb") == ["wandb"]
+    wandb.teardown()
+    files = sorted(glob.glob(str(run.path / "wandb" / "wandb" / "offline-run-*" / "run-*.wandb")))
+    assert len(files) == 2 and len({Path(f).name for f in files}) == 1  # one W&B run id: `wandb sync` joins them
+    after = [h for f in files for h in _wandb_history(run.path, f) if "measures/weight_norm" in h]
+    assert [int(h["step"]) for h in after] == [row["step"] for row in rows] == [0, 10, 20]
+    assert [float(h["measures/weight_norm"]) for h in after] == pytest.approx([r["weight_norm"] for r in rows])
