@@ -1,9 +1,10 @@
-"""Build hook: ship the repository's task specs (``tasks/*.toml``) inside the package.
+"""Build hook: ship the repository's task specs (``tasks/*.toml``) and examples inside the package.
 
 Everything else about the build is in pyproject.toml. The specs stay at the repository's
 root (the README runs ``grokkit run tasks/quickstart.toml``); this copies them into the
 built package as ``grokkit/tasks/`` so that an installed grokkit resolves
-``grokkit run quickstart`` without a checkout (``grokkit.spec.resolve_spec_path``).
+``grokkit run quickstart`` without a checkout (``grokkit.spec.resolve_spec_path``). The
+examples (``examples/*.py``, which use the packaged specs by name) go to ``grokkit/examples/``.
 """
 
 import shutil
@@ -22,6 +23,10 @@ class BuildWithTasks(build_py):
         target.mkdir(parents=True, exist_ok=True)
         for spec in sorted((ROOT / "tasks").glob("*.toml")):
             shutil.copy2(spec, target / spec.name)
+        examples = Path(self.build_lib) / "grokkit" / "examples"
+        examples.mkdir(parents=True, exist_ok=True)
+        for script in sorted((ROOT / "examples").glob("*.py")):
+            shutil.copy2(script, examples / script.name)
 
 
 setup(cmdclass={"build_py": BuildWithTasks})

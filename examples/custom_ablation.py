@@ -21,8 +21,6 @@ import torch.nn.functional as F
 
 import grokkit
 from grokkit.analysis.fourier import fourier_sign
-from grokkit.analysis.keys import key_frequencies
-from grokkit.measures import measure_model
 
 
 def tiny_run(path: str) -> grokkit.Run:
@@ -49,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         run = tiny_run(tmp) if args.tiny else grokkit.load_run(args.run)
         model, ds = run.load_model(), run.dataset
         p, sign = ds.cfg.p, fourier_sign(ds.cfg)
-        key_freqs = key_frequencies(model, ds) or [1, 2]  # an untrained model may have none yet
+        key_freqs = grokkit.key_frequencies(model, ds) or [1, 2]  # an untrained model may have none yet
 
         # Our own ablation: unit vectors cos/sin(ω_k(a ± b)) over the a-major grid (row = a·p + b) …
         a, b = ds.x.double(), ds.y.double()
@@ -72,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         train = ds.split.train
         by_hand = F.cross_entropy(logits[train, -1].double(), ds.labels[train]).item()
 
-        built_in = measure_model(model, ds, measures=["excluded"], key_freqs=key_freqs)["excluded_loss"]
+        built_in = grokkit.measure_model(model, ds, measures=["excluded"], key_freqs=key_freqs)["excluded_loss"]
         clean = F.cross_entropy(model(ds.tokens)[train, -1].double(), ds.labels[train]).item()
 
     agree = math.isclose(by_hand, built_in, rel_tol=1e-4, abs_tol=1e-6)

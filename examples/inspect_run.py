@@ -1,20 +1,24 @@
 """Train a small grokking run from Python, then open a checkpoint as a TransformerLens model.
 
-    python examples/inspect_run.py [--out runs/example] [--steps 3000]
+    python examples/inspect_run.py [--out runs/example] [--steps 3000] [--set task.p=23 ...]
+    python examples/inspect_run.py --tiny    # a tiny model for 30 steps in a temporary folder (seconds)
 
-Uses only the public API: grokkit.load_spec, Run, train_run, load_run.
+Uses only the public API: grokkit.load_spec (the packaged quickstart spec, by name, so the
+script runs from an install as from a checkout), Run, train_run, load_run.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import torch
 
 import grokkit
 
-TASKS = Path(__file__).resolve().parent.parent / "tasks"
+TINY = ["task.p=11", "model.d_model=16", "model.d_mlp=32", "model.n_heads=2", "model.d_head=8",
+        "train.checkpoint_every=10"]
 
 
 def main() -> None:
@@ -22,14 +26,22 @@ def main() -> None:
     parser.add_argument("--out", default="runs/example")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="spec override, e.g. task.p=23")
+    parser.add_argument("--tiny", action="store_true", help="a tiny model, 30 steps, in a temporary folder")
     args = parser.parse_args()
+    if args.tiny:
+        with tempfile.TemporaryDirectory() as tmp:
+            inspect(Path(tmp) / "run", ["train.steps=30", *TINY, *args.overrides])
+    else:
+        inspect(Path(args.out), [f"train.steps={args.steps}", *args.overrides])
 
-    config = grokkit.load_spec(TASKS / "quickstart.toml", [f"train.steps={args.steps}", *args.overrides])
-    run = grokkit.Run.create(args.out, config)
+
+def inspect(out: Path, overrides: list[str]) -> None:
+    config = grokkit.load_spec("quickstart", overrides)
+    run = grokkit.Run.create(out, config)
     if not run.checkpoint_steps():
         grokkit.train_run(run, progress=False)
 
-    run = grokkit.load_run(args.out)
+    run = grokkit.load_run(out)
     steps = run.checkpoint_steps()
     print(f"{len(steps)} checkpoints, steps {steps[0]}…{steps[-1]}")
     ds = run.dataset

@@ -88,11 +88,3 @@ def test_custom_ablation_example_agrees_with_the_built_in_measure(setup, capsys,
         runpy.run_path(str(EXAMPLE), run_name="__main__")
     assert exit_info.value.code == 0
     assert "agree" in capsys.readouterr().out
-
-
-@pytest.mark.slow
-def test_custom_ablation_example_tiny_mode(capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", [str(EXAMPLE), "--tiny"])
-    with pytest.raises(SystemExit) as exit_info:
-        runpy.run_path(str(EXAMPLE), run_name="__main__")
-    assert exit_info.value.code == 0 and "agree" in capsys.readouterr().out
