@@ -8,11 +8,11 @@ TransformerLens was imported only where a bridge is needed. The fixtures (a tiny
 two tiny sweeps) are trained first, in a temporary folder.
 
 Rounds alternate between the commands so drift on a noisy machine hits all alike; figures are
-medians. ``--src DIR`` times another checkout's grokkit (e.g. the commit before this change)
-on the same fixtures. Ends with one line:
-``ratio=… info_s=… help_s=… report_s=… compare_s=… baseline_s=…`` where ratio = baseline / info.
+medians. ``--before DIR`` also times another checkout's grokkit (e.g. the commit before a
+change) on the same fixtures, in the same rounds. Ends with one line:
+``ratio=… help_s=… info_s=… report_s=… compare_s=… baseline_s=…`` where ratio = baseline / info.
 
-    python benchmarks/startup.py [--rounds 5] [--src DIR]
+    python benchmarks/startup.py [--rounds 5] [--before DIR]
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ def make_fixtures(root: Path) -> dict[str, Path]:
     return {"run": root / "run", "toy": root / "toy", "sweep": root / "sweep"}
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
     t0 = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode:
         raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.strip()}")
     return time.perf_counter() - t0
@@ -67,33 +67,39 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--src", default=None, help="time the grokkit of this checkout (default: the installed one)")
+    parser.add_argument("--before", default=None, metavar="DIR",
+                        help="also time the grokkit of this checkout (e.g. the commit before a change), "
+                             "in the same rounds, as before_<command>")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    if args.src:
-        env["PYTHONPATH"] = str(Path(args.src).resolve())
+    envs = {"": env}
+    if args.before:
+        envs["before_"] = {**env, "PYTHONPATH": str(Path(args.before).resolve())}
     with tempfile.TemporaryDirectory() as tmp:
         f = make_fixtures(Path(tmp))
         grokkit = [sys.executable, "-m", "grokkit"]
-        commands = {
+        grokkit_commands = {
             "help": [*grokkit, "--help"],
             "info": [*grokkit, "info", str(f["run"])],
             "report": [*grokkit, "report", str(f["run"]), "--out", str(Path(tmp) / "report.html")],
             "compare": [*grokkit, "compare", "--toy", str(f["toy"]), "--transformer", str(f["sweep"]),
                         "--out", str(Path(tmp) / "compare.html")],
-            "baseline": [sys.executable, "-c", "import transformer_lens"],
         }
+        commands = {f"{prefix}{name}": (argv, e) for name, argv in grokkit_commands.items()
+                    for prefix, e in envs.items()}
+        commands["baseline"] = ([sys.executable, "-c", "import transformer_lens"], env)
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for name, argv in commands.items():  # one unmeasured pass: the page cache holds every module
-            timed(argv, env)
+        # in the temporary folder: `-m grokkit` would import a checkout's grokkit from the cwd
+        for argv, e in commands.values():  # one unmeasured pass: the page cache holds every module
+            timed(argv, e, tmp)
         for _ in range(args.rounds):
-            for name, argv in commands.items():
-                times[name].append(timed(argv, env))
+            for name, (argv, e) in commands.items():
+                times[name].append(timed(argv, e, tmp))
     med = {name: statistics.median(values) for name, values in times.items()}
     for name, values in times.items():
-        print(f"{name:9s} median {med[name]:.2f} s  (rounds: {', '.join(f'{v:.2f}' for v in values)})")
-    print(f"ratio={med['baseline'] / med['info']:.2f} info_s={med['info']:.2f} help_s={med['help']:.2f} "
-          f"report_s={med['report']:.2f} compare_s={med['compare']:.2f} baseline_s={med['baseline']:.2f}")
+        print(f"{name:15s} median {med[name]:.2f} s  (rounds: {', '.join(f'{v:.2f}' for v in values)})")
+    print(f"ratio={med['baseline'] / med['info']:.2f} "
+          + " ".join(f"{name}_s={value:.2f}" for name, value in med.items()))
 
 
 if __name__ == "__main__":
