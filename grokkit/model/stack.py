@@ -66,6 +66,26 @@ def params(stack: dict[str, Tensor], shape: Shape) -> Params:
                   attn_coeff=shape.attn_coeff, **top)
 
 
+def check_shapes(state: dict[str, Tensor], model_cfg: Any, task_cfg: Any) -> None:
+    """Raise ``ValueError`` naming the first tensor ``params`` reads from one run's ``state`` (a checkpoint's
+    weights, no run axis) whose shape is not what ``build_model(model_cfg, task_cfg)`` has, or that is missing
+    (biases may be absent: frozen at zero)."""
+    d, hd, mlp = model_cfg.d_model, model_cfg.n_heads * model_cfg.d_head, model_cfg.d_mlp
+    d_out = task_cfg.d_vocab_out + (1 if model_cfg.eq_output else 0)
+    block = {"W_Q": (hd, d), "W_K": (hd, d), "W_V": (hd, d), "W_O": (d, hd), "W_in": (mlp, d), "W_out": (d, mlp),
+             "b_Q": (hd,), "b_K": (hd,), "b_V": (hd,), "b_O": (d,), "b_in": (mlp,), "b_out": (d,)}
+    top = {"W_E": (task_cfg.d_vocab, d), "W_pos": (task_cfg.n_ctx, d), "W_U": (d_out, d)}
+    expected = {_TOP_NAMES[field]: shape for field, shape in top.items()}
+    for layer in range(model_cfg.n_layers):
+        expected.update({f"blocks.{layer}.{_BLOCK_NAMES[field]}": shape for field, shape in block.items()})
+    for name, shape in expected.items():
+        if name not in state:
+            if ".weight" in name:
+                raise ValueError(f"{name} is missing")
+        elif tuple(state[name].shape) != shape:
+            raise ValueError(f"{name} is {tuple(state[name].shape)}, the model's is {shape}")
+
+
 def trained_state(bridge: Any) -> dict[str, Tensor]:
     """State-dict name → the bridge's own parameter, for every tensor the optimiser trains, in a stable order."""
     trained = {p.data_ptr(): p for p in bridge.original_model.parameters() if p.requires_grad}

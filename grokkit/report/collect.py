@@ -179,9 +179,14 @@ def _last_position(run: Any, step: int) -> _LastPosition:
     tokens = run.dataset.tokens
     if run.config.model.n_layers == 1:
         from grokkit.model import forward
-        from grokkit.model.stack import Shape, params
+        from grokkit.errors import CheckpointError
+        from grokkit.model.stack import Shape, check_shapes, params
 
         ckpt = run.checkpoint(step)
+        try:  # what load_state_dict(strict=True) refuses on the bridge path
+            check_shapes(ckpt.model, run.config.model, run.config.task)
+        except ValueError as exc:
+            raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model ({exc})") from None
         p = params({name: t.unsqueeze(0) for name, t in ckpt.model.items()}, Shape.of_config(run.config.model))
         out = forward.last_position(p, tokens, activations=True)
         return _LastPosition(out.logits[0], out.post[0], out.pattern[0], p.W_E[0])
