@@ -71,6 +71,9 @@ def test_a_finished_run_extended_ends_bit_identical_to_one_trained_straight(tmp_
     assert json.loads((short / "status.json").read_text())["final_step"] == 40
     code, out, _ = cli(capsys, "info", short)
     assert "extended at step 25: train.steps 25 → 40" in out and "step 40 of 40" in out
+    code, out, _ = cli(capsys, "info", short, "--json")
+    [shown] = json.loads(out)["extended"]
+    assert shown == {k: entry[k] for k in ("from_step", "changed", "at")}
     # every checkpoint, those written before the extension included, still opens
     for step in Run(short).checkpoint_steps():
         Run(short).checkpoint(step)
@@ -133,3 +136,17 @@ def test_a_cosine_schedule_depends_on_train_steps_and_is_refused(tmp_path, capsy
     assert code == 2
     one_line_error(err, "train.schedule = cosine")
     assert (run / "config.json").read_bytes() == before
+
+
+def test_a_row_logged_only_because_the_run_ended_there_does_not_count_as_grokking(tmp_path, capsys):
+    """The 8-step run logs a row at step 8 (its last) with test acc 0.2; a run started with 40 steps logs
+    rows every 10 only and first reaches 0.2 at step 10, so it stops at 20, and so must the extended run."""
+    sets = ("train.early_stop_acc=0.2", "train.early_stop_after=2")
+    short = train(tmp_path, capsys, "short", "train.steps=8", *sets)
+    assert [(r["step"], r["test_acc"]) for r in Run(short).metrics()][-1] == (8, pytest.approx(0.2))
+    straight = train(tmp_path, capsys, "straight", *sets)
+    assert json.loads((straight / "status.json").read_text())["final_step"] == 20
+    code, _, err = cli(capsys, "resume", short, "--steps", 40, "--no-progress")
+    assert code == 0, err
+    assert json.loads((short / "status.json").read_text())["final_step"] == 20
+    assert_same_final_weights(short, straight)

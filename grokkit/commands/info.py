@@ -39,6 +39,7 @@ def summarise(run: Any) -> dict[str, Any]:
         "task": run.config.to_dict()["task"],
         "progress": {"step": last.get("step", 0), "of": run.config.train.steps, "checkpoints": len(steps)},
         "finished": bool(status.get("finished")),
+        "extended": [{k: e[k] for k in ("from_step", "changed", "at") if k in e} for e in run.extended],
         "diverged": diverged,  # None unless training stopped on a non-finite loss or weight
         "last": {k: last[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc") if k in last},
         "best_train_acc": max((r["train_acc"] for r in rows if r["train_acc"] is not None), default=None),
