@@ -9,7 +9,7 @@ two tiny sweeps) are trained first, in a temporary folder.
 
 Rounds alternate between the commands so drift on a noisy machine hits all alike; figures are
 medians. ``--before DIR`` also times another checkout's grokkit (e.g. the commit before a
-change) on the same fixtures, in the same rounds. Ends with one line:
+change) in the same rounds, on fixtures of the same settings that it trains itself. Ends with one line:
 ``ratio=… help_s=… info_s=… report_s=… compare_s=… baseline_s=…`` where ratio = baseline / info.
 
     python benchmarks/startup.py [--rounds 5] [--before DIR]
@@ -35,8 +35,8 @@ TOY = ["toy.n=30", "toy.S=0.8", "toy.test_points=50", "train.steps=40", "train.w
        "sweep.T=[3,20]", "sweep.seeds=2", "sweep.chunk_instances=4", "train.best_of=1"]
 
 
-def make_fixtures(root: Path) -> dict[str, Path]:
-    """A measured run, a toy sweep and a transformer sweep (seconds each at these sizes)."""
+def make_fixtures(root: Path) -> None:
+    """A measured run, a toy sweep and a transformer sweep (seconds each at these sizes) in ``root``."""
     import torch
 
     from grokkit import Run, measure_run, run_sweep, train_run
@@ -53,7 +53,6 @@ def make_fixtures(root: Path) -> dict[str, Path]:
     run_sweep(expand(SWEEP), root / "sweep", report=lambda _: None)
     for run_dir in sorted((root / "sweep" / "runs").iterdir()):  # compare reads stored measures
         measure_run(Run(run_dir), ["excluded"], key_freqs=[1, 2], progress=False)
-    return {"run": root / "run", "toy": root / "toy", "sweep": root / "sweep"}
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
@@ -70,23 +69,30 @@ def main() -> None:
     parser.add_argument("--before", default=None, metavar="DIR",
                         help="also time the grokkit of this checkout (e.g. the commit before a change), "
                              "in the same rounds, as before_<command>")
+    parser.add_argument("--fixtures", default=None, help=argparse.SUPPRESS)  # internal: make them in DIR, exit
     args = parser.parse_args()
+    if args.fixtures:
+        make_fixtures(Path(args.fixtures))
+        return
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     envs = {"": env}
     if args.before:
         envs["before_"] = {**env, "PYTHONPATH": str(Path(args.before).resolve())}
     with tempfile.TemporaryDirectory() as tmp:
-        f = make_fixtures(Path(tmp))
         grokkit = [sys.executable, "-m", "grokkit"]
-        grokkit_commands = {
-            "help": [*grokkit, "--help"],
-            "info": [*grokkit, "info", str(f["run"])],
-            "report": [*grokkit, "report", str(f["run"]), "--out", str(Path(tmp) / "report.html")],
-            "compare": [*grokkit, "compare", "--toy", str(f["toy"]), "--transformer", str(f["sweep"]),
-                        "--out", str(Path(tmp) / "compare.html")],
-        }
-        commands = {f"{prefix}{name}": (argv, e) for name, argv in grokkit_commands.items()
-                    for prefix, e in envs.items()}
+        commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        for prefix, e in envs.items():  # each grokkit reads fixtures it wrote (newer configs have newer keys)
+            f = Path(tmp) / f"{prefix}fixtures"
+            f.mkdir()
+            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--fixtures", str(f)], env=e, cwd=tmp,
+                           check=True, stdout=subprocess.DEVNULL)
+            commands.update({
+                f"{prefix}help": ([*grokkit, "--help"], e),
+                f"{prefix}info": ([*grokkit, "info", str(f / "run")], e),
+                f"{prefix}report": ([*grokkit, "report", str(f / "run"), "--out", str(f / "report.html")], e),
+                f"{prefix}compare": ([*grokkit, "compare", "--toy", str(f / "toy"), "--transformer", str(f / "sweep"),
+                                      "--out", str(f / "compare.html")], e),
+            })
         commands["baseline"] = ([sys.executable, "-c", "import transformer_lens"], env)
         times: dict[str, list[float]] = {name: [] for name in commands}
         # in the temporary folder: `-m grokkit` would import a checkout's grokkit from the cwd
