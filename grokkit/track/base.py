@@ -63,13 +63,17 @@ class Tracker(Callback):
         base = Path(self.log.dir) / Path(run.path).name if self.log.dir else Path(run.path)
         return base / self.name
 
+    def open_in_folder(self, run: Any, start_step: int) -> Any:
+        """``open`` in this backend's folder for ``run``, made when missing."""
+        folder = self.folder(run)
+        folder.mkdir(parents=True, exist_ok=True)
+        return self.open(run, folder, start_step)
+
     def on_train_start(self, runs: list[Any], start_step: int) -> None:
         for run in runs:
             path = Path(run.path)
             if path not in self.handles:
-                folder = self.folder(run)
-                folder.mkdir(parents=True, exist_ok=True)
-                self.handles[path] = self.open(run, folder, start_step)
+                self.handles[path] = self.open_in_folder(run, start_step)
                 self.measures_sent[path] = start_step if start_step else -1
 
     def on_eval(self, run: Any, row: dict[str, Any]) -> None:
@@ -95,11 +99,8 @@ class Tracker(Callback):
         """After training: send every ``measures.jsonl`` row (the offline measures ``grokkit run`` computes
         once training ended) to ``run``'s tracker run, reopened: W&B continues the same run (its id comes
         from the run's path), TensorBoard writes a second event file in the same folder. Returns the rows sent."""
-        path = Path(run.path)
-        folder = self.folder(run)
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = self.open(run, folder, 0)  # start 0: nothing is purged
-        rows = read_rows(path / MEASURES_FILE)
+        handle = self.open_in_folder(run, 0)  # start 0: nothing is purged
+        rows = read_rows(Path(run.path) / MEASURES_FILE)
         for row in rows:
             self.write(handle, row["step"], scalars(row, "measures/"))
         self.close(handle, run.status() or {})
