@@ -1,11 +1,7 @@
 """A run directory, and Python access to everything in it.
 
-Layout::
-
-    RUN/config.json          the full RunConfig (format-tagged)
-    RUN/metrics.jsonl        one JSON object per evaluation
-    RUN/status.json          written when training ends (finished / stopped early)
-    RUN/checkpoints/step_NNNNNNN/   see grokkit.files.checkpoint
+Its files are read and written by ``grokkit.files.run_folder`` (the layout is there);
+``Run`` adds the parsed config, the dataset and TransformerLens models.
 
 >>> run = grokkit.load_run("runs/quick")
 >>> model = run.load_model()            # TransformerLens bridge at the last checkpoint
@@ -14,7 +10,6 @@ Layout::
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,33 +19,23 @@ import torch
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import CheckpointError, GrokkitError, RunError
 from grokkit.spec import RunConfig, config_from_dict
-from grokkit.files.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
-from grokkit.files.jsonl import loads, read_rows
-from grokkit.files.layout import CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE
-from grokkit.files.tagged import read_tagged, write_tagged
-
-METRIC_KEYS = ("step", "train_loss", "test_loss", "train_acc", "test_acc")
+from grokkit.files.checkpoint import Checkpoint, load_checkpoint
+from grokkit.files.run_folder import METRIC_KEYS, RunFolder, RunStatus, extensions_of  # noqa: F401 (METRIC_KEYS: read here by older callers)
 
 
 class Run:
-    """An existing run directory (see the module docstring for its layout)."""
+    """An existing run directory (its files: ``grokkit.files.run_folder``)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        config_path = self.path / CONFIG_FILE
-        if not config_path.is_file():
-            raise RunError(f"{self.path}: not a grokkit run (no {CONFIG_FILE})")
-        data = read_tagged(config_path, RUN_FORMAT, (RUN_VERSION,), what="grokkit run", keys=("config",))
-        if not isinstance(data["config"], dict):
-            raise RunError(f"{config_path}: its config is not a table of sections")
-        self.config: RunConfig = config_from_dict(data["config"], source=str(config_path))
+        self.folder = RunFolder(self.path)
+        record = self.folder.read_config_record()
+        self.config: RunConfig = config_from_dict(record["config"], source=str(self.folder.config_path))
         from grokkit.limits import check_readable
 
-        check_readable(self.config, str(config_path))  # its sizes, before any grid or weights are built
+        check_readable(self.config, str(self.folder.config_path))  # its sizes, before any grid or weights are built
         # changes made by `grokkit resume --steps` (grokkit.extend): from_step, changed, previous config
-        extended = data.get("extended")
-        self.extended: list[dict[str, Any]] = [e for e in extended if isinstance(e, dict)] \
-            if isinstance(extended, list) else []
+        self.extended: list[dict[str, Any]] = extensions_of(record)
 
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> "Run":
@@ -59,7 +44,7 @@ class Run:
 
         check_resources(config)  # device and memory, before anything is written
         path = Path(path)
-        if (path / CONFIG_FILE).exists():
+        if RunFolder(path).has_config():
             existing = cls(path)
             if existing.config.to_dict() != config.to_dict():
                 raise RunError(
@@ -70,21 +55,21 @@ class Run:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise RunError(f"--out {path}: exists and is not an empty directory or a grokkit run")
         path.mkdir(parents=True, exist_ok=True)
-        write_tagged(path / CONFIG_FILE, RUN_FORMAT, RUN_VERSION, {"config": config.to_dict()})
+        RunFolder(path).write_config(config.to_dict())
         return cls(path)
 
     # --- checkpoints -------------------------------------------------------
     @property
     def checkpoint_root(self) -> Path:
-        return self.path / CHECKPOINTS_DIR
+        return self.folder.checkpoint_root
 
     def checkpoint_steps(self) -> list[int]:
         """Steps of every checkpoint folder, ascending."""
-        return [step for step, _ in list_checkpoints(self.checkpoint_root)]
+        return self.folder.checkpoint_steps()
 
     def checkpoint(self, step: int | None = None, with_state: bool = False) -> Checkpoint:
         """The verified checkpoint at ``step`` (default: the latest)."""
-        found = dict(list_checkpoints(self.checkpoint_root))
+        found = self.folder.checkpoint_folders()
         if not found:
             raise RunError(f"{self.path}: has no checkpoints yet")
         if step is None:
@@ -112,7 +97,7 @@ class Run:
             except GrokkitError:
                 same = False
         if not same:
-            raise CheckpointError(f"{self.path / CONFIG_FILE}: does not match the config checkpoint {ckpt.path.name} "
+            raise CheckpointError(f"{self.folder.config_path}: does not match the config checkpoint {ckpt.path.name} "
                                   "was trained with (edited?); refusing to mix them")
 
     def load_model(self, step: int | None = None, device: str | torch.device = "cpu") -> Any:
@@ -134,21 +119,16 @@ class Run:
         return AlgorithmicDataset(self.config.task)
 
     def metrics(self) -> list[dict[str, Any]]:
-        """Every row of metrics.jsonl (a torn last line from a hard kill is skipped)."""
-        return read_rows(self.path / METRICS_FILE, METRIC_KEYS)
+        """Every evaluation's row (a torn last line from a hard kill is skipped)."""
+        return self.folder.metrics()
 
-    def status(self) -> dict[str, Any] | None:
-        """status.json (written when training ends or diverges), None while none is written."""
-        path = self.path / STATUS_FILE
-        if not path.is_file():
-            return None
-        try:
-            status = loads(path.read_bytes().decode("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise RunError(f"{path}: not valid JSON (truncated or edited)") from None
-        if not isinstance(status, dict):
-            raise RunError(f"{path}: not a grokkit status record")
-        return status
+    def measures(self) -> list[dict[str, Any]]:
+        """The progress-measures table, one row per measured step (empty before any measure)."""
+        return self.folder.measures()
+
+    def status(self) -> RunStatus | None:
+        """How training ended (finished, stopped early, diverged, imported); None while it has not."""
+        return self.folder.status()
 
 
 def load_run(path: str | Path) -> Run:

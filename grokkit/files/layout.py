@@ -1,10 +1,17 @@
-"""The names of a run directory's files (see ``grokkit.run`` for what each holds)."""
+"""The names of a run directory's files and the versions of its records, each defined once.
 
-RUN_FORMAT = "grokkit-run"
+``grokkit.files.run_folder`` is the one module that reads and writes these files; every
+other layer asks it.
+"""
+
+RUN_FORMAT = "grokkit-run"  # config.json's format tag
 RUN_VERSION = 1
+STATUS_FORMAT = "grokkit-status"  # status.json's format tag (files written before it carry none)
+STATUS_VERSION = 1
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 MEASURES_FILE = "measures.jsonl"
 STATUS_FILE = "status.json"
+CURVES_FILE = "imported_losses.jsonl"  # an imported run's own loss curves
 CHECKPOINTS_DIR = "checkpoints"
 LOCK_FILE = ".lock"
