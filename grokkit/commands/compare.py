@@ -12,7 +12,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transformer", required=True, help="transformer sweep directory (from `grokkit sweep`)")
     parser.add_argument("--out", required=True, help="the HTML page to write")
     parser.add_argument("--measure", action="store_true",
-                        help="compute the excluded measure offline for runs without a measures.jsonl "
+                        help="compute the excluded measure offline for runs without measures "
                              "(key frequencies from each run's final checkpoint)")
 
 

@@ -18,27 +18,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def summarise(run: Any) -> dict[str, Any]:
-    """Progress, milestones, phases and key components of a run, from its metrics.jsonl, measures.jsonl
+    """Progress, milestones, phases and key components of a run, from its metrics rows, measures table
     and checkpoints (milestones and phases by ``grokkit.measures.phases.run_phases``, as every view)."""
     from grokkit.report.collect import check_measure_values
     from grokkit.run import METRIC_KEYS
 
     rows = run.metrics()
-    check_measure_values(rows, run.path / "metrics.jsonl", METRIC_KEYS)  # numbers, or one line saying which is not
+    check_measure_values(rows, run.folder.metrics_path, METRIC_KEYS)  # numbers, or one line saying which is not
     measures = measures_of(run)
     story = story_of(run, rows, measures)
     steps = run.checkpoint_steps()
     last = rows[-1] if rows else {}
-    status = run.status() or {}
+    status = run.status()
     diverged = None
-    if status.get("diverged"):
-        diverged = {"at": status.get("diverged_at"), "reason": status.get("reason"),
-                    "last_good_checkpoint": status.get("last_good_checkpoint")}
+    if status is not None and status.diverged:
+        diverged = {"at": status.diverged_at, "reason": status.reason,
+                    "last_good_checkpoint": status.last_good_checkpoint}
     return {
         "run": str(run.path),
         "task": run.config.to_dict()["task"],
         "progress": {"step": last.get("step", 0), "of": run.config.train.steps, "checkpoints": len(steps)},
-        "finished": bool(status.get("finished")),
+        "finished": status is not None and status.finished,
         "extended": [{k: e[k] for k in ("from_step", "changed", "at") if k in e} for e in run.extended],
         "diverged": diverged,  # None unless training stopped on a non-finite loss or weight
         "last": {k: last[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc") if k in last},
@@ -53,14 +53,11 @@ def summarise(run: Any) -> dict[str, Any]:
 
 
 def measures_of(run: Any) -> list[dict[str, Any]]:
-    """The rows of RUN/measures.jsonl, checked (one line naming a value no view can show); [] without it."""
-    from grokkit.measures.offline import MEASURES_FILE, read_measures
+    """The run's measures table, checked (one line naming a value no view can show); [] without one."""
     from grokkit.report.collect import check_measure_values
 
-    if not (run.path / MEASURES_FILE).is_file():
-        return []
-    rows = read_measures(run.path)
-    check_measure_values(rows, run.path / MEASURES_FILE)
+    rows = run.measures()
+    check_measure_values(rows, run.folder.measures_path)
     return rows
 
 

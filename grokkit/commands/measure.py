@@ -1,4 +1,5 @@
-"""grokkit measure RUN [--measures a,b,...] [--key-freqs k,k,... | --per-checkpoint-keys] [--rule R] [--explain X]"""
+"""grokkit measure RUN [--measures a,b,...] [--key-freqs k,k,... | --per-checkpoint-keys] [--rule R] [--explain X]
+[--replace]"""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import warnings
 from dataclasses import asdict
 from typing import Any
 
-HELP = "compute progress measures at every checkpoint of a run into RUN/measures.jsonl"
+from grokkit.files.layout import MEASURES_FILE
+
+HELP = f"compute progress measures at every checkpoint of a run into its table RUN/{MEASURES_FILE}"
 
 
 def _int_list(text: str) -> list[int]:
@@ -64,6 +67,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the logits rule's target share of the centred logit table, in (0, 1] "
                              "(default: the spec's key_explain, else 0.95)")
     parser.add_argument("--device", default="cpu", help="device to compute on (default: cpu)")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace the run's measures table with this call's rows (default: update the columns "
+                             "computed and keep every other column and step)")
     parser.add_argument("--list", action="store_true", help="list the measures and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -84,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
         raise GrokkitError("measure: give a RUN directory (or --list)")
 
     from grokkit.analysis.groups import group_for
-    from grokkit.measures.offline import MEASURES_FILE
     from grokkit.run import Run
 
     check_device(args.device)
@@ -98,8 +103,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {group.note}; computing only the measures that do not need a circuit")
     rows, warned = measure_checked(run_, args.measures, key_freqs=args.key_freqs,
                                    per_checkpoint_keys=args.per_checkpoint_keys, rule=args.rule,
-                                   explain=args.explain, device=args.device, progress=not args.no_progress)
-    print(f"wrote    {run_.path / MEASURES_FILE} ({len(rows)} checkpoints, {len(rows[-1]) - 1} keys per row)")
+                                   explain=args.explain, device=args.device, progress=not args.no_progress,
+                                   replace=args.replace)
+    columns = len({key for row in run_.measures() for key in row}) - 1
+    print(f"wrote    {run_.folder.measures_path} ({len(rows)} checkpoints, {len(rows[-1]) - 1} keys computed per row; "
+          f"{'replaced' if args.replace else 'merged'}: the table has {columns} columns)")
     print_table(run_, rows, group, warned)
     return 0
 

@@ -18,12 +18,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def measures_complete(run: Any) -> bool:
-    """True when measures.jsonl has a row with every applicable measure's keys for every checkpoint."""
-    from grokkit.measures.offline import read_measures
+    """True when the measures table has a row with every applicable measure's keys for every checkpoint."""
     from grokkit.measures.registry import resolve
 
     expected = {key for measure in resolve(None, run.config.task.op) for key in measure.keys}
-    rows = {row["step"]: row for row in read_measures(run.path) if "step" in row}
+    rows = {row["step"]: row for row in run.measures()}
     return all(step in rows and expected <= rows[step].keys() for step in run.checkpoint_steps())
 
 
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"measures: skipped: the progress measures read a one-layer model without LayerNorm "
               f"(this one: n_layers = {model.n_layers}, layer_norm = {str(model.layer_norm).lower()})")
     elif measures_complete(run_):
-        print(f"measures: {run_.path / 'measures.jsonl'} already covers every checkpoint")
+        print(f"measures: {run_.folder.measures_path} already covers every checkpoint")
     else:
         print(f"measures: measuring {len(run_.checkpoint_steps())} checkpoints …", flush=True)
         warned = measure_checked(run_, progress=not args.no_progress)[1]

@@ -36,6 +36,7 @@ from typing import Any
 
 from grokkit.errors import RunError
 from grokkit.files.jsonl import loads
+from grokkit.files.layout import MEASURES_FILE
 from grokkit.measures.milestones import GROKKED_ACC, first_step_at  # GROKKED_ACC: re-exported for the page
 from grokkit.toy.measures import SMALL_DIM
 from grokkit.toy.summary import CURVE_KEYS, CurvePoint, curve_label, curves, kept, varying_keys
@@ -124,7 +125,7 @@ class TransformerRun:
     excluded_acc: list[float]
     key_freqs: list[int]  # of the last measured row
     key_freqs_source: str  # final | user | per_checkpoint
-    eval_steps: list[int]  # metrics.jsonl steps
+    eval_steps: list[int]  # steps of the metrics rows
     test_acc: list[float]
     final_test_loss: float
     final_step: int
@@ -148,9 +149,9 @@ def _measures_needed(run: Any, rows: list[dict[str, Any]], arg: str, sweep: Path
         return False
     where = f"{arg} {sweep}: run {run.path.name}"
     if rows:
-        raise RunError(f"{where}: measures.jsonl has no excluded_acc; recompute it with `grokkit measure {run.path}`")
+        raise RunError(f"{where}: {MEASURES_FILE} has no excluded_acc; recompute it with `grokkit measure {run.path}`")
     if not measure:
-        raise RunError(f"{where}: has no measures.jsonl; pass --measure (or run `grokkit measure {run.path} "
+        raise RunError(f"{where}: has no {MEASURES_FILE}; pass --measure (or run `grokkit measure {run.path} "
                        "--measures excluded`)")
     if not run.checkpoint_steps():
         raise RunError(f"{where}: has no checkpoints to measure")
@@ -161,11 +162,11 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
                      log=print) -> list[TransformerRun]:
     """Every run of the transformer sweep at ``path``, sorted by n_train.
 
-    With ``measure``, runs without a measures.jsonl first get the excluded measure offline
+    With ``measure``, runs without measures first get the excluded measure offline
     (``grokkit.measures.offline.measure_run``, key frequencies from each run's final
     checkpoint, the paper's convention). Every run is checked before any is measured.
     """
-    from grokkit.measures.offline import measure_run, read_measures
+    from grokkit.measures.offline import measure_run
     from grokkit.report.collect import check_measure_values
     from grokkit.run import METRIC_KEYS, Run
 
@@ -186,15 +187,15 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
         if not run.metrics():
             raise RunError(f"{arg} {path}: run {name} has no metrics yet; finish the sweep first")
         runs.append(run)
-    measures = {run.path.name: read_measures(run.path) for run in runs}
+    measures = {run.path.name: run.measures() for run in runs}
     for run in runs:  # a value no figure can draw is refused here, with its file
-        check_measure_values(run.metrics(), run.path / "metrics.jsonl", METRIC_KEYS)
-        check_measure_values(measures[run.path.name], run.path / "measures.jsonl")
+        check_measure_values(run.metrics(), run.folder.metrics_path, METRIC_KEYS)
+        check_measure_values(measures[run.path.name], run.folder.measures_path)
     todo = [run for run in runs if _measures_needed(run, measures[run.path.name], arg, path, measure)]
     for i, run in enumerate(todo, 1):
         log(f"measuring {run.path.name} ({i}/{len(todo)}): excluded accuracy at every checkpoint")
         measure_run(run, ["excluded"])
-        measures[run.path.name] = read_measures(run.path)
+        measures[run.path.name] = run.measures()
     out = [_reduce(run, record["runs"][run.path.name], measures[run.path.name]) for run in runs]
     return sorted(out, key=lambda r: (r.n_train, r.name))
 

@@ -1,4 +1,4 @@
-"""JSONL logs (``metrics.jsonl``, ``measures.jsonl``): one JSON object per line, appended.
+"""JSONL logs (a run's metrics and measures rows): one JSON object per line, appended.
 
 A hard kill can leave a torn last line; readers skip it. Any other line that is not
 a row (not an object, no integer ``step``, invalid UTF-8) is a damaged or foreign

@@ -233,13 +233,19 @@ class RunFolder:
         """The measures table: one row per step, ascending (``fold_rows``)."""
         return fold_rows(read_rows(self.measures_path))
 
-    def merge_measures(self, rows: list[dict[str, Any]], replace: bool = False) -> list[dict[str, Any]]:
+    def merge_measures(self, rows: list[dict[str, Any]], replace: bool = False,
+                       forget: Mapping[int, Iterable[str]] | None = None) -> list[dict[str, Any]]:
         """Write ``rows`` into the table (atomically) and return it.
 
-        Each row updates its step's columns; every other column and row is kept. With
+        Each row updates its step's columns; every other column and row is kept, except the
+        columns ``forget`` names for a step (values the caller knows no longer apply). With
         ``replace`` the table becomes ``rows`` alone. The caller holds the run's lock.
         """
-        table = fold_rows(rows if replace else [*read_rows(self.measures_path), *rows])
+        old = [] if replace else self.measures()
+        for row in old:
+            for key in (forget or {}).get(row["step"], ()):
+                row.pop(key, None)
+        table = fold_rows([*old, *rows])
         write_rows(self.measures_path, table)
         return table
 

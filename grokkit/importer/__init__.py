@@ -12,7 +12,8 @@ from typing import Iterable
 from grokkit.importer.config import import_config
 from grokkit.importer.formats import Source, read_source
 from grokkit.importer.load import ImportFileError, load_file
-from grokkit.importer.write import CURVES_FILE, write_run
+from grokkit.files.layout import CURVES_FILE
+from grokkit.importer.write import write_run
 
 __all__ = ["CURVES_FILE", "ImportFileError", "Source", "import_file", "load_file", "read_source"]
 

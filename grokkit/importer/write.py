@@ -1,14 +1,14 @@
-"""Write an imported ``Source`` as an ordinary run directory.
+"""Write an imported ``Source`` as an ordinary run directory (through ``grokkit.files.run_folder``).
 
-- ``checkpoints/step_N/``: the weights (safetensors), no optimiser state (the file's, if
-  any, belongs to another optimiser implementation and is not imported); ``meta.json``
-  records the source file, its SHA-256 and format under ``imported``;
-- ``metrics.jsonl``: one row per checkpoint with train/test loss and accuracy computed
-  from the imported weights on this run's split (float64 loss, as the engine logs it);
-- ``imported_losses.jsonl``: the file's own loss curves, ``{step, train_loss?, test_loss?}``
-  at the steps the file logged them. They are kept apart because ``metrics.jsonl`` rows
-  carry accuracies too, and the file records none at those steps;
-- ``status.json``: finished, and ``imported: true`` (there is no optimiser state to resume).
+- checkpoints: the weights (safetensors), no optimiser state (the file's, if any, belongs
+  to another optimiser implementation and is not imported); ``meta.json`` records the
+  source file, its SHA-256 and format under ``imported``;
+- metrics rows: one per checkpoint with train/test loss and accuracy computed from the
+  imported weights on this run's split (float64 loss, as the engine logs it);
+- imported curves: the file's own loss curves, ``{step, train_loss?, test_loss?}`` at the
+  steps the file logged them. They are kept apart because metrics rows carry accuracies
+  too, and the file records none at those steps;
+- status: finished, and imported from its source (there is no optimiser state to resume).
 """
 
 from __future__ import annotations
@@ -20,10 +20,7 @@ from typing import Any
 
 import torch
 
-from grokkit.files.atomic import write_json_atomic
-from grokkit.files.checkpoint import save_checkpoint
-from grokkit.files.jsonl import write_rows
-from grokkit.files.layout import METRICS_FILE, STATUS_FILE
+from grokkit.files.run_folder import RunStatus
 from grokkit.files.temporary import clear, remove_stale, sigterm_exits
 from grokkit.importer.formats import Source
 from grokkit.importer.load import ImportFileError, LoadedFile
@@ -33,7 +30,6 @@ from grokkit.model.loss import loss_and_acc
 from grokkit.run import Run
 from grokkit.spec import RunConfig
 
-CURVES_FILE = "imported_losses.jsonl"
 
 
 def evaluate(model: Any, run: Run) -> dict[str, float]:
@@ -86,7 +82,7 @@ def write_run(source: Source, config: RunConfig, out: str | Path, loaded: Loaded
 
 
 def fill(run: Run, source: Source, loaded: LoadedFile) -> None:
-    """Checkpoints, metrics.jsonl, imported_losses.jsonl and status.json of a new run."""
+    """Checkpoints, metrics rows, imported curves and status of a new run."""
     config = run.config
     imported = {"source": str(loaded.path), "sha256": loaded.sha256, "format": source.format,
                 "layout": source.layout, "notes": source.notes}
@@ -99,13 +95,10 @@ def fill(run: Run, source: Source, loaded: LoadedFile) -> None:
             raise ImportFileError(f"{loaded.path}: checkpoint at step {step} does not fit the model ({exc})") from None
         row = {"step": step, **evaluate(model, run)}
         rows.append(row)
-        save_checkpoint(run.checkpoint_root, step, state, state={},
-                        meta={"config": config.to_dict(), "metrics": row, "imported": imported})
-    write_rows(run.path / METRICS_FILE, rows)
+        run.folder.save_checkpoint(step, state, state={},
+                                   meta={"config": config.to_dict(), "metrics": row, "imported": imported})
+    run.folder.write_metrics(rows)
     if source.train_curve or source.test_curve:
-        write_rows(run.path / CURVES_FILE, curve_rows(source))
+        run.folder.write_imported_curves(curve_rows(source))
     grok_step = milestones(rows).grokked_step
-    write_json_atomic(run.path / STATUS_FILE, {
-        "finished": True, "imported": True, "final_step": rows[-1]["step"], "stopped_early": False,
-        "grok_step": grok_step, "source": imported,
-    })
+    run.folder.write_status(RunStatus.ended(rows[-1]["step"], False, grok_step, source=imported))

@@ -1,7 +1,7 @@
 """What a measure is, and the per-checkpoint context every measure reads.
 
 A measure is a function ``fn(ctx) -> NamedTuple``; the tuple's field names are the
-keys it adds to a row of ``measures.jsonl``. ``RunContext`` holds everything that is
+keys it adds to a row of the run's measures table. ``RunContext`` holds everything that is
 fixed across checkpoints (the input grid on the device, the task's group with its
 basis and grid, the key frequencies); ``Context`` is one checkpoint: its weights and,
 computed once on first use and shared by every measure, its last-position activations.
@@ -222,7 +222,7 @@ def detect_keys(ctx: Context, rule: str = DEFAULT_RULE, explain: float = EXPLAIN
 
 
 def compute_row(ctx: Context, measures: list[Measure]) -> dict[str, Any]:
-    """One row of measures.jsonl: ``step``, each measure's keys, the group and the key components used.
+    """One row of the measures table: ``step``, each measure's keys, the group and the key components used.
 
     With a circuit measure the row records ``key_freqs``, ``key_freqs_source`` (final / per_checkpoint /
     user), ``key_rule`` (the rule that chose them, or "user") and ``keys_explained`` (their share of

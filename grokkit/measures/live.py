@@ -1,7 +1,8 @@
 """Measures computed during training, at every checkpoint, on the training device.
 
 ``LiveMeasures(runs)`` is a training-engine callback: after each checkpoint of a run
-whose spec lists ``[measures] live``, it appends one row to ``RUN/measures.jsonl``.
+whose spec lists ``[measures] live``, it adds that step's row to the run's measures table
+(``grokkit.files.run_folder``; the engine holds the run's lock, so no ``measure`` races it).
 With no final checkpoint yet, key frequencies are the spec's ``[measures] key_freqs``
 if given, else detected at each checkpoint. Bad names, or measures that cannot run
 live, raise when the callback is made, before training starts.
@@ -13,14 +14,12 @@ from typing import Any, Sequence
 
 import torch
 
-from grokkit.files.jsonl import append_row
 from grokkit.measures.base import Context, Measure, RunContext, compute_row
-from grokkit.measures.offline import MEASURES_FILE, read_measures, write_measures
 from grokkit.measures.registry import resolve
 
 
 class LiveMeasures:
-    """The spec's live measures of each run, one ``measures.jsonl`` row per checkpoint.
+    """The spec's live measures of each run, one measures row per checkpoint.
 
     A training-engine callback (it implements the hooks of ``grokkit.train.callbacks.Callback``
     it needs; measures import nothing from training).
@@ -38,10 +37,8 @@ class LiveMeasures:
 
     def on_train_start(self, runs: list[Any], start_step: int) -> None:
         for run in runs:  # a resumed run redoes the rows after its checkpoint
-            path = run.path / MEASURES_FILE
-            if run.path in self.chosen and path.exists():
-                kept = [row for row in read_measures(path) if row["step"] <= start_step] if start_step else []
-                write_measures(path, kept)
+            if run.path in self.chosen:
+                run.folder.rewind_measures(start_step or None)
 
     def on_checkpoint(self, run: Any, step: int, model: Any) -> None:
         from grokkit.model.run_weights import weights_of
@@ -59,7 +56,7 @@ class LiveMeasures:
             )
         with torch.no_grad():
             row = compute_row(Context(self.contexts[run.path], step, weights_of(model)), chosen)
-        append_row(run.path / MEASURES_FILE, row)
+        run.folder.append_measures(row)
 
 
 def live_measures(runs: Sequence[Any]) -> list[LiveMeasures]:

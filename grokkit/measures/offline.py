@@ -1,4 +1,4 @@
-"""Measure every checkpoint of a finished run and write ``RUN/measures.jsonl``.
+"""Measure every checkpoint of a finished run into the run's measures table.
 
 One bridge is built; each checkpoint's weights are loaded into it (the next checkpoint
 is read and verified in a background thread meanwhile), its last-position activations
@@ -7,10 +7,16 @@ measure reads them; values every checkpoint shares (key directions, final-checkp
 directions) are computed once per run. Key frequencies come from the final checkpoint
 unless the caller gives them or asks for per-checkpoint detection; the set used is
 written into every row.
+
+The table (``grokkit.files.run_folder``) is keyed by step: a call updates the columns it
+computes and keeps every other column and row (``replace`` for a fresh table). The run's
+lock is held throughout, so a training run with live measures (or another ``measure``)
+cannot write the table meanwhile: whichever comes second is refused in one line.
 """
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,26 +24,20 @@ from typing import Any
 import torch
 
 from grokkit.errors import CheckpointError, RunError
-from grokkit.files.jsonl import read_rows, write_rows
+from grokkit.files.jsonl import read_rows
+from grokkit.files.layout import MEASURES_FILE  # noqa: F401 (imported from here by older callers)
+from grokkit.files.lock import locked
+from grokkit.files.run_folder import RunFolder, fold_rows
 from grokkit.analysis.keys import DEFAULT_RULE
 from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_keys
 from grokkit.measures.keycheck import check_keys, warn
-from grokkit.measures.registry import resolve
-
-MEASURES_FILE = "measures.jsonl"
+from grokkit.measures.registry import MEASURES, resolve
 
 
 def read_measures(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a measures.jsonl (a run directory or the file itself); a torn last line is skipped."""
+    """The measures table of a run directory (or of the file itself), one row per step, ascending."""
     path = Path(path)
-    if path.is_dir():
-        path = path / MEASURES_FILE
-    return read_rows(path)
-
-
-def write_measures(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Replace ``path`` with ``rows`` atomically (``grokkit.files.jsonl.write_rows``)."""
-    write_rows(path, rows)
+    return RunFolder(path).measures() if path.is_dir() else fold_rows(read_rows(path))
 
 
 def measure_run(
@@ -50,6 +50,7 @@ def measure_run(
     explain: float | None = None,
     device: str | torch.device = "cpu",
     progress: bool = False,
+    replace: bool = False,
 ) -> list[dict[str, Any]]:
     """Compute ``measures`` (default: all that apply) at every checkpoint of ``run``.
 
@@ -58,14 +59,14 @@ def measure_run(
     ``per_checkpoint_keys`` (source "per_checkpoint"), else detected once at the final
     checkpoint (source "final") by ``rule`` (default: the spec's ``key_freq_rule``, whose default is
     ``logits``) with target share ``explain`` (default: the spec's ``key_explain``, 0.95).
-    Writes ``RUN/measures.jsonl`` (replacing it whole, atomically) and returns the rows.
+
+    Returns the rows computed. They are merged into the run's measures table, which keeps
+    every other column and row (``replace``: the table becomes these rows). Refused, before
+    anything is computed, while another process writes the run (training, another measure).
 
     Self-check (``grokkit.measures.keycheck``): when the last checkpoint has grokked and its
     restricted loss is above its test loss, a ``KeyWarning`` names the keys and the better set.
     """
-    from grokkit.model.build import build_model
-    from grokkit.model.run_weights import weights_of
-
     cfg = run.config.measures
     chosen = resolve(measures, run.config.task.op)
     steps = run.checkpoint_steps()
@@ -76,8 +77,21 @@ def measure_run(
     if key_freqs is None and not per_checkpoint_keys:
         key_freqs = cfg.key_freqs
     source = "user" if key_freqs is not None else "per_checkpoint" if per_checkpoint_keys else "final"
+    with locked(run.path):  # no live measures or other measure call writes the table meanwhile
+        rows, check = _measure_steps(run, chosen, steps, key_freqs, source, rule, explain, torch.device(device),
+                                     progress)
+        run.folder.merge_measures(rows, replace=replace, forget=None if replace else _stale_columns(run, rows))
+    warn(check)
+    return rows
 
-    device = torch.device(device)
+
+def _measure_steps(run: Any, chosen: list[Any], steps: list[int], key_freqs: list[int] | None, source: str,
+                   rule: str | None, explain: float | None, device: torch.device, progress: bool) -> tuple[list, Any]:
+    """One row of ``chosen`` measures per checkpoint step, and the key self-check at the last one."""
+    from grokkit.model.build import build_model
+    from grokkit.model.run_weights import weights_of
+
+    cfg = run.config.measures
     model = build_model(run.config.model, run.config.task, device=device)
     weights = weights_of(model)  # views: loading a state dict below refreshes them in place
 
@@ -109,10 +123,29 @@ def measure_run(
             load(ckpt)
             ctx = Context(ctx_run, step, weights)
             rows.append(compute_row(ctx, chosen))
-    write_measures(run.path / MEASURES_FILE, rows)
     with torch.no_grad():
-        warn(check_keys(ctx, rows[-1]))  # ctx: the last checkpoint, still loaded
-    return rows
+        return rows, check_keys(ctx, rows[-1])  # ctx: the last checkpoint, still loaded
+
+
+def _stale_columns(run: Any, rows: list[dict[str, Any]]) -> dict[int, list[str]]:
+    """Per step, the stored group-circuit columns this call leaves behind while changing the step's key
+    frequencies: kept, they would be labelled with keys they were not computed with, so they go (with a note)."""
+    circuit = [m for m in MEASURES.values() if m.needs == "circuit"]
+    table = {row["step"]: row for row in run.folder.measures()}
+    stale: dict[int, list[str]] = {}
+    dropped: set[str] = set()
+    for row in rows:
+        old = table.get(row["step"], {})
+        if "key_freqs" in row and old.get("key_freqs", row["key_freqs"]) != row["key_freqs"]:
+            gone = [m for m in circuit if any(k in old and k not in row for k in m.keys)]
+            if gone:
+                stale[row["step"]] = [k for m in gone for k in m.keys]
+                dropped.update(m.name for m in gone)
+    if stale:
+        print(f"note: {run.folder.measures_path}: dropped {', '.join(sorted(dropped))} at {len(stale)} step(s): "
+              "they were computed with other key frequencies than this call's; measure them again to restore them",
+              file=sys.stderr)
+    return stale
 
 
 def _progress(steps: list[int], enabled: bool):

@@ -1,6 +1,6 @@
 """Everything a report shows, gathered from a run as plain numbers.
 
-Curves come from ``metrics.jsonl`` (dense) and ``measures.jsonl`` (one row per
+Curves come from the run's metrics rows (dense) and its measures table (one row per
 checkpoint). The static figures come from the final checkpoint, through the
 model's cache on every input pair. A part that cannot be had stays ``None`` and
 ``missing`` says why, so the page can tell the reader instead of dropping it.
@@ -16,8 +16,8 @@ import torch
 from torch import Tensor
 
 from grokkit.errors import RunError
+from grokkit.files.layout import MEASURES_FILE, METRICS_FILE
 from grokkit.run import METRIC_KEYS
-from grokkit.measures.offline import read_measures
 from grokkit.measures.keycheck import KeyCheck, better_keys, keys_fail
 from grokkit.measures.milestones import Milestones
 from grokkit.measures.phases import run_phases
@@ -82,16 +82,16 @@ def collect(run: Any, step: int | None = None) -> ReportData:
         run_path=str(run.path.resolve()),
         config=run.config.to_dict(),
         metrics=run.metrics(),
-        measures=sorted(read_measures(run.path), key=lambda row: row["step"]),
+        measures=run.measures(),
         status=run.status(),
     )
-    check_measure_values(data.metrics, run.path / "metrics.jsonl", METRIC_KEYS)
-    check_measure_values(data.measures, run.path / "measures.jsonl")
+    check_measure_values(data.metrics, run.folder.metrics_path, METRIC_KEYS)
+    check_measure_values(data.measures, run.folder.measures_path)
     if not data.metrics:
-        data.missing["curves"] = "metrics.jsonl is empty: the run has not logged an evaluation yet."
+        data.missing["curves"] = f"{METRICS_FILE} is empty: the run has not logged an evaluation yet."
     if not data.measures:
         data.missing["measures"] = (
-            f"this run has no measures.jsonl: compute it with `grokkit measure {run.path}` "
+            f"this run has no {MEASURES_FILE}: compute it with `grokkit measure {run.path}` "
             "(or train with `grokkit run`), then write the report again."
         )
     _add_phases(data)
@@ -109,7 +109,7 @@ def _is_number(value: Any) -> bool:
 def check_measure_values(rows: list[dict[str, Any]], path: Any, keys: Iterable[str] | None = None) -> None:
     """Refuse (one RunError naming the file, step and key) a value no figure or table can show.
 
-    ``keys``: check only these (e.g. the losses and accuracies of metrics.jsonl); default every key.
+    ``keys``: check only these (e.g. the losses and accuracies of the metrics rows); default every key.
 
     A measure is a number (null when it was not finite), a list of numbers (per head) or a
     table of numbers (per frequency or parameter); ``key_freqs`` is a list of integers,
@@ -242,7 +242,7 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
         cfg = run.config.measures
         keys = key_set(run.load_model(step), ds, rule=cfg.key_freq_rule, explain=cfg.key_explain)
         out.key_freqs, out.key_rule, out.keys_explained = keys.keys, keys.rule, keys.explained
-        out.key_freqs_source = f"detected at step {step} by the {keys.rule} rule (no measures.jsonl)"
+        out.key_freqs_source = f"detected at step {step} by the {keys.rule} rule (no {MEASURES_FILE})"
 
     acts = last.post[grid.rows].double()  # [n*n, d_mlp] over the group grid
     clusters = fourier.neuron_freq_clusters(basis, acts)

@@ -13,7 +13,7 @@ from grokkit.files.page import REPORT_FILE, card, esc, page_html, table, write_p
 from grokkit.report.collect import ReportData, collect, measures_at
 from grokkit.report.sections import curve_sections, final_sections
 
-# What the ``key_freqs_source`` of measures.jsonl means, for the reader.
+# What a measures row's ``key_freqs_source`` means, for the reader.
 SOURCES = {
     "final": "detected once at the final checkpoint and used at every checkpoint",
     "user": "given in the spec ([measures] key_freqs)",

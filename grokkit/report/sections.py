@@ -1,7 +1,7 @@
 """Which figure shows which keys: the report's sections, built from :class:`ReportData`.
 
-Curves take each key from ``metrics.jsonl`` when it is logged there (one row per
-evaluation, so denser) and from ``measures.jsonl`` otherwise (one row per
+Curves take each key from the metrics rows when it is logged there (one row per
+evaluation, so denser) and from the measures table otherwise (one row per
 checkpoint). A section whose keys are all absent becomes a note saying which keys
 it needs, so a run trained without measures still gets its loss and accuracy.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Sequence
 
+from grokkit.files.layout import MEASURES_FILE
 from grokkit.files.page import Section
 from grokkit.report import figures
 from grokkit.report.collect import ReportData
@@ -25,7 +26,7 @@ class CurveSpec(NamedTuple):
     log_y: bool
     caption: str
     y_range: tuple[float, float] | None = None
-    absent: str = ""  # the note when measures.jsonl has none of its keys (default: says which keys)
+    absent: str = ""  # the note when the measures table has none of its keys (default: says which keys)
 
 
 LOSS_KEYS = ("train_loss", "test_loss")
@@ -148,7 +149,7 @@ def curve_sections(data: ReportData) -> list[Section]:
             elif any(k in row for row in data.measures for k in spec.needs):
                 note = "empty at every checkpoint: no key frequency was found, so there is nothing per frequency."
             else:
-                note = spec.absent or f"measures.jsonl has none of {', '.join(spec.needs)}."
+                note = spec.absent or f"{MEASURES_FILE} has none of {', '.join(spec.needs)}."
             out.append(Section(spec.id, spec.title, spec.caption, None, note))
         if spec.id == "excluded_restricted":
             out.append(ratio_section(data))

@@ -57,6 +57,7 @@ def check_runs(spec: SweepSpec) -> None:
 
 def _differs(spec: SweepSpec, out: Path) -> str | None:
     """Why ``out`` holds another sweep than ``spec`` (None: it is empty, new, or this sweep)."""
+    from grokkit.files.run_folder import RunFolder
     from grokkit.files.tagged import read_tagged
     from grokkit.run import Run
 
@@ -77,7 +78,7 @@ def _differs(spec: SweepSpec, out: Path) -> str | None:
         return f"a sweep of {len(old)} runs, this spec has {len(runs)} ({example})"
     for r in spec.runs:
         path = out / "runs" / r.name
-        if (path / "config.json").exists() and Run(path).config.to_dict() != r.config.to_dict():
+        if RunFolder(path).has_config() and Run(path).config.to_dict() != r.config.to_dict():
             return f"the same grid with another base config (run {r.name} differs)"
     return None
 

@@ -1,7 +1,7 @@
 """What every tracker shares: which rows to send, flattened to named scalars, and when.
 
 A tracker is a training-engine callback. For each run it opens a handle at the start,
-sends every metrics row (``on_eval``) and every new ``measures.jsonl`` row (the live
+sends every metrics row (``on_eval``) and every new measures row (the live
 measures write those at checkpoints, in whatever order the callbacks run, so the
 tracker picks up new rows at each later hook and at the end), and closes the handle
 with the run's final status. Subclasses say only how to open, write and close.
@@ -13,8 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from grokkit.files.jsonl import read_rows
-from grokkit.files.layout import MEASURES_FILE
+from grokkit.files.run_folder import RunFolder
 from grokkit.train.callbacks import Callback
 from grokkit.track.config import LogConfig
 
@@ -107,12 +106,12 @@ class Tracker(Callback):
         return len(rows)
 
     def send_measures(self, run: Any) -> None:
-        """Send the ``measures.jsonl`` rows written since the last call, under ``measures/``."""
+        """Send the measures rows written since the last call, under ``measures/``."""
         path = Path(run.path)
         handle = self.handles.get(path)
         if handle is None:
             return
-        for row in read_rows(path / MEASURES_FILE):
+        for row in RunFolder(path).measures():
             if row["step"] > self.measures_sent[path]:
                 self.write(handle, row["step"], scalars(row, "measures/"))
                 self.measures_sent[path] = row["step"]

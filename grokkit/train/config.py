@@ -56,7 +56,7 @@ class TrainConfig:
     batch_size: int | None = None
     """None: full batch (reference). An integer: shuffled mini-batches of this size."""
     eval_every: int = 100
-    """Steps between rows of metrics.jsonl."""
+    """Steps between evaluations (rows of the run's metrics log)."""
     checkpoint_every: int = 100
     """Steps between checkpoints (the reference's 100)."""
     early_stop_after: int | None = None
