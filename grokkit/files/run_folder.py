@@ -88,7 +88,8 @@ class RunStatus(Mapping):
             if value is None and optional:
                 return None
             if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-                raise RunError(f"{path}: {key} = {value!r} is not a {kind.__name__}{' or null' if optional else ''}")
+                allowed = {bool: "true or false", int: "an integer", str: "a string", dict: "a table"}[kind]
+                raise RunError(f"{path}: {key} = {value!r}; allowed: {allowed}{' or null' if optional else ''}")
             return value
 
         finished = bool(field("finished", bool, optional=False))
