@@ -29,8 +29,9 @@ class Callback:
     def on_step(self, step: int, n_active: int) -> None:
         """After every optimiser step of the stack (``n_active`` runs still training)."""
 
-    def on_run_end(self, run: Any, status: dict[str, Any]) -> None:
-        """When ``run`` leaves the stack: finished, stopped early or diverged (``status.json``'s contents)."""
+    def on_run_end(self, run: Any, status: Any) -> None:
+        """When ``run`` leaves the stack: finished, stopped early or diverged (``status`` is the
+        ``grokkit.files.run_folder.RunStatus`` just written; it reads as a mapping too)."""
 
     def on_train_end(self) -> None:
         """After the last run left the stack (also called when training raises)."""
