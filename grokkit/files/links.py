@@ -1,7 +1,7 @@
 """A run folder a writer uses holds no symbolic links where grokkit's own files go.
 
-A link named ``metrics.jsonl``, ``checkpoints`` or ``checkpoints/step_0000020`` in a shared
-folder would make grokkit append to, write into or delete inside someone else's file or
+A link named as one of the run's files (its metrics log, ``checkpoints`` or
+``checkpoints/step_0000020``) in a shared folder would make grokkit append to, write into or delete inside someone else's file or
 folder. Every writer checks the run folder once, when it takes the run's lock, and refuses
 such a link in one line naming it; nothing is followed, removed or replaced. Links under
 names grokkit does not use are left alone. A toy sweep's folder is checked the same way

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from grokkit.files.layout import MEASURES_FILE, METRICS_FILE
 from grokkit.measures.milestones import GROKKED_ACC, Milestones, first_step_at, has_grokked, milestones
 
 ACC = GROKKED_ACC
@@ -110,14 +111,13 @@ class RunPhases(NamedTuple):
     milestones: Milestones  # first steps with train / test accuracy ≥ 0.99, from the same rows as ``phases``
     phases: Phases  # by ``RULE``, from the test-loss curve
     paper: Phases | None  # by ``PAPER_RULE``, from the measures; None without excluded/restricted losses
-    source: str  # "metrics.jsonl" or "measures.jsonl": the rows ``phases`` and ``milestones`` were read from
+    source: str  # METRICS_FILE or MEASURES_FILE (grokkit.files.layout): the rows ``phases`` and ``milestones`` were read from
 
 
 def run_phases(metrics: list[dict[str, Any]], measures: list[dict[str, Any]]) -> RunPhases:
     """The phases and milestones of a run from its metrics rows (dense: every evaluation, so they place
     the boundaries best) or, without any, from the loss rows of its measures (one per checkpoint).
     The paper's phases come from the measures rows that have the excluded and restricted losses."""
-    rows, source = (metrics, "metrics.jsonl") if metrics else (
-        [r for r in measures if "test_loss" in r], "measures.jsonl")
+    rows, source = (metrics, METRICS_FILE) if metrics else ([r for r in measures if "test_loss" in r], MEASURES_FILE)
     paper = detect_paper_phases(measures) if any("excluded_loss" in r for r in measures) else None
     return RunPhases(milestones(rows), detect_phases(rows), paper, source)
