@@ -48,9 +48,7 @@ def extend_run(run: Any, changes: dict[str, Any]) -> dict[str, Any] | None:
 
     Raises ``RunError`` (one line, nothing written) when the run cannot be extended bit-identically.
     """
-    from grokkit.files.layout import CONFIG_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE
     from grokkit.files.lock import locked
-    from grokkit.files.tagged import read_tagged, write_tagged
 
     old = run.config.to_dict()
     new = {**old, "train": {**old["train"], **changes}}
@@ -82,12 +80,8 @@ def extend_run(run: Any, changes: dict[str, Any]) -> dict[str, Any] | None:
                        f"accuracy reached {train.early_stop_acc:g}); a run started with these settings stops there "
                        "too: also pass a larger --set train.early_stop_after=STEPS")
     with locked(run.path):
-        record = read_tagged(run.path / CONFIG_FILE, RUN_FORMAT, (RUN_VERSION,), what="grokkit run", keys=("config",))
         entry = {"from_step": reached, "changed": changed, "previous": old,
                  "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        (run.path / STATUS_FILE).unlink(missing_ok=True)  # first: a kill in between leaves an unfinished run
-        write_tagged(run.path / CONFIG_FILE, RUN_FORMAT, RUN_VERSION,
-                     {**{k: v for k, v in record.items() if k not in ("format", "version")},
-                      "config": config.to_dict(), "extended": [*record.get("extended", []), entry]})
+        run.folder.record_extension(config.to_dict(), entry)  # removes the status first: a kill leaves it unfinished
     run.config, run.extended = config, [*run.extended, entry]  # as Run(run.path) now reads them
     return entry

@@ -48,7 +48,7 @@ def make_trackers(config: Any, cli_choice: str | Iterable[str] | None = None) ->
 
 
 def send_offline_measures(run: Any, cli_choice: str | Iterable[str] | None = None) -> list[str]:
-    """Send ``run``'s measures.jsonl to each tracker of its ``[log]`` (or ``cli_choice``) after training
+    """Send ``run``'s measures table to each tracker of its ``[log]`` (or ``cli_choice``) after training
     (``grokkit run``'s offline measures: live trackers only saw what existed while training). Returns
     the backends that received rows."""
     sent = []

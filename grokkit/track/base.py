@@ -95,11 +95,11 @@ class Tracker(Callback):
             self.close(self.handles.pop(path), {"finished": False})
 
     def send_offline_measures(self, run: Any) -> int:
-        """After training: send every ``measures.jsonl`` row (the offline measures ``grokkit run`` computes
+        """After training: send every row of the run's measures table (the offline measures ``grokkit run`` computes
         once training ended) to ``run``'s tracker run, reopened: W&B continues the same run (its id comes
         from the run's path), TensorBoard writes a second event file in the same folder. Returns the rows sent."""
         handle = self.open_in_folder(run, 0)  # start 0: nothing is purged
-        rows = read_rows(Path(run.path) / MEASURES_FILE)
+        rows = RunFolder(run.path).measures()
         for row in rows:
             self.write(handle, row["step"], scalars(row, "measures/"))
         self.close(handle, run.status() or {})
