@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grokkit.errors import RunError
+from grokkit.sweep.batches import plan_batches, run_line, train_batch, train_shipped
+from grokkit.sweep.executor import Executor, ExecutorOptions
 from grokkit.sweep.spec import SweepSpec
 
 SWEEP_FORMAT = "grokkit-sweep"
-OUTPUTS = ("sweep.json", "results.csv", "results.jsonl", "report.html")  # besides runs/: what restart removes
+OUTPUTS = ("sweep.json", "results.csv", "results.jsonl", "report.html", "nodes.json")  # restart removes these
+TRACKER_DIRS = ("wandb", "tensorboard")  # what grokkit.track writes in a run folder
 
 
 @dataclass
@@ -42,8 +45,6 @@ def check_runs(spec: SweepSpec) -> None:
     """Every run fits this machine, alone and in its stack (ConfigError naming the run otherwise)."""
     from grokkit.errors import ConfigError
     from grokkit.limits import check_resources, check_stack
-    from grokkit.sweep.executor import plan_batches
-
     configs = {r.name: r.config for r in spec.runs}
     for name, config in configs.items():
         try:
@@ -57,18 +58,17 @@ def check_runs(spec: SweepSpec) -> None:
 
 def _differs(spec: SweepSpec, out: Path) -> str | None:
     """Why ``out`` holds another sweep than ``spec`` (None: it is empty, new, or this sweep)."""
-    from grokkit.files.tagged import read_tagged
     from grokkit.run import Run
 
+    if (out / "runs").is_symlink():  # never written through, never deleted through
+        raise RunError(f"--out {out}: runs is a symbolic link; grokkit does not write or delete through links "
+                       "(choose another --out, or make runs a real folder)")
     record_path = out / "sweep.json"
     if not record_path.exists():
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise RunError(f"--out {out}: exists and is not an empty directory or a grokkit sweep")
         return None
-    record = read_tagged(record_path, SWEEP_FORMAT, (1,), what="grokkit sweep", keys=("runs",))
-    old = record["runs"]
-    if not isinstance(old, dict):
-        raise RunError(f"{record_path}: its runs are not a table of run name → settings (damaged or edited)")
+    old = _recorded_runs(out)
     runs = {r.name: r.settings for r in spec.runs}
     if old != runs:
         gone, new = sorted(set(old) - set(runs)), sorted(set(runs) - set(old))
@@ -82,36 +82,107 @@ def _differs(spec: SweepSpec, out: Path) -> str | None:
     return None
 
 
-def _remove_previous(out: Path, report: Callable[[str], None]) -> None:
-    """``restart``: delete a previous sweep's runs/ and OUTPUTS (nothing else in ``out``)."""
-    import shutil
+def _recorded_runs(out: Path) -> dict[str, Any]:
+    """The runs (name → settings) of the sweep record ``out/sweep.json``."""
+    from grokkit.files.tagged import read_tagged
 
-    runs = sorted(p.name for p in (out / "runs").iterdir()) if (out / "runs").is_dir() else []
-    files = [name for name in OUTPUTS if (out / name).exists()]
-    report(f"--restart: removing {len(runs)} run folder(s) under {out / 'runs'} and {', '.join(files)}")
-    if (out / "runs").exists():
-        shutil.rmtree(out / "runs")
+    record_path = out / "sweep.json"
+    record = read_tagged(record_path, SWEEP_FORMAT, (1,), what="grokkit sweep", keys=("runs",))
+    old = record["runs"]
+    if not isinstance(old, dict):
+        raise RunError(f"{record_path}: its runs are not a table of run name → settings (damaged or edited)")
+    return old
+
+
+def _check_run_folders(spec: SweepSpec, out: Path) -> None:
+    """Each run's folder is free, or already this run: refused here, before the sweep writes anything."""
+    from grokkit.files.layout import CONFIG_FILE
+
+    for r in spec.runs:
+        path = out / "runs" / r.name
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise RunError(f"{path}: is a link or a file, not a run folder; move it away or choose another --out")
+        if path.is_dir() and not (path / CONFIG_FILE).is_file() and any(path.iterdir()):
+            raise RunError(f"{path}: holds files that are not a grokkit run; move them away or choose another --out")
+
+
+def _remove_previous(out: Path, report: Callable[[str], None]) -> None:
+    """``restart``: delete the run folders the sweep record names, and OUTPUTS; nothing grokkit did not write."""
+    from grokkit.files.layout import CONFIG_FILE
+
+    names = _recorded_runs(out)
+    runs = out / "runs"
+    removed, kept = 0, []
+    for name in sorted(names):
+        path = runs / name
+        if name != Path(name).name or name in ("", ".", ".."):
+            kept.append(name)  # an edited record naming a path elsewhere: never followed
+        elif path.is_symlink() or (path.exists() and not (path / CONFIG_FILE).is_file()):
+            kept.append(name)
+        elif path.is_dir():
+            left = _remove_run_files(path)
+            removed += 1
+            if left:
+                kept.append(f"{name} ({', '.join(left[:3])}{'…' if len(left) > 3 else ''})")
+    files = [name for name in OUTPUTS if (out / name).is_file() and not (out / name).is_symlink()]
     for name in files:
         (out / name).unlink()
+    try:
+        runs.rmdir()  # only when nothing else is left in it
+    except OSError:
+        pass
+    report(f"--restart: removed {removed} run folder(s) under {runs} and {', '.join(files) or 'no other files'}")
+    others = sorted(p.name for p in runs.iterdir() if p.name not in names) if runs.is_dir() else []
+    if kept or others:
+        listed = [*kept, *others]
+        report(f"--restart: left {len(listed)} thing(s) grokkit did not write: {', '.join(listed[:5])}"
+               f"{'…' if len(listed) > 5 else ''}")
 
 
-def run_sweep(spec: SweepSpec, out: str | Path, executor: str = "local", address: str | None = None,
-              num_cpus: int | None = None, progress: bool = False, title: str = "grokkit sweep",
-              report: Callable[[str], None] = print, restart: bool = False) -> SweepOutcome:
+def _remove_run_files(path: Path) -> list[str]:
+    """Delete what grokkit writes in a run folder (never following a link); return the names left."""
+    import shutil
+
+    from grokkit.files import layout
+
+    ours = {layout.CONFIG_FILE, layout.METRICS_FILE, layout.MEASURES_FILE, layout.STATUS_FILE, layout.LOCK_FILE,
+            "report.html"}
+    for entry in sorted(path.iterdir()):
+        if entry.name in ours and (entry.is_symlink() or entry.is_file()):
+            entry.unlink()  # a link is removed as a link, its target untouched
+        elif entry.name in TRACKER_DIRS and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)  # rmtree never follows links inside: it removes them as links
+        elif entry.name == layout.CHECKPOINTS_DIR and entry.is_dir() and not entry.is_symlink():
+            for step in sorted(entry.iterdir()):
+                if step.name.startswith(("step_", ".tmp-step_", ".old-step_")) and step.is_dir() \
+                        and not step.is_symlink():
+                    shutil.rmtree(step)
+            try:
+                entry.rmdir()
+            except OSError:
+                pass
+    left = sorted(p.name for p in path.iterdir())
+    if not left:
+        path.rmdir()
+    return left
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions = "local",
+              address: str | None = None, num_cpus: int | None = None, progress: bool = False,
+              title: str = "grokkit sweep", report: Callable[[str], None] = print,
+              restart: bool = False) -> SweepOutcome:
     """Train the runs of ``spec`` not yet finished in ``out``, then write the results and the report.
 
-    An ``out`` holding another sweep is refused (RunError) unless ``restart``, which removes it first.
+    Everything is checked before anything is written: every run's config and memory, the
+    executor options, and ``out`` (another sweep there is refused unless ``restart``, which
+    first removes that sweep's runs and files, and nothing else).
     """
+    from grokkit.files.atomic import write_json_atomic
     from grokkit.run import Run
-    from grokkit.sweep.executor import EXECUTORS, plan_batches, run_local, run_ray
     from grokkit.sweep.report import write_sweep_report
     from grokkit.sweep.results import result_row, write_results
-    from grokkit.files.atomic import write_json_atomic
 
-    if executor not in EXECUTORS:
-        from grokkit.errors import ConfigError
-
-        raise ConfigError(f"--executor: must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    options = executor if isinstance(executor, ExecutorOptions) else ExecutorOptions(executor, address, num_cpus)
     t0 = time.perf_counter()
     out = Path(out).resolve()
     check_runs(spec)  # every run, before anything is written
@@ -121,6 +192,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str = "local", address
                        "or choose another --out")
     if restart and (out / "sweep.json").exists():
         _remove_previous(out, report)
+    _check_run_folders(spec, out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "sweep.json", {"format": SWEEP_FORMAT, "version": 1,
                                            "runs": {r.name: r.settings for r in spec.runs}})
@@ -128,13 +200,57 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str = "local", address
     skipped = [name for name, run in runs.items() if (run.status() or {}).get("finished")]
     todo = [(run.path, run.config) for name, run in runs.items() if name not in skipped]
     report(f"sweep: {len(spec.runs)} runs, {len(skipped)} already finished, {len(todo)} to train")
-    batches = plan_batches(todo, spec.max_stack)
-    if executor == "ray":
-        run_ray(batches, address, num_cpus, report)
-    else:
-        run_local(batches, progress, report)
-    rows = [result_row(r.name, r.settings, runs[r.name]) for r in spec.runs]
+    nodes = _read_nodes(out)
+    with Executor(options, report) as ex:
+        batches = plan_batches(todo, spec.max_stack, ex.slots)
+        _train(ex, batches, out, nodes, progress, report)
+    rows = [{**result_row(r.name, r.settings, runs[r.name]), **({"node": nodes.get(r.name)} if nodes else {})}
+            for r in spec.runs]
     results, _ = write_results(out, rows)
     page = write_sweep_report(out, rows, spec.diagram, title)
     trained = [name for name in runs if name not in skipped]
     return SweepOutcome(trained, skipped, rows, page, results, time.perf_counter() - t0)
+
+
+def _train(ex: Executor, batches: list[list[str]], out: Path, nodes: dict[str, str], progress: bool,
+           report: Callable[[str], None]) -> None:
+    """Train every batch (in place locally; shipped as bytes under Ray), a line per finished run."""
+    from grokkit.files.atomic import write_json_atomic
+    from grokkit.sweep.ship import land, pack
+
+    total, done = sum(map(len, batches)), []
+    if ex.options.kind == "local":
+        for i, batch in enumerate(batches, 1):
+            report(f"batch {i}/{len(batches)}: {len(batch)} run(s)")
+            train_batch(batch, progress)
+            for path in batch:
+                done.append(path)
+                report(run_line(Path(path), len(done), total))
+        return
+    sent = [[(Path(p).name, pack(Path(p))) for p in batch] for batch in batches]
+
+    def land_batch(i: int, result: dict[str, Any], node: str | None) -> None:
+        for name, bundle in sent[i]:
+            land(out / "runs" / name, result[name], bundle)
+            nodes[name] = node or "?"
+            done.append(name)
+            report(run_line(out / "runs" / name, len(done), total, node))
+        write_json_atomic(out / "nodes.json", nodes)
+
+    ex.run(sent, train_shipped, land_batch)
+
+
+def _read_nodes(out: Path) -> dict[str, str]:
+    """nodes.json: the Ray node each run trained on (empty for a sweep trained here)."""
+    import json
+
+    path = out / "nodes.json"
+    if not path.is_file():
+        return {}
+    try:
+        nodes = json.loads(path.read_bytes())
+    except (ValueError, OSError):
+        nodes = None
+    if not isinstance(nodes, dict) or not all(isinstance(v, str) for v in nodes.values()):
+        raise RunError(f"{path}: not a table of run name → Ray node id (damaged or edited); delete it")
+    return nodes
