@@ -77,6 +77,7 @@ class Executor:
     def __init__(self, options: ExecutorOptions, report: Callable[[str], None] = print):
         self.options, self.report = options, report
         self.slots, self._gpus, self._started_ray = 1, 0, False
+        self._restore: Callable[[], None] | None = None
 
     def __enter__(self) -> "Executor":
         if self.options.kind == "ray":
@@ -84,6 +85,8 @@ class Executor:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if self._restore is not None:
+            self._restore()
         if self._started_ray:
             import ray
 
@@ -106,6 +109,7 @@ class Executor:
                 raise RunError(f"--address {self.options.address}: no Ray cluster answers there "
                                f"({str(exc).splitlines()[0][:160]})") from None
             self._started_ray = True
+        self._restore = _shorten_raylet_notes(self.report)
         resources = ray.cluster_resources()
         self._gpus = int(resources.get("GPU", 0))
         self.slots = max(1, self._gpus or int(resources.get("CPU", 1)))
@@ -136,6 +140,31 @@ class Executor:
                 ray.cancel(ref, force=True)
 
 
+def _shorten_raylet_notes(report: Callable[[str], None]) -> Callable[[], None] | None:
+    """Turn the raylet's notes on the driver's terminal (a dead node's task retried, with a paragraph of
+    advice) into one short ``ray: note:`` line each; returns the undo. Ray has no setting for these
+    (``log_to_driver`` covers worker output only), so this wraps its printer where it exists."""
+    import ray._private.worker as ray_worker
+
+    printer = getattr(ray_worker, "print_to_stdstream", None)
+    if printer is None:
+        return None
+
+    def shortened(data: dict, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(data, dict) or data.get("pid") != "raylet":
+            return printer(data, *args, **kwargs)
+        for line in data.get("lines") or []:
+            first = str(line).split(" Error:")[0].split(". ")[:2]
+            report(f"ray: note: {'. '.join(first).strip()[:200]}")
+
+    ray_worker.print_to_stdstream = shortened
+
+    def restore() -> None:
+        ray_worker.print_to_stdstream = printer
+
+    return restore
+
+
 def _get(ray: Any, ref: Any, i: int) -> Any:
     """A task's result; a worker's grokkit error is re-raised as itself (one line), a lost worker as a RunError."""
     try:
@@ -143,6 +172,11 @@ def _get(ray: Any, ref: Any, i: int) -> Any:
     except ray.exceptions.RayTaskError as exc:
         if isinstance(exc.cause, GrokkitError):
             raise exc.cause from None
+        missing = exc.cause if isinstance(exc.cause, ImportError) else None
+        if missing is not None or "No module named" in str(exc):
+            what = str(missing) if missing is not None else "No module named" + str(exc).split("No module named")[1].splitlines()[0]
+            raise RunError(f"ray: a worker (ip {getattr(exc, 'ip', '?')}) cannot import grokkit's code ({what[:120]}); "
+                           "install the same grokkit on every node") from None
         raise
     except ray.exceptions.RayError as exc:  # the worker or its node died RETRIES + 1 times
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
