@@ -6,10 +6,13 @@ Layout::
     OUT/runs/NAME/          an ordinary run directory per run (grokkit info / report / resume work)
     OUT/results.csv, .jsonl one row per run (see grokkit.sweep.results)
     OUT/report.html         phase diagrams + the results table
+    OUT/nodes.json          under Ray: the node each run trained on
 
-Before anything is trained or written, every run is checked (its config, its memory and
-that of its stack, ``grokkit.limits``), and an existing ``OUT`` must hold this very grid:
-another sweep's folder is refused unless ``restart`` is given, which removes it first.
+Before anything is trained or written, every run is checked (its name, config, memory and
+that of its stack, ``grokkit.limits``, and its folder), and an existing ``OUT`` must hold this
+very grid: another sweep's folder is refused unless ``restart`` is given, which first removes
+the run folders that sweep's record names (only the files grokkit writes in them) and its
+OUTPUTS, leaves anything else, and never deletes or writes through a link.
 """
 
 from __future__ import annotations
@@ -201,9 +204,10 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions 
     todo = [(run.path, run.config) for name, run in runs.items() if name not in skipped]
     report(f"sweep: {len(spec.runs)} runs, {len(skipped)} already finished, {len(todo)} to train")
     nodes = _read_nodes(out)
-    with Executor(options, report) as ex:
-        batches = plan_batches(todo, spec.max_stack, ex.slots)
-        _train(ex, batches, out, nodes, progress, report)
+    if todo:  # nothing to train: no Ray to start either
+        with Executor(options, report) as ex:
+            batches = plan_batches(todo, spec.max_stack, ex.slots)
+            _train(ex, batches, out, nodes, progress, report)
     rows = [{**result_row(r.name, r.settings, runs[r.name]), **({"node": nodes.get(r.name)} if nodes else {})}
             for r in spec.runs]
     results, _ = write_results(out, rows)
