@@ -316,3 +316,19 @@ def test_ship_refuses_to_write_through_a_linked_checkpoints_folder(tmp_path):
     with pytest.raises(RunError, match="symbolic link"):
         land(run, Bundle(files, {k: sha256_bytes(v) for k, v in files.items()}), Bundle({}, {}))
     assert not any(elsewhere.iterdir())
+
+
+def test_an_address_where_nothing_answers_is_one_line_and_writes_nothing(tmp_path, capsys):
+    import socket
+
+    from grokkit.cli import main
+
+    pytest.importorskip("ray")
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        code = main(["sweep", str(write_spec(tmp_path)), "--out", str(tmp_path / "o"), "--address", f"127.0.0.1:{port}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nothing answers there" in err
+    assert not (tmp_path / "o").exists()  # was: sweep.json and runs/ written, then minutes of Ray retries

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -98,8 +99,11 @@ class Executor:
         except ImportError:
             raise ConfigError("--executor ray: Ray is not installed; pip install 'grokkit[ray]'") from None
         if not ray.is_initialized():
+            if self.options.address:
+                _check_reachable(self.options.address)
             # Ray's own chatter (worker logs, raylet notes, "connecting to…") stays in its log files
             quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
+            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # the driver's C++ side: warnings too
             try:
                 if self.options.address:
                     ray.init(address=self.options.address, **quiet)
@@ -138,6 +142,20 @@ class Executor:
         finally:
             for ref in pending:  # Ctrl-C or a failed unit: stop what is still queued or running
                 ray.cancel(ref, force=True)
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A plain ``HOST:PORT`` must answer a TCP connect (Ray itself retries for minutes, printing warnings)."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return  # "auto", ray://…: Ray's own forms, left to Ray
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RunError(f"--address {address}: nothing answers there ({exc.strerror or exc}); "
+                       "start the cluster with `ray start --head` and pass the address it prints") from None
 
 
 def _shorten_raylet_notes(report: Callable[[str], None]) -> Callable[[], None] | None:

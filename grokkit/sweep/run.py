@@ -17,6 +17,7 @@ OUTPUTS, leaves anything else, and never deletes or writes through a link.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,24 @@ def _recorded_runs(out: Path) -> dict[str, Any]:
     if not isinstance(old, dict):
         raise RunError(f"{record_path}: its runs are not a table of run name → settings (damaged or edited)")
     return old
+
+
+def _needs_training(spec: SweepSpec, out: Path, restart: bool) -> bool:
+    """Whether some run of ``spec`` is not finished in ``out`` (read only: nothing is written yet)."""
+    from grokkit.errors import GrokkitError
+    from grokkit.files.layout import CONFIG_FILE
+    from grokkit.run import Run
+
+    if restart:
+        return True
+    for r in spec.runs:
+        path = out / "runs" / r.name
+        try:
+            if not ((path / CONFIG_FILE).is_file() and (Run(path).status() or {}).get("finished")):
+                return True
+        except GrokkitError:
+            return True  # a damaged run: the sweep says so when it opens it
+    return False
 
 
 def _check_run_folders(spec: SweepSpec, out: Path) -> None:
@@ -193,21 +212,23 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions 
     if why is not None and not restart:
         raise RunError(f"--out {out}: holds {why}; pass --restart to delete that sweep and start over, "
                        "or choose another --out")
-    if restart and (out / "sweep.json").exists():
-        _remove_previous(out, report)
-    _check_run_folders(spec, out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "sweep.json", {"format": SWEEP_FORMAT, "version": 1,
-                                           "runs": {r.name: r.settings for r in spec.runs}})
-    runs = {r.name: Run.create(out / "runs" / r.name, r.config) for r in spec.runs}  # refuses a changed config
-    skipped = [name for name, run in runs.items() if (run.status() or {}).get("finished")]
-    todo = [(run.path, run.config) for name, run in runs.items() if name not in skipped]
-    report(f"sweep: {len(spec.runs)} runs, {len(skipped)} already finished, {len(todo)} to train")
-    nodes = _read_nodes(out)
-    if todo:  # nothing to train: no Ray to start either
-        with Executor(options, report) as ex:
-            batches = plan_batches(todo, spec.max_stack, ex.slots)
-            _train(ex, batches, out, nodes, progress, report)
+    with contextlib.ExitStack() as stack:
+        # Ray starts (or the cluster answers) before anything is written or deleted
+        ex = stack.enter_context(Executor(options, report)) if _needs_training(spec, out, restart) else None
+        if restart and (out / "sweep.json").exists():
+            _remove_previous(out, report)
+        _check_run_folders(spec, out)
+        (out / "runs").mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "sweep.json", {"format": SWEEP_FORMAT, "version": 1,
+                                               "runs": {r.name: r.settings for r in spec.runs}})
+        runs = {r.name: Run.create(out / "runs" / r.name, r.config) for r in spec.runs}  # refuses a changed config
+        skipped = [name for name, run in runs.items() if (run.status() or {}).get("finished")]
+        todo = [(run.path, run.config) for name, run in runs.items() if name not in skipped]
+        report(f"sweep: {len(spec.runs)} runs, {len(skipped)} already finished, {len(todo)} to train")
+        nodes = _read_nodes(out)
+        if todo:
+            ex = ex or stack.enter_context(Executor(options, report))
+            _train(ex, plan_batches(todo, spec.max_stack, ex.slots), out, nodes, progress, report)
     rows = [{**result_row(r.name, r.settings, runs[r.name]), **({"node": nodes.get(r.name)} if nodes else {})}
             for r in spec.runs]
     results, _ = write_results(out, rows)
