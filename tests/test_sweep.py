@@ -327,7 +327,7 @@ def test_an_address_where_nothing_answers_is_one_line_and_writes_nothing(tmp_pat
     with socket.socket() as sock:  # a port nobody listens on: bound, never listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        code = main(["sweep", str(write_spec(tmp_path)), "--out", str(tmp_path / "o"), "--address", f"127.0.0.1:{port}"])
+        code = main(["sweep", str(sweep_spec(tmp_path)), "--out", str(tmp_path / "o"), "--address", f"127.0.0.1:{port}"])
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nothing answers there" in err
