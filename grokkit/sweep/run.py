@@ -134,7 +134,7 @@ def _remove_previous(out: Path, report: Callable[[str], None]) -> None:
 
     names = _recorded_runs(out)
     runs = out / "runs"
-    removed, kept = 0, []
+    ours, kept = [], []
     for name in sorted(names):
         path = runs / name
         if name != Path(name).name or name in ("", ".", ".."):
@@ -142,18 +142,19 @@ def _remove_previous(out: Path, report: Callable[[str], None]) -> None:
         elif path.is_symlink() or (path.exists() and not (path / CONFIG_FILE).is_file()):
             kept.append(name)
         elif path.is_dir():
-            left = _remove_run_files(path)
-            removed += 1
-            if left:
-                kept.append(f"{name} ({', '.join(left[:3])}{'…' if len(left) > 3 else ''})")
+            ours.append(path)
     files = [name for name in OUTPUTS if (out / name).is_file() and not (out / name).is_symlink()]
+    report(f"--restart: removing {len(ours)} run folder(s) under {runs} and {', '.join(files) or 'no other files'}")
+    for path in ours:
+        left = _remove_run_files(path)
+        if left:
+            kept.append(f"{path.name} ({', '.join(left[:3])}{'…' if len(left) > 3 else ''})")
     for name in files:
         (out / name).unlink()
     try:
         runs.rmdir()  # only when nothing else is left in it
     except OSError:
         pass
-    report(f"--restart: removed {removed} run folder(s) under {runs} and {', '.join(files) or 'no other files'}")
     others = sorted(p.name for p in runs.iterdir() if p.name not in names) if runs.is_dir() else []
     if kept or others:
         listed = [*kept, *others]
