@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,20 +109,27 @@ def start_node(args: list[str], log: Path, env: dict, hide: Path | None = None) 
     return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
-def wait_for(what: str, check, timeout: float) -> None:
+def wait_for(what: str, check, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    """Poll ``check``; fail with the log's tail when ``proc`` exits or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+        if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
+            tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+            raise AssertionError(f"{'timed out' if proc is None or proc.poll() is None else 'exited'} waiting for "
+                                 f"{what}\n{tail}")
         time.sleep(0.5)
 
 
-def sweep(spec: Path, out: Path, *extra: str, wait: bool = True):
+def runtime_started(log: Path):
+    return lambda: "Ray runtime started" in log.read_text(errors="replace")
+
+
+def sweep(spec: Path, out: Path, *extra: str, wait: bool = True, env: dict | None = None):
     cmd = [sys.executable, "-m", "grokkit", "sweep", str(spec), "--out", str(out), "--threads", "1", "--no-progress",
            *extra]
     if wait:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def final_files(out: Path) -> dict[str, bytes]:
@@ -145,38 +153,41 @@ def test_two_node_cluster_trains_on_both_nodes_and_resumes_a_killed_workers_runs
     hidden = can_hide(driver)
     gcs, client, dash, agent1, metrics1, agent2, metrics2 = free_ports(7)
     env = {**os.environ, "RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4",
-           "RAY_USAGE_STATS_ENABLED": "0"}
+           "RAY_USAGE_STATS_ENABLED": "0",
+           # a ~/.ray/auth_token (Ray writes one when ray.init starts a local instance) would switch the
+           # head to token auth by default; this cluster is the test's own, on one box
+           "RAY_AUTH_MODE": "disabled"}
     nodes: list[subprocess.Popen] = []
     try:
         nodes.append(start_node(["--head", "--port", str(gcs), "--num-cpus", "1", "--temp-dir", str(base / "head"),
                                  "--include-dashboard=false", "--dashboard-port", str(dash),
                                  "--ray-client-server-port", str(client), "--dashboard-agent-listen-port", str(agent1),
                                  "--metrics-export-port", str(metrics1)], base / "head.log", env))
-        wait_for("the head node", lambda: "Ray runtime started" in (base / "head.log").read_text(errors="replace"), 180)
+        wait_for("the head node", runtime_started(base / "head.log"), 180, nodes[0], base / "head.log")
         worker_env = {**env, "TMPDIR": str(base / "worker-tmp")}  # where the worker node trains
         nodes.append(start_node(["--address", f"127.0.0.1:{gcs}", "--num-cpus", "1",
                                  "--temp-dir", str(base / "worker"), "--dashboard-agent-listen-port", str(agent2),
                                  "--metrics-export-port", str(metrics2)], base / "worker.log", worker_env,
                                 hide=driver if hidden else None))
-        wait_for("the worker node", lambda: "Ray runtime started" in (base / "worker.log").read_text(errors="replace"),
-                 180)
+        wait_for("the worker node", runtime_started(base / "worker.log"), 180, nodes[1], base / "worker.log")
         address = ["--address", f"127.0.0.1:{gcs}"]
 
         # 1. Both nodes train; the worker never sees --out (an empty tmpfs there, where the kernel allows)
         short = tmp_path / "short.toml"
         short.write_text(SPEC.format(steps=100))
-        done = sweep(short, driver / "a", *address)
+        done = sweep(short, driver / "a", *address, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         assert "ray: 2 node(s), 2 CPU(s)" in done.stdout
         assert done.stdout.count("run train.weight_decay=") == 4, done.stdout  # a line per finished run
         placed = json.loads((driver / "a" / "nodes.json").read_text())
         assert len(placed) == 4 and len(set(placed.values())) == 2, placed
         assert "(raylet)" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+        assert not re.search(r"^\[\d{4}-", done.stderr, re.M), done.stderr  # no Ray C++ log lines
 
         # 2. Kill the worker node while it trains: its unit is retried on the head, bit-identically
         long = tmp_path / "long.toml"
         long.write_text(SPEC.format(steps=400))
-        running = sweep(long, driver / "b", *address, wait=False)
+        running = sweep(long, driver / "b", *address, wait=False, env=env)
         first_checkpoint = lambda: any((base / "worker-tmp").glob("grokkit-ray-*/*/checkpoints/step_0000050"))
         wait_for("the worker's first checkpoint", first_checkpoint, 300)
         stop_node(nodes[1], signal.SIGKILL)
@@ -185,6 +196,7 @@ def test_two_node_cluster_trains_on_both_nodes_and_resumes_a_killed_workers_runs
         placed = json.loads((driver / "b" / "nodes.json").read_text())
         assert len(set(placed.values())) == 1, placed  # all four ended on the head
         assert "(raylet)" not in out + err and "Traceback" not in err
+        assert not re.search(r"^\[\d{4}-", err, re.M), err
 
         local = sweep(long, driver / "local")
         assert local.returncode == 0, local.stderr[-2000:]

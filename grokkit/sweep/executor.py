@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -103,7 +102,6 @@ class Executor:
                 _check_reachable(self.options.address)
             # Ray's own chatter (worker logs, raylet notes, "connecting to…") stays in its log files
             quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
-            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # the driver's C++ side: warnings too
             try:
                 if self.options.address:
                     ray.init(address=self.options.address, **quiet)
@@ -119,7 +117,7 @@ class Executor:
         self.slots = max(1, self._gpus or int(resources.get("CPU", 1)))
         nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
         per = f"{self._gpus} GPU(s)" if self._gpus else f"{int(resources.get('CPU', 1))} CPU(s)"
-        self.report(f"ray: {nodes} node(s), {per}: up to {self.slots} unit(s) at once")
+        self.report(f"ray: {nodes} node(s), {per}: up to {self.slots} task(s) at once")
 
     def run(self, payloads: Sequence[Any], work: Callable[[Any], Any],
             land: Callable[[int, Any, str | None], None]) -> None:

@@ -246,12 +246,16 @@ def _train(ex: Executor, batches: list[list[str]], out: Path, nodes: dict[str, s
 
     total, done = sum(map(len, batches)), []
     if ex.options.kind == "local":
-        for i, batch in enumerate(batches, 1):
-            report(f"batch {i}/{len(batches)}: {len(batch)} run(s)")
-            train_batch(batch, progress)
-            for path in batch:
+        def train_here(i: int) -> None:  # in this process: the run folders are trained in place
+            report(f"batch {i + 1}/{len(batches)}: {len(batches[i])} run(s)")
+            train_batch(batches[i], progress)
+
+        def land_here(i: int, _: None, node: None) -> None:
+            for path in batches[i]:
                 done.append(path)
                 report(run_line(Path(path), len(done), total))
+
+        ex.run(range(len(batches)), train_here, land_here)
         return
     sent = [[(Path(p).name, pack(Path(p))) for p in batch] for batch in batches]
 
