@@ -79,12 +79,12 @@ def train_shipped(batch: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def run_line(path: Path, done: int, total: int, node: str | None = None) -> str:
     """``run NAME: grokked at step 700 (3/12 done, node 1a2b3c4d)``: one line per finished run."""
+    from grokkit.measures.milestones import milestones
     from grokkit.run import Run
-    from grokkit.sweep.results import grok_step
 
     run = Run(path)
     status, metrics = run.status() or {}, run.metrics()
-    step = grok_step(metrics)
+    step = milestones(metrics).grokked_step
     if status.get("diverged"):
         what = f"diverged at step {status.get('diverged_at')}"
     elif step is not None:

@@ -56,8 +56,3 @@ def write_results(out: Path, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
     """``results.csv`` and ``results.jsonl`` (``grokkit.files.results``); returns (csv, jsonl)."""
     files = write_result_files(out, rows)
     return files.csv, files.jsonl
-
-
-def grok_step(rows: list[dict[str, Any]]) -> int | None:
-    """The first logged step with test accuracy ≥ ACC (None: never)."""
-    return _first(rows, "test_acc")

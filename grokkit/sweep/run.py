@@ -30,7 +30,6 @@ from grokkit.sweep.spec import SweepSpec
 
 SWEEP_FORMAT = "grokkit-sweep"
 OUTPUTS = ("sweep.json", "results.csv", "results.jsonl", "report.html", "nodes.json")  # restart removes these
-TRACKER_DIRS = ("wandb", "tensorboard")  # what grokkit.track writes in a run folder
 
 
 @dataclass
@@ -163,27 +162,28 @@ def _remove_previous(out: Path, report: Callable[[str], None]) -> None:
 
 
 def _remove_run_files(path: Path) -> list[str]:
-    """Delete what grokkit writes in a run folder (never following a link); return the names left."""
+    """Delete what grokkit writes in a run folder (``grokkit.files.links.RUN_FILES``, the lock, the report);
+    links are left as they are, never followed. Returns the names left."""
     import shutil
 
-    from grokkit.files import layout
+    from grokkit.files.layout import CHECKPOINTS_DIR, LOCK_FILE
+    from grokkit.files.links import CHECKPOINT_NAMES, RUN_FILES
 
-    ours = {layout.CONFIG_FILE, layout.METRICS_FILE, layout.MEASURES_FILE, layout.STATUS_FILE, layout.LOCK_FILE,
-            "report.html"}
     for entry in sorted(path.iterdir()):
-        if entry.name in ours and (entry.is_symlink() or entry.is_file()):
-            entry.unlink()  # a link is removed as a link, its target untouched
-        elif entry.name in TRACKER_DIRS and entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)  # rmtree never follows links inside: it removes them as links
-        elif entry.name == layout.CHECKPOINTS_DIR and entry.is_dir() and not entry.is_symlink():
+        if entry.is_symlink() or entry.name not in (*RUN_FILES, LOCK_FILE, "report.html"):
+            continue
+        if entry.is_file():
+            entry.unlink()
+        elif entry.name == CHECKPOINTS_DIR and entry.is_dir():
             for step in sorted(entry.iterdir()):
-                if step.name.startswith(("step_", ".tmp-step_", ".old-step_")) and step.is_dir() \
-                        and not step.is_symlink():
-                    shutil.rmtree(step)
+                if step.name.startswith(CHECKPOINT_NAMES) and step.is_dir() and not step.is_symlink():
+                    shutil.rmtree(step)  # rmtree removes a link inside as a link, never its target
             try:
                 entry.rmdir()
             except OSError:
-                pass
+                pass  # something else is in it: left, and named
+        elif entry.is_dir():  # a tracker's folder (wandb, tensorboard)
+            shutil.rmtree(entry)
     left = sorted(p.name for p in path.iterdir())
     if not left:
         path.rmdir()

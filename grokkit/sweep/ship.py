@@ -25,6 +25,7 @@ from grokkit.errors import RunError
 from grokkit.files.atomic import write_atomic
 from grokkit.files.digest import sha256_bytes
 from grokkit.files.layout import CHECKPOINTS_DIR, STATUS_FILE
+from grokkit.files.links import refuse_links
 
 
 @dataclass
@@ -81,6 +82,7 @@ def land(folder: Path, bundle: Bundle, sent: Bundle) -> None:
                            "nothing of this run was written; run the sweep again")
     if folder.is_symlink():
         raise RunError(f"{folder}: is a symbolic link; grokkit does not write through links (remove it)")
+    refuse_links(folder)  # none of grokkit's own names in the run folder may be a link
     checkpoints: dict[str, dict[str, bytes]] = {}  # step folder name → its files
     others: dict[str, bytes] = {}
     for rel, data in bundle.files.items():
