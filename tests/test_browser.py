@@ -6,6 +6,7 @@ The screenshot is left at ``<tmp_path>/report.png`` for a human to look at.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -53,14 +54,14 @@ class FigureDivs(HTMLParser):
             self._depth -= 1
 
 
-def render(page: Path, screenshot: Path, profile: Path) -> str:
+def render(page: Path, screenshot: Path, profile: Path, window: str = "1400,5000") -> str:
     """The DOM after the page's scripts ran, with a full-page screenshot written on the way."""
     cmd = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         # without these Chromium keeps trying to reach update and sync servers on the closed network
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={profile}", "--hide-scrollbars", "--virtual-time-budget=10000",
-        "--window-size=1400,5000", f"--screenshot={screenshot}", "--dump-dom", page.resolve().as_uri(),
+        f"--window-size={window}", f"--screenshot={screenshot}", "--dump-dom", page.resolve().as_uri(),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -111,3 +112,43 @@ def test_every_figure_of_the_toy_report_draws_in_headless_chromium(tmp_path):
     assert "data-figures-failed" not in parsed.body, parsed.body["data-figures-failed"]
     assert parsed.body.get("data-figures-drawn") == str(expected) and len(parsed.drawn) == expected >= 6
     assert all(parsed.drawn.values()), [fig for fig, ok in parsed.drawn.items() if not ok]
+
+
+def phase_rows(all_missing: bool) -> list[dict]:
+    """Rows like the phase sweep's (some cells never grok) or the optimiser sweep's (none groks)."""
+    grok = {0: [None] * 4, 0.5: [None, None, 1000, 550], 1: [None, 1825, 550, 500], 2: [None, 1075, 250, 350]}
+    rows = []
+    for wd, steps in grok.items():
+        for frac, step in zip((0.4, 0.5, 0.6, 0.7), steps):
+            for seed in (1, 2):
+                step = None if all_missing else step
+                rows.append({"name": f"{wd},{frac},{seed}", "train.weight_decay": wd, "task.frac_train": frac,
+                             "model.seed": seed, "grok_step": step, "memorise_step": None if frac == 0.4 else 100,
+                             "final_test_acc": 1.0 if step else 0.5})
+    return rows
+
+
+@pytest.mark.parametrize("all_missing", [False, True], ids=["some-cells-never-grok", "nothing-groks"])
+def test_sweep_phase_diagrams_draw_never_grokked_cells_in_their_own_colour(tmp_path, all_missing):
+    from PIL import Image
+
+    from grokkit.sweep.report import FIGURE_WIDTH, MISSING_COLOUR, write_sweep_report
+
+    page = write_sweep_report(tmp_path, phase_rows(all_missing), ("task.frac_train", "train.weight_decay"), "sweep")
+    screenshot = tmp_path / "sweep.png"
+    dom = render(page, screenshot, tmp_path / "chromium-profile", window="1200,1600")  # the width that cut it off
+    parsed = FigureDivs()
+    parsed.feed(dom)
+    assert len(parsed.drawn) == 3 and all(parsed.drawn.values()), parsed.drawn
+    # drawn at their own width (a figure drawn at the grid's first, full width was cut off by its column)
+    widths = re.findall(r'<svg class="main-svg"[^>]* width="(\d+)"', dom)
+    assert widths and set(widths) == {str(FIGURE_WIDTH)}, widths
+    assert "no grok: no run of the cell got there" in dom and "never: no run of the cell got there" in dom
+    assert (">grok_step</text>" in dom) != all_missing  # the colour bar's title, present when some cell grokked
+    # the never-grokked cells are painted (a blank grey box before): count their colour in the screenshot
+    sand = tuple(int(MISSING_COLOUR[i : i + 2], 16) for i in (1, 3, 5))
+    pixels = Image.open(screenshot).convert("RGB").getdata()
+    painted = sum(1 for px in pixels if all(abs(a - b) <= 2 for a, b in zip(px, sand)))
+    cells = 16 if all_missing else 7  # never-grokked cells of the grok diagram (4 more "never" to memorise)
+    assert painted > (cells + 4) * 2500, painted  # each cell is about 80 × 70 px
+    print(f"screenshot: {screenshot}")

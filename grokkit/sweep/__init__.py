@@ -1,7 +1,8 @@
-"""Sweeps: ``spec.py`` (grid / list expansion) → ``executor.py`` (stacked batches, local or Ray,
-restart skipping finished runs) → ``results.py`` (one row per run) → ``report.py`` (phase diagrams).
+"""Sweeps: ``spec.py`` (grid / list expansion) → ``batches.py`` (stacks of runs) → ``executor.py`` (here or on
+Ray; ``ship.py`` carries run folders to Ray workers as bytes) → ``results.py`` (one row per run) →
+``report.py`` (phase diagrams).
 
-``run_sweep(spec, out)`` does all four; ``grokkit sweep SPEC.toml --out DIR`` calls it.
+``run_sweep(spec, out)`` does all of it; ``grokkit sweep SPEC.toml --out DIR`` calls it.
 """
 
 from grokkit.sweep.run import run_sweep

@@ -1,93 +1,200 @@
-"""Run a sweep's runs: in stacks where shapes allow, here ("local") or on Ray ("ray").
+"""The sweep executor: run units of work here ("local") or as Ray tasks ("ray"), one for every sweep.
 
-The unit of work is a *batch*: a list of run directories that share
-``grokkit.engine.loop.stack_key`` (at most ``max_stack`` of them): runs that differ
-in optimiser, batch size, learning rate, weight decay, seeds or data fraction share a
-stack; a different task or model shape makes another batch. ``train_batch`` trains one batch from whatever is on disk:
-finished runs (``status.json``) are skipped, started ones resume from their
-checkpoints, new ones start. So a restarted sweep redoes nothing that finished.
+A *unit* is what a sweep trains at once: a stack of transformer runs (``grokkit.sweep.run``), a
+chunk of toy models (``grokkit.toy.sweep``). The sweep hands the executor a list of payloads,
+a ``work(payload)`` function and a ``land(index, result, node)`` function:
 
-With Ray every batch is one task (``num_cpus=1``); run directories must be on a
-file system the Ray workers see (true for a local Ray instance).
+- ``work`` runs wherever the unit is placed: in this process, or in a Ray worker on any node.
+  Payloads and results are plain data and bytes (no paths the worker must see), so a
+  cluster needs no shared file system.
+- ``land`` runs here, in the driver, as each unit comes back (in completion order): it
+  checks and writes the unit's files and prints a line per finished run.
+
+Under Ray each unit is one task of one CPU (one GPU where the cluster has GPUs), with
+``torch`` held to that many threads, so a run trains bit-identically to a local run with
+``--threads 1``. A task whose worker or node dies is retried on another node
+(``RETRIES``) from the payload the driver sent, so it ends with the same bytes as an
+uninterrupted one. ``slots`` (the cluster's CPUs, or GPUs) lets a sweep size its units so
+every node gets work.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
+import math
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from grokkit.errors import ConfigError, GrokkitError, RunError
+
 EXECUTORS = ("local", "ray")
+RETRIES = 3  # Ray re-runs a task whose worker or node died this many times before giving up
 
 
-def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int) -> list[list[str]]:
-    """Group (run directory, RunConfig) pairs into batches of stackable runs, at most ``max_stack`` each."""
-    from grokkit.engine.loop import stack_key
+@dataclass
+class ExecutorOptions:
+    """Where a sweep trains."""
 
-    groups: dict[Any, list[str]] = {}
-    for path, config in configs:
-        groups.setdefault(stack_key(config), []).append(str(path))
-    return [paths[i : i + max_stack] for paths in groups.values() for i in range(0, len(paths), max_stack)]
+    kind: str | None = None
+    """"local" or "ray"; None: "ray" when ``address`` or ``num_cpus`` is given, else "local"."""
+    address: str | None = None
+    """Ray cluster address (``ray start --head`` prints it); None: start a local Ray instance."""
+    num_cpus: int | None = None
+    """CPUs of a local Ray instance (None: all of this machine's)."""
 
-
-def train_batch(paths: Sequence[str], progress: bool = False) -> list[str]:
-    """Train the unfinished runs of one batch as one stack; return the paths trained.
-
-    A run that diverges leaves the stack (the others go on), is reported on stderr, and counts
-    as done: a diverged run is a result of the sweep (its row says at which step), and training
-    it again would diverge again.
-    """
-    import sys
-
-    from grokkit.run import Run
-    from grokkit.engine.loop import DivergedError
-    from grokkit.workflow import train_many
-
-    runs = [Run(p) for p in paths]
-    todo = [r for r in runs if not ((s := r.status() or {}).get("finished") or s.get("diverged"))]
-    fresh = [r for r in todo if not r.checkpoint_steps()]
-    started = [r for r in todo if r.checkpoint_steps()]
-    for group, resume in ((fresh, False), (started, True)):  # started runs resume from their own checkpoints
-        if not group:
-            continue
-        try:
-            train_many(group, resume=resume, progress=progress)
-        except DivergedError as exc:
-            for line in exc.lines:
-                print(f"note: {line}", file=sys.stderr)
-    return [str(r.path) for r in todo]
+    def __post_init__(self) -> None:
+        ray_only = [flag for flag, value in (("--address", self.address), ("--num-cpus", self.num_cpus))
+                    if value is not None]
+        if self.kind is None:
+            self.kind = "ray" if ray_only else "local"
+        if self.kind not in EXECUTORS:
+            raise ConfigError(f"--executor: must be one of {', '.join(EXECUTORS)}, got {self.kind!r}")
+        if self.kind == "local" and ray_only:
+            raise ConfigError(f"{ray_only[0]}: only with --executor ray (leave --executor out: it implies Ray)")
+        if self.num_cpus is not None and (isinstance(self.num_cpus, bool) or self.num_cpus < 1):
+            raise ConfigError(f"--num-cpus: must be an integer >= 1, got {self.num_cpus!r}")
 
 
-def run_local(batches: list[list[str]], progress: bool, report: Callable[[str], None] = print) -> None:
-    for i, batch in enumerate(batches, 1):
-        report(f"batch {i}/{len(batches)}: {len(batch)} run(s)")
-        train_batch(batch, progress)
+def stack_sizes(n: int, max_stack: int, slots: int) -> list[int]:
+    """Split ``n`` runs into stacks of at most ``max_stack``, into at least ``min(n, slots)`` of them, evenly."""
+    parts = max(math.ceil(n / max_stack), min(n, slots))
+    return [n // parts + (i < n % parts) for i in range(parts)]
 
 
-def run_ray(batches: list[list[str]], address: str | None, num_cpus: int | None,
-            report: Callable[[str], None] = print) -> None:
-    """One Ray task per batch; starts a local Ray instance unless ``address`` names a cluster."""
-    try:
-        import ray
-    except ImportError:
-        from grokkit.errors import ConfigError
+def _run_unit(work: Callable[[Any], Any], payload: Any, threads: int) -> tuple[Any, str | None]:
+    """A Ray task's body: ``work`` with torch held to the task's CPUs; returns its result and the node id."""
+    import ray
 
-        raise ConfigError("--executor ray: Ray is not installed; pip install 'grokkit[ray]'") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
-    try:
-        task = ray.remote(num_cpus=1)(train_batch)
-        pending = {task.remote(batch, False): batch for batch in batches}
-        done = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            batch = pending.pop(ready[0])
-            ray.get(ready[0])  # re-raises a worker's error here
-            done += 1
-            report(f"ray: batch {done}/{len(batches)} done ({len(batch)} run(s))")
-    finally:
-        if started_here:
+    from grokkit.train.device import set_threads
+
+    set_threads(threads)
+    return work(payload), ray.get_runtime_context().get_node_id()
+
+
+class Executor:
+    """``with Executor(options) as ex: ex.run(payloads, work, land)``; ``ex.slots``: units that run at once."""
+
+    def __init__(self, options: ExecutorOptions, report: Callable[[str], None] = print):
+        self.options, self.report = options, report
+        self.slots, self._gpus, self._started_ray = 1, 0, False
+        self._restore: Callable[[], None] | None = None
+
+    def __enter__(self) -> "Executor":
+        if self.options.kind == "ray":
+            self._start_ray()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._restore is not None:
+            self._restore()
+        if self._started_ray:
+            import ray
+
             ray.shutdown()
+
+    def _start_ray(self) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("--executor ray: Ray is not installed; pip install 'grokkit[ray]'") from None
+        if not ray.is_initialized():
+            if self.options.address:
+                _check_reachable(self.options.address)
+            # Ray's own chatter (worker logs, raylet notes, "connecting to…") stays in its log files
+            quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
+            try:
+                if self.options.address:
+                    ray.init(address=self.options.address, **quiet)
+                else:
+                    ray.init(num_cpus=self.options.num_cpus, include_dashboard=False, **quiet)
+            except ConnectionError as exc:
+                raise RunError(f"--address {self.options.address}: no Ray cluster answers there "
+                               f"({str(exc).splitlines()[0][:160]})") from None
+            self._started_ray = True
+        self._restore = _shorten_raylet_notes(self.report)
+        resources = ray.cluster_resources()
+        self._gpus = int(resources.get("GPU", 0))
+        self.slots = max(1, self._gpus or int(resources.get("CPU", 1)))
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        per = f"{self._gpus} GPU(s)" if self._gpus else f"{int(resources.get('CPU', 1))} CPU(s)"
+        self.report(f"ray: {nodes} node(s), {per}: up to {self.slots} task(s) at once")
+
+    def run(self, payloads: Sequence[Any], work: Callable[[Any], Any],
+            land: Callable[[int, Any, str | None], None]) -> None:
+        """``work(payload)`` for each payload (here or on Ray), then ``land(index, result, node)`` here."""
+        if self.options.kind != "ray":
+            for i, payload in enumerate(payloads):
+                land(i, work(payload), None)
+            return
+        import ray
+
+        resources = {"num_gpus": 1, "num_cpus": 1} if self._gpus else {"num_cpus": 1}
+        task = ray.remote(max_retries=RETRIES, **resources)(_run_unit)
+        pending = {task.remote(work, payload, 1): i for i, payload in enumerate(payloads)}
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                i = pending.pop(ready[0])
+                result, node = _get(ray, ready[0], i)
+                land(i, result, node)
+        finally:
+            for ref in pending:  # Ctrl-C or a failed unit: stop what is still queued or running
+                ray.cancel(ref, force=True)
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A plain ``HOST:PORT`` must answer a TCP connect (Ray itself retries for minutes, printing warnings)."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return  # "auto", ray://…: Ray's own forms, left to Ray
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RunError(f"--address {address}: nothing answers there ({exc.strerror or exc}); "
+                       "start the cluster with `ray start --head` and pass the address it prints") from None
+
+
+def _shorten_raylet_notes(report: Callable[[str], None]) -> Callable[[], None] | None:
+    """Turn the raylet's notes on the driver's terminal (a dead node's task retried, with a paragraph of
+    advice) into one short ``ray: note:`` line each; returns the undo. Ray has no setting for these
+    (``log_to_driver`` covers worker output only), so this wraps its printer where it exists."""
+    import ray._private.worker as ray_worker
+
+    printer = getattr(ray_worker, "print_to_stdstream", None)
+    if printer is None:
+        return None
+
+    def shortened(data: dict, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(data, dict) or data.get("pid") != "raylet":
+            return printer(data, *args, **kwargs)
+        for line in data.get("lines") or []:
+            first = str(line).split(" Error:")[0].split(". ")[:2]
+            report(f"ray: note: {'. '.join(first).strip()[:200]}")
+
+    ray_worker.print_to_stdstream = shortened
+
+    def restore() -> None:
+        ray_worker.print_to_stdstream = printer
+
+    return restore
+
+
+def _get(ray: Any, ref: Any, i: int) -> Any:
+    """A task's result; a worker's grokkit error is re-raised as itself (one line), a lost worker as a RunError."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, GrokkitError):
+            raise exc.cause from None
+        missing = exc.cause if isinstance(exc.cause, ImportError) else None
+        if missing is not None or "No module named" in str(exc):
+            what = str(missing) if missing is not None else "No module named" + str(exc).split("No module named")[1].splitlines()[0]
+            raise RunError(f"ray: a worker (ip {getattr(exc, 'ip', '?')}) cannot import grokkit's code ({what[:120]}); "
+                           "install the same grokkit on every node") from None
+        raise
+    except ray.exceptions.RayError as exc:  # the worker or its node died RETRIES + 1 times
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise RunError(f"ray: unit {i + 1} was lost ({type(exc).__name__}: {first}); "
+                       "finished runs are kept: run the sweep command again") from None

@@ -3,8 +3,11 @@
 A phase diagram puts one varied setting on each axis (e.g. ``task.frac_train`` ×
 ``train.weight_decay``) and colours each cell by the median over the other varied
 settings (seeds, say) of a per-run step: when it grokked, when it memorised. Cells
-where no run reached the threshold are left blank and marked "no grok". plotly.js is
-embedded once, so the file opens offline.
+where no run reached the threshold get their own colour, a legend entry and the mark
+"no grok", so a sweep where nothing grokked still shows its grid. Figures have a fixed
+size: plotly sizes a figure when its script runs, before the page's grid has its final
+columns, and a responsive one was drawn full-width, then cut off. plotly.js is embedded
+once, so the file opens offline.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 from grokkit.files.atomic import write_text_atomic
 
+MISSING_COLOUR = "#d4c4b0"  # never-reached cells: a sand grey that no Viridis shade comes near
+FIGURE_WIDTH = 560  # fixed, so a figure drawn while the page is still laying out its grid is not cut off
 DIAGRAMS = (
     ("grok_step", "Steps to grok (first test accuracy ≥ 99 %)", "no grok"),
     ("memorise_step", "Steps to memorise (first train accuracy ≥ 99 %)", "never"),
@@ -47,18 +52,40 @@ def phase_grid(rows: list[dict[str, Any]], x: str, y: str, value: str) -> tuple[
 
 
 def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title: str, missing: str):
+    """A heatmap of the cells' medians, and the cells where no run got there in their own colour (MISSING_COLOUR,
+    with a legend entry), so a sweep where nothing grokked still draws every cell."""
     import plotly.graph_objects as go
 
     xs, ys, z, text = phase_grid(rows, x, y, value)
+    xs, ys = [str(v) for v in xs], [str(v) for v in ys]
     text = [[t if zz is not None else f"{missing} {t[t.index('('):]}" for t, zz in zip(tr, zr)] for tr, zr in zip(text, z)]
-    fig = go.Figure(go.Heatmap(
-        x=[str(v) for v in xs], y=[str(v) for v in ys],
-        z=[[math.nan if v is None else v for v in row] for row in z],
-        text=text, texttemplate="%{text}", colorscale="Viridis", reversescale=value != "final_test_acc",
-        hoverongaps=False, colorbar={"title": value},
-    ))
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=460, margin={"t": 60, "l": 80, "r": 20, "b": 60},
-                      xaxis={"type": "category"}, yaxis={"type": "category"})
+    reached = any(v is not None for row in z for v in row)
+    fig = go.Figure()
+    if reached:
+        fig.add_trace(go.Heatmap(
+            x=xs, y=ys, z=[[math.nan if v is None else v for v in row] for row in z],
+            text=[[t if v is not None else "" for t, v in zip(tr, zr)] for tr, zr in zip(text, z)],
+            texttemplate="%{text}", colorscale="Viridis", reversescale=value != "final_test_acc",
+            **({"zmin": 0.0, "zmax": 1.0} if value == "final_test_acc" else {}),  # an accuracy's whole range
+            hoverongaps=False, colorbar={"title": {"text": value, "side": "right"}, "len": 0.8}, showlegend=False,
+        ))
+    if any(v is None for row in z for v in row):
+        fig.add_trace(go.Heatmap(
+            x=xs, y=ys, z=[[1 if v is None else math.nan for v in row] for row in z],
+            text=[[t if v is None else "" for t, v in zip(tr, zr)] for tr, zr in zip(text, z)],
+            texttemplate="%{text}", colorscale=[[0, MISSING_COLOUR], [1, MISSING_COLOUR]],
+            showscale=False, hoverongaps=False, showlegend=False, name=missing,
+        ))
+        # a heatmap has no legend swatch of its own: a square marker stands in for it
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{missing}: no run of the cell got there",
+                                 marker={"symbol": "square", "size": 14, "color": MISSING_COLOUR}, showlegend=True))
+    fig.update_layout(
+        title=title, xaxis_title=x, yaxis_title=y, width=FIGURE_WIDTH, height=480, autosize=False,
+        margin={"t": 60, "l": 90, "r": 20, "b": 110}, plot_bgcolor="white",
+        xaxis={"type": "category", "categoryorder": "array", "categoryarray": xs},
+        yaxis={"type": "category", "categoryorder": "array", "categoryarray": ys},
+        legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
+    )
     return fig
 
 
@@ -83,7 +110,7 @@ def write_sweep_report(out: Path, rows: list[dict[str, Any]], axes: tuple[str, s
     if axes is not None:
         for value, label, missing in DIAGRAMS:
             fig = diagram_figure(rows, axes[0], axes[1], value, label, missing)
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=first))
+            parts.append(fig.to_html(full_html=False, include_plotlyjs=first, div_id=f"fig-{value}"))
             first = False
     else:
         parts.append("<p>No phase diagram: the sweep varies fewer than two settings.</p>")
@@ -91,7 +118,7 @@ def write_sweep_report(out: Path, rows: list[dict[str, Any]], axes: tuple[str, s
             "(runs that reached it / runs in the cell). Steps are logged steps (train.eval_every).")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;}} table{{border-collapse:collapse;font-size:12px}}
-td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} .grid{{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1em}}</style>
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} .grid{{display:grid;grid-template-columns:repeat(auto-fill,{FIGURE_WIDTH}px);gap:1em}}</style>
 </head><body><h1>{html.escape(title)}</h1><p>{len(rows)} runs. {note}</p>
 <div class="grid">{''.join(f'<div>{p}</div>' for p in parts)}</div>
 <h2>Results</h2>{_table(rows)}</body></html>"""

@@ -35,6 +35,7 @@ from grokkit.spec import RunConfig, apply_overrides, config_from_dict, read_spec
 
 SWEEP_KEYS = ("grid", "runs", "diagram", "max_stack")
 DEFAULT_MAX_STACK = 32
+NAME_MAX = 255  # bytes in one folder name on Linux and macOS file systems
 
 
 @dataclass
@@ -72,15 +73,15 @@ def run_name(settings: dict[str, Any]) -> str:
 
 
 def expand(data: dict[str, Any], source: str = "sweep spec", overrides: Iterable[str] = ()) -> SweepSpec:
-    """Expand a parsed sweep spec into validated runs (``--set`` overrides apply to the base)."""
-    data = dict(data)
+    """Expand a parsed sweep spec into validated runs (``--set`` overrides apply to the base and to [sweep])."""
+    data = apply_overrides(data, overrides)  # --set sweep.max_stack=8 as well as --set train.lr=3e-3
     sweep = data.pop("sweep", None)
     if not isinstance(sweep, dict):
         raise SpecError(f"{source}: no [sweep] table; a sweep spec needs [sweep.grid] or [[sweep.runs]]")
     unknown = [k for k in sweep if k not in SWEEP_KEYS]
     if unknown:
         raise SpecError(f"{source}: unknown key(s) sweep.{', sweep.'.join(unknown)}; allowed: {', '.join(SWEEP_KEYS)}")
-    base = apply_overrides(data, overrides)
+    base = data
     grid = sweep.get("grid", {})
     listed = sweep.get("runs", [{}])
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
@@ -102,6 +103,9 @@ def expand(data: dict[str, Any], source: str = "sweep spec", overrides: Iterable
                 merged.setdefault(section, {})[key] = value
             config = config_from_dict(merged, source=f"{source} (run {run_name(settings)})")
             name = run_name(settings)
+            if len(name.encode()) > NAME_MAX:  # caught here, before the sweep writes anything
+                raise SpecError(f"{source}: run name {name[:60]}… is {len(name.encode())} bytes; a folder name "
+                                f"holds at most {NAME_MAX}: vary fewer settings or shorter values")
             if name in names:
                 raise SpecError(f"{source}: run {name!r} appears twice")
             names.add(name)

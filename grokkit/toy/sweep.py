@@ -33,6 +33,7 @@ from grokkit.files.jsonl import loads
 from grokkit.files.links import refuse_links
 from grokkit.files.results import write_results
 from grokkit.files.tagged import read_tagged
+from grokkit.sweep.executor import Executor, ExecutorOptions
 from grokkit.toy.config import ToyInstance
 from grokkit.toy.spec import ToySpec, spec_from_dict
 
@@ -252,28 +253,43 @@ def verify_chunk(out: str | Path, c: int) -> dict:
     return record
 
 
-def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print) -> SweepResult:
-    """Train every chunk not yet on disk (finished ones are verified, then reused), then write results.jsonl."""
+def run_sweep(spec: ToySpec, out: str | Path, progress: bool = False, log=print,
+              executor: ExecutorOptions | None = None) -> SweepResult:
+    """Train every chunk not yet on disk (finished ones are verified, then reused), then write results.jsonl.
+
+    Chunks are the sweep executor's units (``grokkit.sweep.executor``, local unless ``executor`` says Ray):
+    a chunk trains wherever it is placed and is written here, in chunk order of completion.
+    """
     start = time.perf_counter()
     device = spec.train.resolve_device()  # 'cuda' without a GPU is refused before the directory exists
     out = prepare_dir(out, spec)
     chunks = chunk_instances(expand_grid(spec), spec.sweep.chunk_instances)
-    trained = 0
+    todo = []
     for c, chunk in enumerate(chunks):
-        rows_path, _ = chunk_paths(out, c)
-        if rows_path.exists():
+        if chunk_paths(out, c)[0].exists():
             verify_chunk(out, c)
-            continue
-        rows, tensors = train_chunk(chunk, spec, device, progress)
+        else:
+            todo.append(c)
+
+    def land(i: int, result: tuple[list[dict], dict], node: str | None) -> None:
+        c, (rows, tensors) = todo[i], result
         for row in rows:
             row["chunk"] = c
         write_chunk(out, c, rows, tensors)
-        trained += 1
-        Ts = sorted({inst.T for inst in chunk})
-        log(f"chunk {c + 1}/{len(chunks)}: {len(chunk)} models, T {Ts[0]}–{Ts[-1]}, {rows[0]['seconds_chunk']:.1f} s")
+        Ts = sorted({inst.T for inst in chunks[c]})
+        log(f"chunk {c + 1}/{len(chunks)}: {len(chunks[c])} models, T {Ts[0]}–{Ts[-1]}, "
+            f"{rows[0]['seconds_chunk']:.1f} s")
+
+    with Executor(executor or ExecutorOptions("local"), log) as ex:
+        ex.run([(chunks[c], spec, device, progress) for c in todo], train_unit, land)
     rows = load_rows(out)
     write_results(out, rows, with_csv=False)
-    return SweepResult(out, rows, trained, time.perf_counter() - start)
+    return SweepResult(out, rows, len(todo), time.perf_counter() - start)
+
+
+def train_unit(payload: tuple[list[ToyInstance], ToySpec, str, bool]) -> tuple[list[dict], dict]:
+    """The executor's unit: one chunk (its instances, the spec, the device, progress)."""
+    return train_chunk(*payload)
 
 
 def load_rows(out: str | Path) -> list[dict]:
