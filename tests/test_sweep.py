@@ -221,6 +221,20 @@ def test_a_spec_that_fails_validation_writes_nothing(tmp_path, capsys):
     assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
 
 
+def test_a_tracker_that_cannot_start_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    from grokkit.cli import main
+
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))  # no stored login
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    spec = sweep_spec(tmp_path, SPEC_TOML.replace("[sweep.grid]", '[log]\nbackends = ["wandb"]\n\n[sweep.grid]'))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "log.backends" in err  # no package, or no login (naming WANDB_MODE=offline)
+    assert not (tmp_path / "o").exists()  # was: sweep.json and runs/ written, then the first batch failed
+
+
 def test_a_run_folder_holding_other_files_is_refused_before_anything_is_written(tmp_path):
     spec = expand(grid_2x2())
     out = tmp_path / "sw"

@@ -45,13 +45,17 @@ class SweepOutcome:
 
 
 def check_runs(spec: SweepSpec) -> None:
-    """Every run fits this machine, alone and in its stack (ConfigError naming the run otherwise)."""
+    """Every run fits this machine, alone and in its stack, and its trackers can start (a missing
+    package, W&B online without a login): ConfigError naming the run otherwise."""
     from grokkit.errors import ConfigError
     from grokkit.limits import check_resources, check_stack
+    from grokkit.track import make_trackers
+
     configs = {r.name: r.config for r in spec.runs}
     for name, config in configs.items():
         try:
             check_resources(config)
+            make_trackers(config)  # builds the callbacks only: nothing starts or is written
         except ConfigError as exc:
             raise ConfigError(f"run {name}: {exc}") from None
     for batch in plan_batches([(Path(name), config) for name, config in configs.items()], spec.max_stack):
