@@ -215,7 +215,7 @@ def test_command_module_does_not_import_torch():
 
 
 def test_compare_of_measured_sweeps_does_not_import_transformer_lens(sweeps, measured, tmp_path):
-    from test_startup import heavy_imports
+    from test_commands_startup import heavy_imports
 
     page = tmp_path / "page.html"
     argv = ["compare", "--toy", str(sweeps[0]), "--transformer", str(measured), "--out", str(page)]

@@ -65,7 +65,7 @@ def test_tl_demo_mode_trains_as_the_demos_loop(tmp_path) -> None:
     from grokkit.model.hooked import hooked_init
     from grokkit.run import Run
     from grokkit.spec import config_from_dict
-    from test_import import hooked_forward
+    from test_importer import hooked_forward
 
     p, d_model, n_heads, d_mlp, steps = 13, 16, 2, 32, 12
     d_head = d_model // n_heads

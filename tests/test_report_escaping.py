@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SMALL_MODEL, TASKS, tiny_dict
-from test_browser import CHROMIUM, FigureDivs, render
+from test_report_browser import CHROMIUM, FigureDivs, render
 
 PWN = "document.body.setAttribute('data-pwned','{}')"
 KEYS = {  # measure names that break out of an attribute, a script, an element

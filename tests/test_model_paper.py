@@ -14,7 +14,7 @@ from grokkit.errors import ConfigError, SpecError
 from grokkit.model.build import build_model
 from grokkit.model.config import ModelConfig
 from grokkit.spec import load_spec, packaged_specs, resolve_spec_path
-from test_import import all_tokens, paper_forward
+from test_importer import all_tokens, paper_forward
 
 
 def gen_train_test(p: int, frac_train: float, seed: int) -> tuple[list, list]:
