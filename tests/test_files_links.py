@@ -173,7 +173,7 @@ def test_a_checkpoints_folder_that_is_a_link_is_refused(tmp_path, capsys):
 # --- 5: an interrupted import -------------------------------------------------------------------
 
 def _state_dict_file(tmp_path: Path) -> Path:
-    from test_import import hooked_weights  # a HookedTransformer state dict
+    from test_importer import hooked_weights  # a HookedTransformer state dict
     import torch
 
     path = tmp_path / "model.pth"
