@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -58,6 +59,11 @@ def tiny_toml(**sections: dict[str, Any]) -> str:
 
 
 TINY_SPEC = tiny_toml()
+CPU_SPEC = tiny_toml(train={"device": "cpu"})  # the checkpoint, lock and divergence tests' run
+SMALL_SPEC = tiny_toml(model=SMALL_MODEL, train={"steps": 20, "device": "cpu"})  # the bad-input tests' run
+TOY = ["toy.n=20", "toy.S=0.8", "toy.test_points=20", "train.steps=20", "train.warmup_steps=2",
+       "sweep.T=[3,10]", "sweep.seeds=1", "sweep.chunk_instances=1"]  # a two-chunk toy sweep's --set items
+DEEP = "[" * 100_000 + "]" * 100_000  # a value nested far deeper than any parser's recursion limit
 
 
 def write_spec(folder: Path, text: str, name: str = "spec.toml") -> Path:
@@ -126,3 +132,50 @@ def tiny_config():
         return config_from_dict(tiny_dict(**sections))
 
     return make
+
+
+def made_run(root: Path):
+    """A created, untrained run (p = 13, SMALL_MODEL widths) at ``root/run``."""
+    from grokkit.run import Run
+    from grokkit.spec import config_from_dict
+
+    return Run.create(root / "run", config_from_dict({
+        "task": {"p": 13, "frac_train": 0.5}, "model": {"d_model": 16, "n_heads": 2, "d_head": 8, "d_mlp": 32},
+        "train": {"steps": 20, "device": "cpu"}}))
+
+
+def ckpt(run_dir: Path, step: int) -> Path:
+    return run_dir / "checkpoints" / f"step_{step:07d}"
+
+
+def hidden(run_dir: Path) -> list[str]:
+    """The hidden (temporary or moved-aside) folders under ``run_dir/checkpoints``."""
+    return sorted(p.name for p in (run_dir / "checkpoints").iterdir() if p.name.startswith("."))
+
+
+def never_nan(text: str) -> None:
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in {text[:200]!r}"))
+
+
+def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    last = sorted(p for p in (run_dir / "checkpoints").iterdir() if p.name.startswith("step_0"))[-1]
+    return load_file(str(last / "model.safetensors"))
+
+
+def same_run(a: Path, b: Path) -> None:
+    """Bit-identical final weights and the same metrics rows (but for wall time)."""
+    wa, wb = final_weights(a), final_weights(b)
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    rows = lambda d: [{k: v for k, v in json.loads(line).items() if k != "wall_s"}  # noqa: E731
+                      for line in (d / "metrics.jsonl").read_text().splitlines()]
+    assert rows(a) == rows(b)
+
+
+@pytest.fixture
+def precious(tmp_path) -> Path:
+    """A user's file that no link may lead grokkit to write or delete."""
+    path = tmp_path / "precious.txt"
+    path.write_text("my notes\n")
+    return path

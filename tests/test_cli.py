@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from conftest import SMALL_MODEL, cli, tiny_toml, write_spec
+from conftest import SMALL_MODEL, SMALL_SPEC, cli, made_run, one_line_error, tiny_toml, write_spec
+from grokkit.cli import main
+from grokkit.errors import RunError
 
 
 BASE = "[model]\nd_model = 16\nn_heads = 2\nd_head = 8\nd_mlp = 32\n"  # the task's defaults (p = 113)
@@ -134,3 +136,73 @@ def test_help_is_fast_and_does_not_import_torch():
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip().endswith("False")
     assert time.perf_counter() - start < 5  # generous for a loaded CI box; ~0.1 s when quiet
+
+
+@pytest.fixture
+def spec(tmp_path):
+    return write_spec(tmp_path, SMALL_SPEC)
+
+
+@pytest.mark.parametrize("device", ["nosuchdev", "cuda:7", "meta"])
+def test_measure_refuses_an_unknown_device_in_one_line(tmp_path, capsys, device):
+    code, _, err = cli(capsys, "measure", made_run(tmp_path).path, "--device", device)
+    assert code == 2
+    one_line_error(err, "--device", device)
+
+
+def test_an_unwritable_out_is_one_line(tmp_path, spec, capsys):
+    code, _, err = cli(capsys, "train", spec, "--out", "/proc/grokkit-run", "--no-progress")
+    assert code == 2
+    one_line_error(err, "/proc/grokkit-run")
+    code, _, err = cli(capsys, "report", made_run(tmp_path).path, "--out", "/proc/grokkit/report.html")
+    assert code == 2
+    one_line_error(err, "/proc/grokkit")
+
+
+def test_os_errors_that_are_bugs_keep_their_traceback(monkeypatch):
+    import grokkit.commands.info as info
+
+    def broken(args):
+        raise OSError("an internal failure with no user path")
+
+    monkeypatch.setattr(info, "run", broken)
+    with pytest.raises(OSError):
+        main(["info", "anything"])
+
+
+def test_a_multi_line_library_message_is_printed_on_one_line(monkeypatch, capsys):
+    import grokkit.commands.info as info
+
+    def mismatch(args):
+        raise RunError("checkpoint X: weights do not fit (Error(s) in loading state_dict:\n\tsize mismatch for W_E)")
+
+    monkeypatch.setattr(info, "run", mismatch)
+    assert main(["info", "anything"]) == 2
+    one_line_error(capsys.readouterr().err, "size mismatch for W_E")
+
+
+def test_a_foreign_checkpoint_is_one_line_for_measure_and_report(tmp_path, spec, capsys):
+    import shutil
+
+    for name, extra in (("a", []), ("b", ["--set", "model.d_mlp=64"])):
+        assert cli(capsys, "train", spec, "--out", tmp_path / name, "--no-progress", *extra)[0] == 0
+    last = sorted((tmp_path / "b" / "checkpoints").iterdir())[-1]
+    shutil.rmtree(tmp_path / "a" / "checkpoints" / last.name)
+    shutil.copytree(last, tmp_path / "a" / "checkpoints" / last.name)  # another model's shapes
+    for command in ("measure", "report"):
+        code, _, err = cli(capsys, command, tmp_path / "a")
+        assert code == 2
+        one_line_error(err, last.name)
+
+
+def test_a_closed_stdout_is_quiet(tmp_path):
+    import subprocess
+    import sys
+
+    run = made_run(tmp_path)
+    reader = subprocess.Popen([sys.executable, "-m", "grokkit", "info", str(run.path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    reader.stdout.close()  # as `| head -1` does once it has its line
+    _, err = reader.communicate(timeout=120)
+    assert err == b"", err.decode()[-2000:]
+    assert reader.returncode == 141  # a shell's status for a writer stopped by SIGPIPE

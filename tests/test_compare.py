@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TASKS, cli
+from conftest import TASKS, cli, made_run
 from grokkit.compare import OWN_DIRECTION, load_toy, load_transformer
 from grokkit.compare.collect import ToyCurve, ToySide, TransformerRun
 from grokkit.compare.explain import memorised_summary, toy_findings, transformer_findings
+from grokkit.errors import RunError
 from grokkit.toy.summary import CurvePoint
 
 TOY = ["toy.n=30", "toy.S=0.8", "toy.test_points=50", "train.steps=40", "train.warmup_steps=4",
@@ -221,3 +222,13 @@ def test_compare_of_measured_sweeps_does_not_import_transformer_lens(sweeps, mea
     argv = ["compare", "--toy", str(sweeps[0]), "--transformer", str(measured), "--out", str(page)]
     assert heavy_imports(f"from grokkit.cli import main\nassert main({argv!r}) == 0") == []
     assert page.is_file()
+
+
+def test_compare_refuses_a_sweep_record_naming_a_path_outside_its_runs(tmp_path, capsys):
+    from grokkit.compare.collect import load_transformer
+
+    made_run(tmp_path / "sw" / "runs")
+    record = {"format": "grokkit-sweep", "version": 1, "runs": {"../../elsewhere": {}}}
+    (tmp_path / "sw" / "sweep.json").write_text(json.dumps(record))
+    with pytest.raises(RunError, match="not a folder name"):
+        load_transformer(tmp_path / "sw")

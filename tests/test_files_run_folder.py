@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from conftest import DEEP, cli, made_run, one_line_error
 from grokkit.errors import RunError
 from grokkit.files.layout import MEASURES_FILE, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION
 from grokkit.files.run_folder import RunFolder, RunStatus, fold_rows
@@ -105,3 +106,53 @@ def test_recovery_puts_back_a_checkpoint_moved_aside_and_removes_half_written_on
     assert len(notes) == 3 and any("restored step_0000010" in note for note in notes)
     assert folder.checkpoint_steps() == [10] and sorted(p.name for p in folder.checkpoint_root.iterdir()) == [good.name]
     assert folder.recover_checkpoints() == []
+
+
+DAMAGED = {
+    "not a row": "[1, 2]\n",
+    "missing keys": '{"step": 0}\n',
+    "string step": '{"step": "10", "train_loss": 1.0, "test_loss": 1.0, "train_acc": 0.5, "test_acc": 0.5}\n',
+    "invalid UTF-8": b'{"step": 0, "note": "\xff\xfe"}\n',
+    "string value": '{"step": 0, "train_loss": "x", "test_loss": 1.0, "train_acc": 0.5, "test_acc": 0.5}\n',
+}
+
+
+@pytest.mark.parametrize("log", ["metrics.jsonl", "measures.jsonl"])
+@pytest.mark.parametrize("damage", list(DAMAGED))
+@pytest.mark.parametrize("command", ["info", "report"])
+def test_logs_that_are_json_but_not_rows_give_one_line(tmp_path, capsys, command, damage, log):
+    run = made_run(tmp_path)
+    good = '{"step": 0, "train_loss": 1.0, "test_loss": 1.0, "train_acc": 0.5, "test_acc": 0.5}\n'
+    (run.path / "metrics.jsonl").write_text(good)
+    content = DAMAGED[damage]
+    if log == "measures.jsonl" and damage == "missing keys":
+        content = '{"train_loss": 1.0}\n'  # measures rows need only a step
+    (run.path / log).write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, _, err = cli(capsys, command, run.path)
+    assert code == 2
+    one_line_error(err, log)
+
+
+def test_a_config_json_without_its_config_is_one_line(tmp_path, capsys):
+    run = made_run(tmp_path)
+    record = json.loads((run.path / "config.json").read_text())
+    del record["config"]
+    (run.path / "config.json").write_text(json.dumps(record))
+    for command in ("info", "report", "measure"):
+        code, _, err = cli(capsys, command, run.path)
+        assert code == 2
+        one_line_error(err, "config.json", "lacks config")
+
+
+@pytest.mark.parametrize("name", ["config.json", "status.json", "metrics.jsonl", "checkpoints/step_0000000/meta.json"])
+def test_run_files_nested_too_deeply_are_one_line(tmp_path, capsys, name):
+    run = made_run(tmp_path)
+    path = run.path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if name.startswith("checkpoints"):
+        (path.parent / "model.safetensors").write_bytes(b"")
+    path.write_text(DEEP + "\n")
+    for command in ("report", "measure") if name.endswith("meta.json") else ("info", "report"):
+        code, _, err = cli(capsys, command, run.path)
+        assert code == 2, err[-500:]
+        one_line_error(err, name.split("/")[-1])

@@ -1,6 +1,7 @@
 """Specs, the resumable sweep, the report and the CLI."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -84,3 +85,13 @@ def test_command_module_does_not_import_torch():
     code = "import sys, grokkit.commands.toy; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_toy_configs_refuse_non_finite_numbers():
+    from grokkit.toy import spec_from_dict
+
+    for section, key, value in [("train", "lr", math.inf), ("train", "weight_decay", math.inf),
+                                ("train", "eps", math.inf), ("train", "lr", math.nan), ("toy", "S", math.nan),
+                                ("sweep", "weight_decay", [math.inf])]:
+        with pytest.raises(ConfigError, match=f"{section}.{key}"):
+            spec_from_dict({section: {key: value}})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SMALL_SPEC, cli, one_line_error, write_spec
 from grokkit.errors import ConfigError
 from grokkit.files.jsonl import read_rows
 from grokkit.run import Run
@@ -172,3 +173,23 @@ def test_wandb_offline_measures_sent_after_training_go_to_the_same_wandb_run(tmp
     after = [h for f in files for h in _wandb_history(run.path, f) if "measures/weight_norm" in h]
     assert [int(h["step"]) for h in after] == [row["step"] for row in rows] == [0, 10, 20]
     assert [float(h["measures/weight_norm"]) for h in after] == pytest.approx([r["weight_norm"] for r in rows])
+
+
+@pytest.fixture
+def spec(tmp_path):
+    return write_spec(tmp_path, SMALL_SPEC)
+
+
+def test_wandb_without_an_api_key_is_refused_before_the_run_exists(tmp_path, spec, capsys, monkeypatch):
+    pytest.importorskip("wandb")
+    for name in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-dir"))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "train", spec, "--out", tmp_path / "run", "--log", "wandb", "--no-progress")
+    assert code == 2
+    one_line_error(err, "wandb", "WANDB_MODE=offline")
+    assert not (tmp_path / "run").exists()

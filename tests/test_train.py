@@ -9,8 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from grokkit.errors import ConfigError
 from grokkit.run import Run
 from grokkit.engine.loop import run_lr as lr_at
+from grokkit.train.config import TrainConfig
 from grokkit.workflow import train_run as train
 
 
@@ -178,3 +180,50 @@ def test_hard_killed_run_resumes_bit_identical_at_the_default_thread_count(tmp_p
     core; OMP_NUM_THREADS=2 pins it to what a 2-core CI machine gets, so the test means the same
     everywhere (the reductions of 2 threads, not 1)."""
     kill_resume_and_compare(tmp_path, tiny_spec, threads="2", steps=200, every=10, poll=0.02)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("loss", "sparsemax"), ("grokfast", "fast"), ("grokfast_alpha", 1.0), ("grokfast_lamb", -1.0),
+     ("grokfast_window", 0), ("orthograd", 1)],
+)
+def test_config_rejects_bad_accelerator_settings(field, value):
+    with pytest.raises(ConfigError, match=f"train.{field}"):
+        TrainConfig(**{field: value})
+
+
+def test_default_lambda_follows_the_filter():
+    assert TrainConfig(grokfast="ema").grokfast_lambda == 2.0
+    assert TrainConfig(grokfast="ma").grokfast_lambda == 5.0
+    assert TrainConfig(grokfast="ma", grokfast_lamb=1.5).grokfast_lambda == 1.5
+
+
+def _final(run):
+    step = sorted(os.listdir(run.path / "checkpoints"))[-1]
+    return load_file(str(run.path / "checkpoints" / step / "model.safetensors"))
+
+
+@pytest.mark.parametrize(
+    "accel",
+    [{"grokfast": "ema", "loss": "stablemax"}, {"grokfast": "ma", "grokfast_window": 7, "orthograd": True}],
+)
+def test_accelerated_run_resumes_bit_identical(tmp_path, tiny_config, accel):
+    config = tiny_config(train={"steps": 30, **accel})
+    full = Run.create(tmp_path / "full", config)
+    train(full, progress=False)
+    cut = Run.create(tmp_path / "cut", config)
+
+    def interrupt(step, model):
+        if step == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cut, progress=False, on_checkpoint=interrupt)
+    assert any(k.startswith("accel.") for k in cut.checkpoint(10, with_state=True).state)
+    train(cut, resume=True, progress=False)
+    a, b = _final(full), _final(cut)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # and the filter changed training: not the plain run
+    plain = Run.create(tmp_path / "plain", tiny_config(train={"steps": 30}))
+    train(plain, progress=False)
+    assert any(not torch.equal(_final(plain)[k], a[k]) for k in a)
