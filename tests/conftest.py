@@ -3,7 +3,9 @@
 Every test that needs a small transformer spec starts from ``TINY`` (p = 13, d_model 32,
 40 steps: trains in a second or two on CPU) and overrides only what it tests, through
 ``tiny_toml`` (a spec file's text) or the ``tiny_config`` fixture (a checked config).
-Test modules import the plain helpers with ``from conftest import ...``.
+Test modules import the plain helpers with ``from conftest import ...``; the helpers that several
+test files share (an untrained run, a checkpoint's folder, comparing two runs, the bad-input specs)
+live here once. The test files mirror the package: ``test_<room>.py`` or ``test_<room>_<topic>.py``.
 """
 
 from __future__ import annotations

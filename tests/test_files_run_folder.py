@@ -1,5 +1,6 @@
 """The run folder: the typed, tagged status record (older untagged files still read), the step-keyed
-measures table, the metrics rewind and the recovery of interrupted checkpoint writes."""
+measures table, the metrics rewind and the recovery of interrupted checkpoint writes; damaged or deeply
+nested run files are one line (issue 12, 7; issue 16, 6)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,6 @@ BAD = [
     ("task.frac_train=0.0001", "task.frac_train"),
     ("measures.key_freqs=[1000]", "measures.key_freqs"),
 ]
-
-
 if not torch.cuda.is_available():
     BAD.append(("train.device='cuda'", "train.device"))
 
@@ -59,8 +57,6 @@ def test_the_cli_refuses_them_in_one_line(tmp_path, spec, capsys, override, fiel
 
 
 HUGE = "x" * 10_000_000
-
-
 MAX_ERROR = 2_000  # characters of stderr a refused spec may print
 
 

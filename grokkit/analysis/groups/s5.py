@@ -20,7 +20,7 @@ standard⊗sign           (2,1,1,1)    4      sign · standard
 The (3,2) part of Sym²(standard) = 1 ⊕ standard ⊕ (3,2) is cut out with the character
 projector P = (d/|G|) Σ_g χ(g) ρ(g), χ = χ_Sym² − χ_standard − 1. The basis rows are
 the matrix coefficients √(d/120)·ρ_ij(g): 1 + 1 + 16 + 16 + 25 + 25 + 36 = 120 of them,
-orthonormal by Schur orthogonality (``tests/test_groups.py`` checks it, the
+orthonormal by Schur orthogonality (``tests/test_analysis_groups.py`` checks it, the
 homomorphism property and the dimensions).
 """
 
