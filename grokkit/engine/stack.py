@@ -8,7 +8,7 @@ union of the runs' training rows; the runs' losses are summed before ``backward(
 no gradient mixes runs and each run gets exactly its own gradient (up to summation
 order). Large stacks are split into chunks of runs so the activations stay in cache.
 
-Everything is on one device; ``tests/test_engine_device.py`` runs a step and an evaluation
+Everything is on one device; ``tests/test_train_device.py`` runs a step and an evaluation
 with every tensor on the ``meta`` device, so a tensor created on the wrong device
 fails on CPU in CI, not on a user's GPU.
 """
