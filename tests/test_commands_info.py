@@ -5,21 +5,10 @@ from __future__ import annotations
 import json
 
 from grokkit.cli import main
+from conftest import SMALL_MODEL, tiny_toml
 
-SPEC = """
-[task]
-p = 7
-[model]
-d_model = 16
-n_heads = 2
-d_head = 8
-d_mlp = 32
-[train]
-steps = 20
-eval_every = 10
-checkpoint_every = 10
-early_stop_after = 50
-"""
+SPEC = tiny_toml(task={"p": 7, "frac_train": 0.3}, model=SMALL_MODEL,
+                 train={"steps": 20, "eval_every": 10, "checkpoint_every": 10, "early_stop_after": 50})
 
 
 def _train(tmp_path, capsys, *extra):

@@ -7,25 +7,11 @@ import json
 import pytest
 import torch
 
-from conftest import cli, one_line_error
+from conftest import SMALL_MODEL, cli, one_line_error, tiny_toml
 from grokkit.run import Run
 
-SPEC = """
-[task]
-p = 7
-frac_train = 0.6
-[model]
-d_model = 16
-n_heads = 2
-d_head = 8
-d_mlp = 32
-[train]
-lr = 0.01
-steps = 40
-eval_every = 10
-checkpoint_every = 10
-batch_size = 8
-"""
+SPEC = tiny_toml(task={"p": 7, "frac_train": 0.6}, model=SMALL_MODEL,
+                 train={"lr": 0.01, "steps": 40, "eval_every": 10, "checkpoint_every": 10, "batch_size": 8})
 
 
 def train(tmp_path, capsys, name, *sets):

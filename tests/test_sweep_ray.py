@@ -24,23 +24,20 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SMALL_MODEL, tiny_toml
 
 pytest.importorskip("ray")
 pytestmark = [pytest.mark.slow,  # two Ray nodes and three sweeps: about 2 min on a busy 2-core box
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="node cleanup reads /proc")]
 
-SPEC = """
-[task]
-p = 7
-[model]
-d_model = 16
-n_heads = 2
-d_head = 8
-d_mlp = 32
-[train]
-steps = {steps}
-eval_every = 10
-checkpoint_every = 50
+
+def spec_text(steps: int) -> str:
+    """A 2 x 2 grid of tiny runs of ``steps`` steps."""
+    return tiny_toml(task={"p": 7, "frac_train": 0.3}, model=SMALL_MODEL,
+                     train={"steps": steps, "eval_every": 10, "checkpoint_every": 50}) + GRID
+
+
+GRID = """
 [sweep.grid]
 "train.weight_decay" = [0.0, 1.0]
 "model.seed" = [1, 2]
@@ -174,7 +171,7 @@ def test_two_node_cluster_trains_on_both_nodes_and_resumes_a_killed_workers_runs
 
         # 1. Both nodes train; the worker never sees --out (an empty tmpfs there, where the kernel allows)
         short = tmp_path / "short.toml"
-        short.write_text(SPEC.format(steps=100))
+        short.write_text(spec_text(100))
         done = sweep(short, driver / "a", *address, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         assert "ray: 2 node(s), 2 CPU(s)" in done.stdout
@@ -186,7 +183,7 @@ def test_two_node_cluster_trains_on_both_nodes_and_resumes_a_killed_workers_runs
 
         # 2. Kill the worker node while it trains: its unit is retried on the head, bit-identically
         long = tmp_path / "long.toml"
-        long.write_text(SPEC.format(steps=400))
+        long.write_text(spec_text(400))
         running = sweep(long, driver / "b", *address, wait=False, env=env)
         first_checkpoint = lambda: any((base / "worker-tmp").glob("grokkit-ray-*/*/checkpoints/step_0000050"))
         wait_for("the worker's first checkpoint", first_checkpoint, 300)
