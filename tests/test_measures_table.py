@@ -33,6 +33,7 @@ def test_a_narrower_measure_updates_its_columns_and_keeps_every_other_column_and
         assert new == {**old, **computed}
     code, out, _ = cli(capsys, "measure", measured.path, "--measures", "weight_norm", "--no-progress")
     assert code == 0 and "merged" in out
+    assert "keys     " in out and "restricted loss" in out  # its summary reads the merged table, as info does
     assert [set(row) for row in measured.measures()] == [set(row) for row in before]
     code, out, _ = cli(capsys, "measure", measured.path, "--measures", "weight_norm", "--replace", "--no-progress")
     assert code == 0 and "replaced" in out

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise GrokkitError("measure: give a RUN directory (or --list)")
 
     from grokkit.analysis.groups import group_for
+    from grokkit.commands.info import measures_of
     from grokkit.run import Run
 
     check_device(args.device)
@@ -105,10 +106,11 @@ def run(args: argparse.Namespace) -> int:
                                    per_checkpoint_keys=args.per_checkpoint_keys, rule=args.rule,
                                    explain=args.explain, device=args.device, progress=not args.no_progress,
                                    replace=args.replace)
-    columns = len({key for row in run_.measures() for key in row}) - 1
+    table = measures_of(run_)  # the merged table: a narrower call shows what the run has, not only its columns
+    columns = len({key for row in table for key in row}) - 1
     print(f"wrote    {run_.folder.measures_path} ({len(rows)} checkpoints, {len(rows[-1]) - 1} keys computed per row; "
           f"{'replaced' if args.replace else 'merged'}: the table has {columns} columns)")
-    print_table(run_, rows, group, warned)
+    print_table(run_, table, group, warned)
     return 0
 
 
