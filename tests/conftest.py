@@ -175,6 +175,16 @@ def same_run(a: Path, b: Path) -> None:
     assert rows(a) == rows(b)
 
 
+def interrupt_at(step: int):
+    """An ``on_checkpoint`` callback that stops training (as Ctrl-C does) right after checkpoint ``step``."""
+
+    def interrupt(at: int, model: Any) -> None:
+        if at == step:
+            raise KeyboardInterrupt
+
+    return interrupt
+
+
 @pytest.fixture
 def precious(tmp_path) -> Path:
     """A user's file that no link may lead grokkit to write or delete."""

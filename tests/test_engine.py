@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import interrupt_at
 from grokkit.errors import ConfigError
 from grokkit.run import Run
 from grokkit.engine.loop import stack_key, train_runs
@@ -155,12 +156,8 @@ def test_interrupted_stack_resumes_bit_identical(tmp_path, tiny_config):
     train_many(whole, progress=False)
     cut = [Run.create(tmp_path / f"cut{i}", c) for i, c in enumerate(configs)]
 
-    def interrupt(step, model):
-        if step == 20:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):  # run 0 stops at 20 before runs 1, 2 write theirs: common step is 10
-        train_many(cut, progress=False, on_checkpoint=[interrupt, None, None])
+        train_many(cut, progress=False, on_checkpoint=[interrupt_at(20), None, None])
     assert cut[0].checkpoint_steps()[-1] == 20 and cut[1].checkpoint_steps()[-1] == 10
     train_many(cut, resume=True, progress=False)
     for a, b in zip(whole, cut):
@@ -179,12 +176,8 @@ def test_a_stacked_run_is_an_ordinary_run(tmp_path, tiny_config):
     train(solo, progress=False)
     run = Run.create(tmp_path / "stacked", config)
 
-    def interrupt(step, model):
-        if step == 20:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train_many([run], progress=False, on_checkpoint=[interrupt])
+        train_many([run], progress=False, on_checkpoint=[interrupt_at(20)])
     train(Run(run.path), resume=True, progress=False)  # what `grokkit resume` does
     assert_close_runs(solo, run)
     assert summarise(Run(run.path))["finished"]
@@ -258,12 +251,8 @@ def test_interrupted_mixed_stack_resumes_bit_identical(tmp_path, tiny_config):
     train_many(whole)
     cut = [Run.create(tmp_path / f"cut{i}", c) for i, c in enumerate(configs)]
 
-    def interrupt(step, model):
-        if step == 20:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train_many(cut, on_checkpoint=[None, interrupt, None])
+        train_many(cut, on_checkpoint=[None, interrupt_at(20), None])
     train_many(cut, resume=True)
     for a, b in zip(whole, cut):
         wa, wb = final_weights(a), final_weights(b)

@@ -149,25 +149,15 @@ def test_a_checkpoint_folder_that_is_a_link_is_refused_with_the_truth(tmp_path, 
     assert (users / "plot.txt").read_text() == "mine"
 
 
-def test_a_checkpoints_folder_that_is_a_link_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("folder", ["checkpoints", "tensorboard"])  # the run's own folder, a tracker's
+def test_a_run_folder_that_is_a_link_is_refused(tmp_path, capsys, folder):
     run = new_run(tmp_path / "run").path
     users = tmp_path / "users-folder"
     users.mkdir()
-    (run / "checkpoints").symlink_to(users, target_is_directory=True)
+    (run / folder).symlink_to(users, target_is_directory=True)
     code, _, err = cli(capsys, "resume", run, "--no-progress")
     assert code == 2
-    one_line_error(err, "checkpoints", "symbolic link")
-    assert list(users.iterdir()) == []
-
-
-def test_a_tracker_folder_that_is_a_link_is_refused(tmp_path, capsys):
-    run = new_run(tmp_path / "run").path
-    users = tmp_path / "users-folder"
-    users.mkdir()
-    (run / "tensorboard").symlink_to(users, target_is_directory=True)
-    code, _, err = cli(capsys, "resume", run, "--no-progress")
-    assert code == 2
-    one_line_error(err, "tensorboard", "symbolic link")
+    one_line_error(err, folder, "symbolic link")
     assert list(users.iterdir()) == []
 
 

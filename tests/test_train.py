@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import interrupt_at
 from grokkit.errors import ConfigError
 from grokkit.run import Run
 from grokkit.engine.loop import run_lr as lr_at
@@ -44,12 +45,8 @@ def test_interrupted_then_resumed_run_is_bit_identical(tmp_path, tiny_config):
 
     cut = Run.create(tmp_path / "cut", config)
 
-    def interrupt(step, model):
-        if step == 20:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(cut, progress=False, on_checkpoint=interrupt)
+        train(cut, progress=False, on_checkpoint=interrupt_at(20))
     with open(cut.path / "metrics.jsonl", "a") as handle:  # a row logged after the checkpoint, then a torn line
         handle.write(json.dumps({"step": 25, "train_loss": 0, "test_loss": 0, "train_acc": 0, "test_acc": 0}) + "\n{\"st")
     train(cut, resume=True, progress=False)
@@ -67,12 +64,8 @@ def test_optimizer_state_only_in_the_latest_checkpoint(tmp_path, tiny_config):
     latest = Run.create(tmp_path / "latest", tiny_config(train={"steps": 40, "warmup_steps": 5,
                                                                 "optimizer_state": "latest"}))
 
-    def interrupt(step, model):
-        if step == 20:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(latest, progress=False, on_checkpoint=interrupt)
+        train(latest, progress=False, on_checkpoint=interrupt_at(20))
     train(latest, resume=True, progress=False)  # resumes from the one checkpoint that kept its state
 
     held = [s for s in latest.checkpoint_steps() if (latest.checkpoint_root / f"step_{s:07d}" / "optimizer.safetensors").exists()]
@@ -213,12 +206,8 @@ def test_accelerated_run_resumes_bit_identical(tmp_path, tiny_config, accel):
     train(full, progress=False)
     cut = Run.create(tmp_path / "cut", config)
 
-    def interrupt(step, model):
-        if step == 10:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(cut, progress=False, on_checkpoint=interrupt)
+        train(cut, progress=False, on_checkpoint=interrupt_at(10))
     assert any(k.startswith("accel.") for k in cut.checkpoint(10, with_state=True).state)
     train(cut, resume=True, progress=False)
     a, b = _final(full), _final(cut)
