@@ -34,6 +34,7 @@ class Run:
         from grokkit.limits import check_readable
 
         check_readable(self.config, str(self.folder.config_path))  # its sizes, before any grid or weights are built
+        self.folder.max_entries = max_entries(self.config)  # the longest list a row of this run's logs can hold
         # changes made by `grokkit resume --steps` (grokkit.extend): from_step, changed, previous config
         self.extended: list[dict[str, Any]] = extensions_of(record)
 
@@ -126,9 +127,21 @@ class Run:
         """The progress-measures table, one row per measured step (empty before any measure)."""
         return self.folder.measures()
 
+    def imported_curves(self) -> list[dict[str, Any]]:
+        """An imported run's own loss records (``imported_losses.jsonl``: ``step``, ``train_loss``,
+        ``test_loss``, as its source logged them); [] for a run grokkit trained."""
+        return self.folder.imported_curves()
+
     def status(self) -> RunStatus | None:
         """How training ended (finished, stopped early, diverged, imported); None while it has not."""
         return self.folder.status()
+
+
+def max_entries(config: RunConfig) -> int:
+    """The most entries a list or table in one of the run's log rows can have: per head, per neuron,
+    per symbol or frequency, per parameter (with room to spare)."""
+    m = config.model
+    return 4 * max(64, m.n_heads * m.n_layers, m.d_mlp, config.task.d_vocab)
 
 
 def load_run(path: str | Path) -> Run:

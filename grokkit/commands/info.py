@@ -8,6 +8,8 @@ import math
 from dataclasses import asdict
 from typing import Any
 
+from grokkit.files.layout import CURVES_FILE
+
 HELP = "show a run's config, progress, best accuracies, when it memorised and grokked, and its key components"
 
 
@@ -20,11 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def summarise(run: Any) -> dict[str, Any]:
     """Progress, milestones, phases and key components of a run, from its metrics rows, measures table
     and checkpoints (milestones and phases by ``grokkit.measures.phases.run_phases``, as every view)."""
-    from grokkit.report.collect import check_measure_values
-    from grokkit.run import METRIC_KEYS
-
-    rows = run.metrics()
-    check_measure_values(rows, run.folder.metrics_path, METRIC_KEYS)  # numbers, or one line saying which is not
+    rows = run.metrics()  # numbers, or one line saying which is not (grokkit.files.values)
     measures = measures_of(run)
     story = story_of(run, rows, measures)
     steps = run.checkpoint_steps()
@@ -44,6 +42,10 @@ def summarise(run: Any) -> dict[str, Any]:
         "last": {k: last[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc") if k in last},
         "best_train_acc": max((r["train_acc"] for r in rows if r["train_acc"] is not None), default=None),
         "best_test_acc": max((r["test_acc"] for r in rows if r["test_acc"] is not None), default=None),
+        "story_source": story.source,  # the rows 99% and phases come from (imported_losses.jsonl: the source's own)
+        "story_provenance": story.provenance(),
+        "last_from": "grokkit's evaluation of the checkpoint" if status is not None and status.imported else
+                     "the run's metrics",
         "train_acc_99_step": story.milestones.memorised_step,
         "test_acc_99_step": story.milestones.grokked_step,
         "phases": asdict(story.phases) if rows or measures else None,
@@ -53,20 +55,16 @@ def summarise(run: Any) -> dict[str, Any]:
 
 
 def measures_of(run: Any) -> list[dict[str, Any]]:
-    """The run's measures table, checked (one line naming a value no view can show); [] without one."""
-    from grokkit.report.collect import check_measure_values
-
-    rows = run.measures()
-    check_measure_values(rows, run.folder.measures_path)
-    return rows
+    """The run's measures table, checked as read (one line naming a value no view can show); [] without one."""
+    return run.measures()
 
 
 def story_of(run: Any, metrics: list[dict[str, Any]] | None = None,
              measures: list[dict[str, Any]] | None = None) -> Any:
-    """``grokkit.measures.phases.run_phases`` of ``run`` (reading the rows not given)."""
-    from grokkit.measures.phases import run_phases
+    """``grokkit.measures.phases.story_of_run`` (an imported run's own records first, as every view)."""
+    from grokkit.measures.phases import story_of_run
 
-    return run_phases(run.metrics() if metrics is None else metrics, measures_of(run) if measures is None else measures)
+    return story_of_run(run, metrics, measures)
 
 
 def keys_of(measures: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -130,18 +128,23 @@ def print_summary(run: Any, with_header: bool = False) -> None:
         print(
             f"last     train loss {fmt_num(last.get('train_loss'), '.3g')} acc {fmt_num(last.get('train_acc'), '.1%')} | "
             f"test loss {fmt_num(last.get('test_loss'), '.3g')} acc {fmt_num(last.get('test_acc'), '.1%')}"
+            + (f" ({s['last_from']} at step {s['progress']['step']})" if s["story_source"] == CURVES_FILE else "")
         )
         print(f"best     train acc {fmt_num(s['best_train_acc'], '.1%')} | test acc {fmt_num(s['best_test_acc'], '.1%')}")
-    print_story(s["train_acc_99_step"], s["test_acc_99_step"], s["phases"], s["paper_phases"])
+    print_story(s["train_acc_99_step"], s["test_acc_99_step"], s["phases"], s["paper_phases"],
+                s["story_provenance"] if s["story_source"] == CURVES_FILE else None)
     print_keys(s["keys"])
 
 
 def print_story(memorised: int | None, grokked: int | None, phases: dict[str, Any] | None,
-                paper: dict[str, Any] | None) -> None:
-    """The ``99%`` and ``phases`` lines that ``info``, ``measure`` and ``run`` print alike."""
+                paper: dict[str, Any] | None, provenance: str | None = None) -> None:
+    """The ``99%`` and ``phases`` lines that ``info``, ``measure`` and ``run`` print alike (and, for an
+    imported run's own records, a ``from`` line saying which numbers are the source's and which grokkit's)."""
     print(f"99%      train acc: {_step(memorised)} | test acc: {_step(grokked)}")
     _print_phases(phases)
     _print_phases(paper, "  (paper)")
+    if provenance is not None:
+        print(f"from     {provenance}")
 
 
 def print_keys(keys: dict[str, Any] | None, warn: bool = True) -> None:

@@ -151,6 +151,7 @@ def print_table(run_: Any, rows: list[dict[str, Any]], group: Any, warned: list[
             print("note: no key components found; the group measures used an empty set; "
                   "pass --key-freqs or another --rule")
     story = story_of(run_, measures=rows)
-    print_story(*story.milestones, asdict(story.phases), None if story.paper is None else asdict(story.paper))
+    print_story(*story.milestones, asdict(story.phases), None if story.paper is None else asdict(story.paper),
+                story.provenance() if story.from_records else None)
     for message in warned:
         print(f"warning: {message}")

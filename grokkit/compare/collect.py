@@ -37,7 +37,8 @@ from typing import Any
 from grokkit.errors import RunError
 from grokkit.files.jsonl import loads
 from grokkit.files.layout import MEASURES_FILE
-from grokkit.measures.milestones import GROKKED_ACC, first_step_at  # GROKKED_ACC: re-exported for the page
+from grokkit.measures.milestones import GROKKED_ACC  # re-exported for the page
+from grokkit.measures.phases import story_of_run
 from grokkit.toy.measures import SMALL_DIM
 from grokkit.toy.summary import CURVE_KEYS, CurvePoint, curve_label, curves, kept, varying_keys
 from grokkit.toy.sweep import SPEC_FILE, SWEEP_FORMAT as TOY_FORMAT
@@ -167,8 +168,7 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
     checkpoint, the paper's convention). Every run is checked before any is measured.
     """
     from grokkit.measures.offline import measure_run
-    from grokkit.report.collect import check_measure_values
-    from grokkit.run import METRIC_KEYS, Run
+    from grokkit.run import Run
 
     path = Path(path)
     record = _sweep_record(path, arg, TRANSFORMER_FORMAT, "grokkit transformer sweep")
@@ -187,10 +187,7 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
         if not run.metrics():
             raise RunError(f"{arg} {path}: run {name} has no metrics yet; finish the sweep first")
         runs.append(run)
-    measures = {run.path.name: run.measures() for run in runs}
-    for run in runs:  # a value no figure can draw is refused here, with its file
-        check_measure_values(run.metrics(), run.folder.metrics_path, METRIC_KEYS)
-        check_measure_values(measures[run.path.name], run.folder.measures_path)
+    measures = {run.path.name: run.measures() for run in runs}  # a value no figure can draw is refused as read
     todo = [run for run in runs if _measures_needed(run, measures[run.path.name], arg, path, measure)]
     for i, run in enumerate(todo, 1):
         log(f"measuring {run.path.name} ({i}/{len(todo)}): excluded accuracy at every checkpoint")
@@ -204,7 +201,7 @@ def _reduce(run: Any, settings: dict[str, Any], measures: list[dict[str, Any]]) 
     n_train = len(run.dataset.split.train)
     rows = sorted((r for r in measures if "excluded_acc" in r), key=lambda r: r["step"])
     metrics = run.metrics()
-    grok = first_step_at(metrics, "test_acc")
+    grok = story_of_run(run, metrics, measures).milestones.grokked_step  # an imported run's own records first
     return TransformerRun(
         name=run.path.name, settings=settings, p=run.config.task.p, frac_train=run.config.task.frac_train,
         n_train=n_train, steps=[r["step"] for r in rows],

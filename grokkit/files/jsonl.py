@@ -15,6 +15,9 @@ from typing import Any, Iterable
 from grokkit.errors import RunError
 from grokkit.files.atomic import open_for_append, write_text_atomic
 
+MAX_STEP = 10**12  # as an imported epoch (grokkit.importer.formats.MAX_EPOCH): step folder names stay sane
+MAX_LINE = 1 << 20  # characters in one row: far above any row grokkit writes, far below a parse that costs GBs
+
 
 def json_safe(value: Any) -> Any:
     """JSON has no NaN or infinity: such a float becomes null (and reads back as None), at any depth."""
@@ -34,6 +37,10 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text if isinstance(text, str) else "", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise json.JSONDecodeError(f"a number out of range ({exc})", text if isinstance(text, str) else "", 0) from None
 
 
 def dumps_row(row: dict[str, Any]) -> str:
@@ -73,6 +80,9 @@ def read_rows(path: str | Path, required: Iterable[str] = ("step",)) -> list[dic
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        if len(line) > MAX_LINE:
+            raise RunError(f"{path}: line {number} is {len(line)} characters long; grokkit writes rows of at most "
+                           f"{MAX_LINE}: the log is damaged")
         try:
             row = loads(line)
         except json.JSONDecodeError:
@@ -82,8 +92,9 @@ def read_rows(path: str | Path, required: Iterable[str] = ("step",)) -> list[dic
         if not isinstance(row, dict):
             raise RunError(f"{path}: line {number} is not a row (a JSON object), got {type(row).__name__}")
         step = row.get("step")
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise RunError(f"{path}: line {number} has no integer step >= 0 (step = {step!r})")
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+            shown = repr(step) if len(repr(step)) <= 40 else repr(step)[:37] + "..."
+            raise RunError(f"{path}: line {number} has no integer step in [0, {MAX_STEP}] (step = {shown})")
         missing = [key for key in required if key not in row]
         if missing:
             raise RunError(f"{path}: line {number} lacks {', '.join(missing)}")

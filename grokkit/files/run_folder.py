@@ -30,6 +30,7 @@ from grokkit.files.jsonl import append_row, loads, read_rows, write_rows
 from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, MEASURES_FILE, METRICS_FILE, RUN_FORMAT,
                                   RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
 from grokkit.files.tagged import read_tagged, write_tagged
+from grokkit.files.values import MAX_ENTRIES, check_rows
 
 METRIC_KEYS = ("step", "train_loss", "test_loss", "train_acc", "test_acc")  # every metrics row has these
 
@@ -130,10 +131,15 @@ def fold_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class RunFolder:
-    """The files of the run directory at ``path`` (see the module docstring)."""
+    """The files of the run directory at ``path`` (see the module docstring).
 
-    def __init__(self, path: str | Path):
+    Rows read from the logs are checked (``grokkit.files.values.check_rows``): a list or table in
+    a row holds at most ``max_entries`` entries (``grokkit.run.Run`` sets it from the run's model).
+    """
+
+    def __init__(self, path: str | Path, max_entries: int = MAX_ENTRIES):
         self.path = Path(path)
+        self.max_entries = max_entries
 
     # --- config.json -----------------------------------------------------------
     @property
@@ -175,8 +181,11 @@ class RunFolder:
         return self.path / METRICS_FILE
 
     def metrics(self) -> list[dict[str, Any]]:
-        """Every metrics row (a torn last line from a hard kill is skipped)."""
-        return read_rows(self.metrics_path, METRIC_KEYS)
+        """Every metrics row (a torn last line from a hard kill is skipped), each value checked."""
+        return self._checked(read_rows(self.metrics_path, METRIC_KEYS), self.metrics_path)
+
+    def _checked(self, rows: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+        return check_rows(rows, path, max_entries=self.max_entries)
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         append_row(self.metrics_path, row)
@@ -192,7 +201,7 @@ class RunFolder:
         if through is None:
             self.metrics_path.unlink(missing_ok=True)
             return []
-        kept = [row for row in read_rows(self.metrics_path) if row["step"] <= through]
+        kept = [row for row in self._checked(read_rows(self.metrics_path), self.metrics_path) if row["step"] <= through]
         write_rows(self.metrics_path, kept)
         return kept
 
@@ -231,8 +240,8 @@ class RunFolder:
         return self.measures_path.is_file()
 
     def measures(self) -> list[dict[str, Any]]:
-        """The measures table: one row per step, ascending (``fold_rows``)."""
-        return fold_rows(read_rows(self.measures_path))
+        """The measures table: one row per step, ascending (``fold_rows``), each value checked."""
+        return fold_rows(self._checked(read_rows(self.measures_path), self.measures_path))
 
     def merge_measures(self, rows: list[dict[str, Any]], replace: bool = False,
                        forget: Mapping[int, Iterable[str]] | None = None) -> list[dict[str, Any]]:
@@ -261,8 +270,27 @@ class RunFolder:
                        [row for row in self.measures() if row["step"] <= through])
 
     # --- imported_losses.jsonl ---------------------------------------------------
+    @property
+    def curves_path(self) -> Path:
+        return self.path / CURVES_FILE
+
     def write_imported_curves(self, rows: list[dict[str, Any]]) -> None:
-        write_rows(self.path / CURVES_FILE, rows)
+        write_rows(self.curves_path, rows)
+
+    def imported_curves(self) -> list[dict[str, Any]]:
+        """An imported run's own loss records, ``{step, train_loss?, test_loss?}`` ascending ([] for other runs)."""
+        rows = read_rows(self.curves_path)
+        for row in rows:
+            extra = sorted(set(row) - {"step", "train_loss", "test_loss"})
+            if extra:
+                raise RunError(f"{self.curves_path}: step {row['step']}: {extra[0]!r} is not a loss record's key "
+                               "(step, train_loss, test_loss)")
+            for key in ("train_loss", "test_loss"):
+                value = row.get(key)
+                if isinstance(value, (list, dict, str, bool)) or (isinstance(value, (int, float)) and value < 0):
+                    raise RunError(f"{self.curves_path}: step {row['step']}: {key!r} = {str(value)[:40]!r} is not "
+                                   "a loss (a number ≥ 0, or null)")
+        return sorted(check_rows(rows, self.curves_path), key=lambda r: r["step"])
 
     # --- checkpoints/ --------------------------------------------------------
     @property

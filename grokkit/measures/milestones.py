@@ -6,10 +6,24 @@ rules all read these, so a run has one grok step wherever it is shown.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, NamedTuple
 
 GROKKED_ACC = 0.99
 """Accuracy that counts as learnt: train accuracy ≥ it is memorised, test accuracy ≥ it is grokked."""
+
+LEARNT_LOSS = (1 - GROKKED_ACC) * math.log(2)
+"""A mean cross-entropy at or below this (≈ 0.0069) guarantees accuracy ≥ ``GROKKED_ACC``.
+
+A curve that records losses only (an imported run's own records) is read through this bound:
+a wrong answer gives its label probability ≤ 1/2, so it costs at least ln 2, and the share of
+wrong answers is at most loss / ln 2. The step it finds is never before the accuracy really
+reached 99 %, and may come somewhat after it."""
+
+
+def acc_bound(loss: float | None) -> float | None:
+    """The accuracy a mean cross-entropy ``loss`` guarantees: max(0, 1 − loss / ln 2) (None stays None)."""
+    return None if loss is None else max(0.0, 1.0 - loss / math.log(2))
 
 
 def first_step_at(rows: Iterable[dict[str, Any]], key: str, threshold: float = GROKKED_ACC) -> int | None:

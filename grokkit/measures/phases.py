@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from grokkit.files.layout import MEASURES_FILE, METRICS_FILE
-from grokkit.measures.milestones import GROKKED_ACC, Milestones, first_step_at, has_grokked, milestones
+from grokkit.files.layout import CURVES_FILE, MEASURES_FILE, METRICS_FILE
+from grokkit.measures.milestones import (GROKKED_ACC, LEARNT_LOSS, Milestones, acc_bound, first_step_at, has_grokked,
+                                         milestones)
 
 ACC = GROKKED_ACC
 FRAC = 0.1
@@ -111,13 +112,63 @@ class RunPhases(NamedTuple):
     milestones: Milestones  # first steps with train / test accuracy ≥ 0.99, from the same rows as ``phases``
     phases: Phases  # by ``RULE``, from the test-loss curve
     paper: Phases | None  # by ``PAPER_RULE``, from the measures; None without excluded/restricted losses
-    source: str  # METRICS_FILE or MEASURES_FILE (grokkit.files.layout): the rows ``phases`` and ``milestones`` were read from
+    source: str  # METRICS_FILE, MEASURES_FILE or CURVES_FILE (grokkit.files.layout): the rows ``phases`` and ``milestones`` were read from
+
+    @property
+    def from_records(self) -> bool:
+        """Whether milestones and phases come from an imported run's own loss records (``CURVES_FILE``)."""
+        return self.source == CURVES_FILE
+
+    def provenance(self) -> str:
+        """One sentence saying where the milestones and phases come from (for a run's own curve: how)."""
+        if self.from_records:
+            return (f"99% and phases: from {CURVES_FILE}, the source's own records (train/test loss only, no "
+                    f"accuracy: a loss ≤ {LEARNT_LOSS:.4f} = 0.01·ln 2 guarantees ≥ 99 % accuracy, so a step may "
+                    "come later than the accuracy did); last, best and the measures: grokkit's evaluation of the "
+                    "imported checkpoints")
+        return f"99% and phases: from {self.source}"
 
 
-def run_phases(metrics: list[dict[str, Any]], measures: list[dict[str, Any]]) -> RunPhases:
-    """The phases and milestones of a run from its metrics rows (dense: every evaluation, so they place
-    the boundaries best) or, without any, from the loss rows of its measures (one per checkpoint).
+def record_rows(curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An imported run's loss records as rows the phase rules read: each loss with the accuracy it
+    guarantees (``acc_bound``: ``train_acc`` / ``test_acc`` here are lower bounds, never measured)."""
+    out = []
+    for row in curves:
+        new = {"step": row["step"]}
+        for split in ("train", "test"):
+            if row.get(f"{split}_loss") is not None:
+                new[f"{split}_loss"] = row[f"{split}_loss"]
+                new[f"{split}_acc"] = acc_bound(row[f"{split}_loss"])
+        out.append(new)
+    return out
+
+
+def run_phases(metrics: list[dict[str, Any]], measures: list[dict[str, Any]],
+               curves: list[dict[str, Any]] = ()) -> RunPhases:
+    """The phases and milestones of a run, from the densest history it has: an imported run's own loss
+    records (``curves``, the file's every logged epoch, read through ``record_rows``), else its metrics
+    rows (every evaluation), else the loss rows of its measures (one per checkpoint).
     The paper's phases come from the measures rows that have the excluded and restricted losses."""
-    rows, source = (metrics, METRICS_FILE) if metrics else ([r for r in measures if "test_loss" in r], MEASURES_FILE)
+    if any(r.get("test_loss") is not None for r in curves):
+        rows, source = record_rows(list(curves)), CURVES_FILE
+    elif metrics:
+        rows, source = metrics, METRICS_FILE
+    else:
+        rows, source = [r for r in measures if "test_loss" in r], MEASURES_FILE
     paper = detect_paper_phases(measures) if any("excluded_loss" in r for r in measures) else None
     return RunPhases(milestones(rows), detect_phases(rows), paper, source)
+
+
+def phase_rows(story: RunPhases, metrics: list[dict[str, Any]], measures: list[dict[str, Any]],
+               curves: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The rows ``story`` was read from (the report shades its phase bands from their first step)."""
+    if story.source == CURVES_FILE:
+        return [r for r in curves if r.get("test_loss") is not None or r.get("train_loss") is not None]
+    return metrics if story.source == METRICS_FILE else [r for r in measures if "test_loss" in r]
+
+
+def story_of_run(run: Any, metrics: list[dict[str, Any]] | None = None,
+                 measures: list[dict[str, Any]] | None = None) -> RunPhases:
+    """``run_phases`` of a run (a ``grokkit.run.Run``), reading the rows not given: every view calls this."""
+    return run_phases(run.metrics() if metrics is None else metrics, run.measures() if measures is None else measures,
+                      run.imported_curves())

@@ -9,18 +9,16 @@ model's cache on every input pair. A part that cannot be had stays ``None`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from grokkit.errors import RunError
 from grokkit.files.layout import MEASURES_FILE, METRICS_FILE
-from grokkit.run import METRIC_KEYS
 from grokkit.measures.keycheck import KeyCheck, better_keys, keys_fail
 from grokkit.measures.milestones import Milestones
-from grokkit.measures.phases import run_phases
+from grokkit.measures.phases import phase_rows, run_phases
 
 
 @dataclass
@@ -71,6 +69,9 @@ class ReportData:
     phase_rule: str = ""
     paper_phases: Any = None  # grokkit.measures.phases.Phases by the paper's definitions, from the measures
     milestones: Milestones = Milestones(None, None)  # first steps with train / test accuracy ≥ 0.99
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """An imported run's own loss records (``imported_losses.jsonl``); [] for a run grokkit trained."""
+    provenance: str = ""  # where the milestones and phases come from (``RunPhases.provenance``)
     final: FinalArrays | None = None
     missing: dict[str, str] = field(default_factory=dict)
     """Section id → why that section has nothing to show."""
@@ -84,9 +85,8 @@ def collect(run: Any, step: int | None = None) -> ReportData:
         metrics=run.metrics(),
         measures=run.measures(),
         status=run.status(),
+        records=run.imported_curves(),
     )
-    check_measure_values(data.metrics, run.folder.metrics_path, METRIC_KEYS)
-    check_measure_values(data.measures, run.folder.measures_path)
     if not data.metrics:
         data.missing["curves"] = f"{METRICS_FILE} is empty: the run has not logged an evaluation yet."
     if not data.measures:
@@ -102,45 +102,12 @@ def collect(run: Any, step: int | None = None) -> ReportData:
     return data
 
 
-def _is_number(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-
-
-def check_measure_values(rows: list[dict[str, Any]], path: Any, keys: Iterable[str] | None = None) -> None:
-    """Refuse (one RunError naming the file, step and key) a value no figure or table can show.
-
-    ``keys``: check only these (e.g. the losses and accuracies of the metrics rows); default every key.
-
-    A measure is a number (null when it was not finite), a list of numbers (per head) or a
-    table of numbers (per frequency or parameter); ``key_freqs`` is a list of integers,
-    ``key_freqs_source``, ``key_rule`` and ``group`` strings. Keys may be any string: the page escapes them.
-    """
-    keys = None if keys is None else set(keys)
-    for row in rows:
-        for key, value in row.items():
-            if keys is not None and key not in keys:
-                continue
-            if key == "key_freqs":
-                ok = isinstance(value, list) and all(isinstance(k, int) and not isinstance(k, bool) for k in value)
-            elif key in ("key_freqs_source", "key_rule", "group"):
-                ok = isinstance(value, str)
-            elif isinstance(value, list):
-                ok = all(_is_number(v) for v in value)
-            elif isinstance(value, dict):
-                ok = all(_is_number(v) for v in value.values())
-            else:
-                ok = _is_number(value)
-            if not ok:
-                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-                raise RunError(f"{path}: step {row['step']}: {key!r} = {shown} is not a number, "
-                               "nor a list or table of numbers")
-
-
 def _add_phases(data: ReportData) -> None:
-    story = run_phases(data.metrics, data.measures)  # as info and measure: the same rows, the same rule
+    story = run_phases(data.metrics, data.measures, data.records)  # as info and measure: the same rows and rule
     data.milestones = story.milestones
     data.paper_phases = story.paper
-    rows = data.metrics or [r for r in data.measures if "test_loss" in r]
+    data.provenance = story.provenance()
+    rows = phase_rows(story, data.metrics, data.measures, data.records)
     if not rows:
         data.missing["phases"] = "no rows to detect phases from"
         return

@@ -72,6 +72,8 @@ def summary_table(data: ReportData) -> str:
     m = data.milestones
     at = lambda step: "not yet" if step is None else f"step {step}"  # noqa: E731
     rows.append(("99 % accuracy", esc(f"train: {at(m.memorised_step)}; test: {at(m.grokked_step)}")))
+    if data.records:  # an imported run: say which numbers are the source's own and which grokkit's
+        rows.append(("from", esc(data.provenance)))
     if data.final and data.final.key_freqs is not None:
         final = data.final
         text = ", ".join(map(str, final.key_freqs)) or "none"

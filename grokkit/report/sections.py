@@ -133,6 +133,24 @@ def series_for(key: str, metrics: Sequence[dict], measures: Sequence[dict]) -> l
     return [Series(label, [r["step"] for r in rows], [r[key] for r in rows], COLOURS.get(key), DASHES.get(key, dash))]
 
 
+MAX_POINTS = 4000  # points of an imported run's own records drawn per line (the phases use every one)
+
+
+def record_series(records: Sequence[dict[str, Any]]) -> list[Series]:
+    """An imported run's own loss records (``imported_losses.jsonl``), dotted beside grokkit's evaluations;
+    thinned to at most ``MAX_POINTS`` points a line (a paper's run logs every one of 10⁵ epochs)."""
+    out = []
+    for key in LOSS_KEYS:
+        every = [(r["step"], r[key]) for r in records if r.get(key) is not None]
+        pts = every[::max(1, -(-len(every) // MAX_POINTS))]
+        if pts and pts[-1] != every[-1]:
+            pts.append(every[-1])
+        if pts:
+            out.append(Series(f"{LABELS[key]} (source's own record)", [s for s, _ in pts], [v for _, v in pts],
+                              COLOURS.get(key), "dot"))
+    return out
+
+
 def curve_sections(data: ReportData) -> list[Section]:
     out = []
     for spec in CURVES:
@@ -140,6 +158,8 @@ def curve_sections(data: ReportData) -> list[Section]:
             continue  # one note below says why, instead of one per figure
         if any(_has(data.metrics, k) or _has(data.measures, k) for k in spec.needs):
             series = [s for key in spec.keys for s in series_for(key, data.metrics, data.measures)]
+            if spec.id == "loss":
+                series += record_series(data.records)
             fig = figures.line_figure(spec.title, series, spec.y_title, log_y=spec.log_y, phases=data.phases,
                                       y_range=spec.y_range)
             out.append(Section(spec.id, spec.title, spec.caption, fig))

@@ -29,16 +29,17 @@ def key_freqs_of(run: Any) -> list[int] | None:
 
 
 def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
-    from grokkit.measures.phases import run_phases
+    from grokkit.measures.phases import story_of_run
 
     rows = run.metrics()
     last = rows[-1] if rows else {}
-    story = run_phases(rows, [])  # the milestones and phases info and the report show
+    story = story_of_run(run, rows, [])  # the milestones and phases info and the report show
     phases = story.phases
     status = run.status() or {}
     return {
         "name": name,
         **settings,
+        "milestones_from": story.source,  # imported_losses.jsonl: an imported run's own records, through a loss bound
         "memorise_step": story.milestones.memorised_step,
         "grok_step": story.milestones.grokked_step,
         "final_step": last.get("step"),
