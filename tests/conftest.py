@@ -41,6 +41,16 @@ def tiny_dict(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+TINY_MLP = {"kind": "mlp", "d_model": 16, "d_mlp": 64}  # the MLP's model section (grokkit.model.mlp)
+
+
+def tiny_mlp_dict(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``TINY`` with an MLP (``TINY_MLP``, its keys overridden by ``model``) instead of the transformer."""
+    out = tiny_dict(**{name: values for name, values in sections.items() if name != "model"})
+    out["model"] = {**TINY_MLP, **sections.get("model", {})}
+    return out
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -55,6 +65,15 @@ def tiny_toml(**sections: dict[str, Any]) -> str:
     """The text of a spec file: ``TINY`` with the given sections' keys overridden."""
     lines = []
     for name, values in tiny_dict(**sections).items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def tiny_mlp_toml(**sections: dict[str, Any]) -> str:
+    """The text of a spec file: ``tiny_mlp_dict`` (the MLP) with the given sections' keys overridden."""
+    lines = []
+    for name, values in tiny_mlp_dict(**sections).items():
         lines.append(f"[{name}]")
         lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"

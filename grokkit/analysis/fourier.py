@@ -145,6 +145,9 @@ def neuron_logit_map(model: Any) -> Tensor:
     """
     from grokkit.model.run_weights import Weights
 
+    W_L = getattr(model, "W_L", None)  # an MLP's (run_weights.MLPWeights, model.mlp.HookedMLP): W_Uᵀ
+    if isinstance(W_L, Tensor):
+        return W_L
     if isinstance(model, Weights):  # nn.Linear layout: (out, in)
         return model.W_out.T @ model.W_U.T
     return model.blocks[0].mlp.W_out @ model.W_U

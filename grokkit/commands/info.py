@@ -88,6 +88,11 @@ def header(config: Any, extended: list[dict[str, Any]] = ()) -> list[str]:
     layers = f"{m.n_layers} layer{'s' if m.n_layers != 1 else ''}"
     model = (f"{layers}, d_model {m.d_model}, {m.n_heads} heads × {m.d_head}, d_mlp {m.d_mlp}, {m.act_fn}"
              f"{', LayerNorm' if m.layer_norm else ''}, seed {m.seed}")
+    if m.kind == "mlp":
+        embed = ("embeddings of width d_mlp summed into the neurons" if m.combine == "direct"
+                 else f"d_model {m.d_model} embeddings, {m.combine}")
+        model = (f"mlp: {m.embed} {embed}, d_mlp {m.d_mlp}, {m.act_fn}, biases "
+                 f"{'trained' if m.train_biases else 'off'}, {m.mlp_init} init, seed {m.seed}")
     optim = f"{tr.optimizer} lr {tr.lr:g}, weight decay {tr.weight_decay:g}"
     if tr.optimizer == "sgd":
         optim += f", momentum {tr.momentum:g}"

@@ -21,7 +21,7 @@ def measures_complete(run: Any) -> bool:
     """True when the measures table has a row with every applicable measure's keys for every checkpoint."""
     from grokkit.measures.registry import resolve
 
-    expected = {key for measure in resolve(None, run.config.task.op) for key in measure.keys}
+    expected = {key for measure in resolve(None, run.config.task.op, model_kind=run.config.model.kind) for key in measure.keys}
     rows = {row["step"]: row for row in run.measures()}
     return all(step in rows and expected <= rows[step].keys() for step in run.checkpoint_steps())
 

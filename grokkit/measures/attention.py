@@ -18,4 +18,4 @@ def attention(ctx: Context) -> Attention:
     return Attention(pattern[:, 0].tolist(), pattern[:, 1].tolist())
 
 
-ATTENTION = Measure("attention", attention, Attention)
+ATTENTION = Measure("attention", attention, Attention, model_kinds=("transformer",), why_not="no attention")

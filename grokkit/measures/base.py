@@ -49,10 +49,16 @@ class Measure:
     needs_final: bool = False  # reads the final checkpoint (offline only)
     kinds: tuple[str, ...] = ()  # the only group kinds it is defined for (analysis.groups.GROUPS); () = any
     opt_in: bool = False  # costly: computed only when named, never by "all"
+    model_kinds: tuple[str, ...] = ()  # the only model kinds (model.kind) it is defined for; () = any
+    why_not: str = ""  # for a measure with model_kinds: what the other kinds lack, in a few words
 
     def applies_to(self, kind: str) -> bool:
         """Whether the measure is defined for an op whose declared group is ``kind``."""
         return (self.needs != "circuit" or kind != "generic") and (not self.kinds or kind in self.kinds)
+
+    def reads(self, model_kind: str) -> bool:
+        """Whether the measure is defined for a model of ``model.kind`` ``model_kind``."""
+        return not self.model_kinds or model_kind in self.model_kinds
 
     def __post_init__(self) -> None:
         if self.needs not in NEEDS:

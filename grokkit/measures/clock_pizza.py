@@ -113,6 +113,7 @@ def _distance(run) -> Tensor:
     return (i + j) % n  # the answer is i − j
 
 
-GRADIENT_SYMMETRICITY = Measure("gradient_symmetricity", gradient_symmetricity, GradientSymmetricity)
+GRADIENT_SYMMETRICITY = Measure("gradient_symmetricity", gradient_symmetricity, GradientSymmetricity,
+                                model_kinds=("transformer",), why_not="reads one embedding at two positions")
 DISTANCE_IRRELEVANCE = Measure("distance_irrelevance", distance_irrelevance, DistanceIrrelevance, needs="circuit",
                                kinds=("cyclic", "multiplicative"))

@@ -29,7 +29,8 @@ class LiveMeasures:
         self.chosen: dict[Any, list[Measure]] = {}
         for run in runs:
             if run.config.measures.live:
-                self.chosen[run.path] = resolve(run.config.measures.live, run.config.task.op, live=True)
+                self.chosen[run.path] = resolve(run.config.measures.live, run.config.task.op, live=True,
+                                                  model_kind=run.config.model.kind)
         self.contexts: dict[Any, RunContext] = {}
 
     def __bool__(self) -> bool:

@@ -68,7 +68,7 @@ def measure_run(
     restricted loss is above its test loss, a ``KeyWarning`` names the keys and the better set.
     """
     cfg = run.config.measures
-    chosen = resolve(measures, run.config.task.op)
+    chosen = resolve(measures, run.config.task.op, model_kind=run.config.model.kind)
     steps = run.checkpoint_steps()
     if not steps:
         raise RunError(f"{run.path}: has no checkpoints to measure")
@@ -172,9 +172,9 @@ def measure_model(
     Measures that need a final checkpoint are compared with ``model`` itself. A grokked model
     whose restricted loss is above its test loss gives a ``KeyWarning`` naming the better set.
     """
-    from grokkit.model.run_weights import weights_of
+    from grokkit.model.run_weights import model_kind, weights_of
 
-    chosen = resolve(measures, dataset.cfg.op)
+    chosen = resolve(measures, dataset.cfg.op, model_kind=model_kind(model))
     weights = weights_of(model)
     ctx_run = RunContext(dataset, model.W_E.device, key_freqs=key_freqs,
                          key_freqs_source="user" if key_freqs is not None else "per_checkpoint", key_freq_rule=rule)

@@ -17,9 +17,11 @@ def weight_norm(ctx: Context) -> WeightNorm:
 
     Frozen biases (always 0 in the demo setting) are left out; trained MLP biases are included.
     """
-    w = ctx.weights
-    per = {name: value.detach().double().square().sum().item()
-           for name, value in w._asdict().items() if hasattr(value, "requires_grad") and value.requires_grad}
+    per, seen = {}, set()
+    for name, value in ctx.weights._asdict().items():
+        if hasattr(value, "requires_grad") and value.requires_grad and id(value) not in seen:
+            seen.add(id(value))  # a shared MLP embedding is both W_E_a and W_E_b: counted once
+            per[name] = value.detach().double().square().sum().item()
     return WeightNorm(sum(per.values()), per)
 
 

@@ -23,7 +23,13 @@ def build_model(model_cfg: ModelConfig, task_cfg: TaskConfig, device: str | torc
     """Return a freshly initialised ``TransformerBridge`` in compatibility mode.
 
     Biases the configuration does not train are zeroed and get ``requires_grad=False``.
+    ``model.kind = "mlp"``: a ``grokkit.model.mlp.HookedMLP`` instead (a TransformerLens
+    ``HookedRootModule``; the same training engine, checkpoints and hooks API).
     """
+    if model_cfg.kind == "mlp":
+        from grokkit.model.mlp import build_mlp
+
+        return build_mlp(model_cfg, task_cfg, device)
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge import TransformerBridge
 

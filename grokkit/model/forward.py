@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from grokkit.model.mlp_forward import MLPParams, mlp_forward
+
 
 class Block(NamedTuple):
     """One layer's parameters, ``[R, ...]`` each, in ``nn.Linear`` layout (out, in); None = frozen at zero / absent."""
@@ -118,12 +120,17 @@ def can_use_eq_forward(p: Params, tokens: Tensor) -> bool:
     return bool((last == last[0]).all())
 
 
-def last_position(p: Params, tokens: Tensor, activations: bool = False, same_last: bool | None = None) -> LastPosition:
+def last_position(p: Params | MLPParams, tokens: Tensor, activations: bool = False,
+                  same_last: bool | None = None) -> LastPosition:
     """The last position's logits (and, with ``activations``, MLP post and pattern) for ``[batch, n_ctx]`` tokens.
 
     ``same_last``: whether every row ends in the same token, when the caller knows (the engine
-    does, once per grid); None: look at the tokens.
+    does, once per grid); None: look at the tokens. An ``MLPParams`` stack (``model.kind = "mlp"``)
+    runs ``grokkit.model.mlp_forward`` (no pattern): the one seam where the engine meets the MLP.
     """
+    if isinstance(p, MLPParams):
+        out = mlp_forward(p, tokens, activations)
+        return LastPosition(out.logits, out.post, None)
     if same_last is None:
         use_eq = can_use_eq_forward(p, tokens)
     else:
@@ -131,7 +138,7 @@ def last_position(p: Params, tokens: Tensor, activations: bool = False, same_las
     return eq_forward(p, tokens, activations) if use_eq else deep_forward(p, tokens, activations)
 
 
-def last_logits(p: Params, tokens: Tensor, same_last: bool | None = None) -> Tensor:
+def last_logits(p: Params | MLPParams, tokens: Tensor, same_last: bool | None = None) -> Tensor:
     """``[batch, n_ctx]`` int tokens (shared by the runs) → ``[R, batch, d_vocab_out]``."""
     return last_position(p, tokens, same_last=same_last).logits
 

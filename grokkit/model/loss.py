@@ -9,6 +9,12 @@
   s grows linearly instead of exponentially, so the loss cannot collapse to exactly
   zero in floating point ("softmax collapse") and gradients keep flowing.
 
+- **Mean squared error on one-hot targets** (``train.loss = "mse"``; Gromov 2023)::
+
+      loss = (1/C) Σ_c (x_c − [c = y])²     per row, C output classes
+
+  the row mean of ``F.mse_loss(logits, one_hot(y))`` (d-doshi/Grokking's MSE), in float64.
+
 Metrics and measures always report softmax cross-entropy (``loss_and_acc``).
 """
 
@@ -39,6 +45,18 @@ def softmax_nll(logits: Tensor, labels: Tensor) -> Tensor:
     return flat.view(labels.shape)
 
 
+def mse_onehot(logits: Tensor, labels: Tensor) -> Tensor:
+    """Per-row mean over the classes of (x − one_hot(y))², in float64: ``[..., classes]`` → ``[...]``."""
+    x = logits.double()
+    target = F.one_hot(labels, x.shape[-1]).to(x.dtype)
+    return (x - target).square().mean(-1)
+
+
+def mse_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    """MSE on one-hot targets, mean over the batch (and the classes), as ``F.mse_loss``."""
+    return mse_onehot(logits, labels).mean(-1)
+
+
 def stablemax_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
     """StableMax cross-entropy, mean over the last (batch) axis."""
     return stablemax_nll(logits, labels).mean(-1)
@@ -50,10 +68,12 @@ def softmax_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
 
 
 # train.loss → per-row loss (the engine takes each run's mean over its own rows) and mean loss
-ROW_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"softmax": softmax_nll, "stablemax": stablemax_nll}
+ROW_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"softmax": softmax_nll, "stablemax": stablemax_nll,
+                                                             "mse": mse_onehot}
 LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "softmax": softmax_cross_entropy,
     "stablemax": stablemax_cross_entropy,
+    "mse": mse_loss,
 }
 
 

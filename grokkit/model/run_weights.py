@@ -1,8 +1,11 @@
-"""One run's one-layer weights by name, and the last-position forward on them (for measures and ablations).
+"""One run's weights by name, and the last-position forward on them (for measures and ablations).
 
 ``weights_of(bridge)`` gives views of a bridge's parameters under the field's names
 (``W_E``, ``W_Q`` … ``W_U``, nn.Linear layout), so measures read the weights the way
-the papers write them. ``last_position`` runs the engine's forward
+the papers write them; for an MLP (``grokkit.model.mlp.HookedMLP``) it gives ``MLPWeights``
+(``W_E_a``, ``W_E_b``, ``W_in``, ``W_U`` …, and ``W_E`` = [W_E_a | W_E_b], ``W_L`` = W_Uᵀ).
+This is the one place measures get weights by name; a measure that reads a transformer-only
+name (``W_Q``, a pattern) declares ``model_kinds`` in its ``Measure``. ``last_position`` runs the engine's forward
 (``grokkit.model.forward``) as a stack of one: there is one forward in grokkit.
 """
 
@@ -40,16 +43,51 @@ class Weights(NamedTuple):
     params: forward.Params  # the same tensors as a stack of one, for the forward
 
 
+class MLPWeights(NamedTuple):
+    """The parameters of a one-hidden-layer MLP, in nn.Linear layout (out, in); see ``grokkit.model.mlp``."""
+
+    W_E: Tensor  # [n_symbols, 2·d_embed]: [W_E_a | W_E_b] (W_E_a alone when shared), detached
+    W_E_a: Tensor  # [n_symbols, d_embed]
+    W_E_b: Tensor
+    W_in: Tensor | None  # [d_mlp, d_in]; None when the embeddings feed the neurons directly
+    b_in: Tensor  # [d_mlp]
+    W_U: Tensor  # [d_vocab_out, d_mlp]
+    b_U: Tensor  # [d_vocab_out]
+    act_fn: str
+    combine: str
+    params: Any  # grokkit.model.mlp_forward.MLPParams: the same tensors as a stack of one
+    kind: str = "mlp"
+
+    @property
+    def W_L(self) -> Tensor:
+        """``[d_mlp, d_vocab_out]``: each neuron's direct effect on each logit (W_Uᵀ)."""
+        return self.W_U.T
+
+
 class LastPosition(NamedTuple):
     """Activations at the last (``=``) position for a batch of inputs."""
 
     logits: Tensor  # [batch, d_vocab_out]
     post: Tensor  # [batch, d_mlp]            = blocks.0.mlp.hook_post[:, -1]
-    pattern: Tensor  # [batch, n_heads, n_ctx] = blocks.0.attn.hook_pattern[:, :, -1, :]
+    pattern: Tensor | None  # [batch, n_heads, n_ctx] = blocks.0.attn.hook_pattern[:, :, -1, :]; None: an MLP
 
 
-def weights_of(bridge: Any) -> Weights:
+def model_kind(model: Any) -> str:
+    """transformer (a TransformerLens bridge) or mlp (``HookedMLP``), from the model or its weights."""
+    kind = getattr(model, "kind", None)  # MLPWeights
+    if isinstance(kind, str):
+        return kind
+    if hasattr(model, "original_model"):  # a TransformerLens bridge
+        return "transformer"
+    return getattr(getattr(model, "cfg", None), "kind", "transformer")  # HookedMLP: its ModelConfig
+
+
+def weights_of(bridge: Any) -> Weights | MLPWeights:
     """Views of a one-layer bridge's parameters (no copies: gradients reach the bridge)."""
+    if not hasattr(bridge, "original_model"):  # grokkit.model.mlp.HookedMLP
+        return MLPWeights(W_E=bridge.W_E.detach(), W_E_a=bridge.W_E_a, W_E_b=bridge.W_E_b, W_in=bridge.W_in,
+                          b_in=bridge.b_in, W_U=bridge.W_U, b_U=bridge.b_U, act_fn=bridge.cfg.act_fn,
+                          combine=bridge.cfg.combine, params=bridge.params())
     native = bridge.original_model
     if native.cfg.n_layers != 1 or native.cfg.normalization_type is not None:
         raise ConfigError("this measure reads one-layer weights by name (W_in, W_out …); the model has "
@@ -65,12 +103,12 @@ def weights_of(bridge: Any) -> Weights:
     )
 
 
-def last_position(w: Weights, tokens: Tensor) -> LastPosition:
-    """The forward at the last position: ``[batch, n_ctx]`` int tokens → logits, MLP post, pattern."""
+def last_position(w: Weights | MLPWeights, tokens: Tensor) -> LastPosition:
+    """The forward at the last position: ``[batch, n_ctx]`` int tokens → logits, MLP post, pattern (None: MLP)."""
     out = forward.last_position(w.params, tokens, activations=True)
-    return LastPosition(out.logits[0], out.post[0], out.pattern[0])
+    return LastPosition(out.logits[0], out.post[0], None if out.pattern is None else out.pattern[0])
 
 
-def last_logits(w: Weights, tokens: Tensor) -> Tensor:
+def last_logits(w: Weights | MLPWeights, tokens: Tensor) -> Tensor:
     """Logits at the last position: ``[batch, n_ctx]`` int tokens → ``[batch, d_vocab_out]``."""
     return forward.last_logits(w.params, tokens)[0]

@@ -6,7 +6,10 @@ A stack is a dict ``name → [R, *shape]`` leaf, keyed by the bridge's state-dic
 tensor is a zero bias (attention biases always; MLP biases unless
 ``model.train_biases``), which the forward leaves out, exactly.
 
-``params(stack, shape)`` turns the dict into the forward's typed ``Params``;
+An MLP (``model.kind = "mlp"``, ``grokkit.model.mlp``) is stacked the same way under its own
+names (``embed_a.weight`` …); ``Shape.kind`` says which forward a stack feeds.
+
+``params(stack, shape)`` turns the dict into the forward's typed ``Params`` (``MLPParams``);
 ``stack_bridges`` copies bridges in, ``copy_into_bridge`` copies one run back out (for
 checkpoints and live measures), ``bridge_view`` is a stack of one made of views of a
 bridge's own parameters (gradients reach the bridge).
@@ -21,6 +24,7 @@ import torch
 from torch import Tensor
 
 from grokkit.model.forward import Block, Params
+from grokkit.model.mlp_forward import MLPParams
 
 # Block field → state-dict name inside "blocks.{l}."
 _BLOCK_NAMES = {
@@ -42,9 +46,13 @@ class Shape:
     act_fn: str
     eps: float = 1e-5
     attn_coeff: float = 1.0  # model.attn_coeff (the attention rate)
+    kind: str = "transformer"  # model.kind: which forward the stack feeds
+    combine: str = "concat"  # model.combine (the mlp kind)
 
     @classmethod
     def of(cls, bridge: Any) -> "Shape":
+        if not hasattr(bridge, "original_model"):  # grokkit.model.mlp.HookedMLP
+            return cls.of_config(bridge.cfg)
         cfg = bridge.original_model.cfg
         return cls(cfg.n_layers, cfg.n_heads, (cfg.act_fn or "relu").lower(), float(getattr(cfg, "eps", 1e-5)),
                    float(getattr(bridge, "grokkit_attn_coeff", 1.0)))
@@ -52,11 +60,17 @@ class Shape:
     @classmethod
     def of_config(cls, model_cfg: Any) -> "Shape":
         """The shape ``build_model(model_cfg, …)`` gives (TransformerLens's LayerNorm eps), without building it."""
+        if model_cfg.kind == "mlp":
+            return cls(1, 1, model_cfg.act_fn, kind="mlp", combine=model_cfg.combine)
         return cls(model_cfg.n_layers, model_cfg.n_heads, model_cfg.act_fn.lower(), 1e-5, float(model_cfg.attn_coeff))
 
 
-def params(stack: dict[str, Tensor], shape: Shape) -> Params:
+def params(stack: dict[str, Tensor], shape: Shape) -> Params | MLPParams:
     """The typed view of a stack (no copies)."""
+    if shape.kind == "mlp":
+        from grokkit.model.mlp import mlp_params
+
+        return mlp_params(stack, shape.act_fn, shape.combine)
     blocks = tuple(
         Block(**{field: stack.get(f"blocks.{layer}.{name}") for field, name in _BLOCK_NAMES.items()})
         for layer in range(shape.n_layers)
@@ -70,6 +84,11 @@ def check_shapes(state: dict[str, Tensor], model_cfg: Any, task_cfg: Any) -> Non
     """Raise ``ValueError`` naming the first tensor ``params`` reads from one run's ``state`` (a checkpoint's
     weights, no run axis) whose shape is not what ``build_model(model_cfg, task_cfg)`` has, or that is missing
     (biases may be absent: frozen at zero)."""
+    if model_cfg.kind == "mlp":
+        from grokkit.model.mlp import expected_shapes
+
+        expected = expected_shapes(model_cfg, task_cfg.n_symbols, task_cfg.d_vocab_out)
+        return _check_against(state, expected)
     d, hd, mlp = model_cfg.d_model, model_cfg.n_heads * model_cfg.d_head, model_cfg.d_mlp
     d_out = task_cfg.d_vocab_out + (1 if model_cfg.eq_output else 0)
     block = {"W_Q": (hd, d), "W_K": (hd, d), "W_V": (hd, d), "W_O": (d, hd), "W_in": (mlp, d), "W_out": (d, mlp),
@@ -78,6 +97,10 @@ def check_shapes(state: dict[str, Tensor], model_cfg: Any, task_cfg: Any) -> Non
     expected = {_TOP_NAMES[field]: shape for field, shape in top.items()}
     for layer in range(model_cfg.n_layers):
         expected.update({f"blocks.{layer}.{_BLOCK_NAMES[field]}": shape for field, shape in block.items()})
+    _check_against(state, expected)
+
+
+def _check_against(state: dict[str, Tensor], expected: dict[str, tuple[int, ...]]) -> None:
     for name, shape in expected.items():
         if name not in state:
             if ".weight" in name:
@@ -88,7 +111,8 @@ def check_shapes(state: dict[str, Tensor], model_cfg: Any, task_cfg: Any) -> Non
 
 def trained_state(bridge: Any) -> dict[str, Tensor]:
     """State-dict name → the bridge's own parameter, for every tensor the optimiser trains, in a stable order."""
-    trained = {p.data_ptr(): p for p in bridge.original_model.parameters() if p.requires_grad}
+    module = getattr(bridge, "original_model", bridge)  # a bridge's native model, or the HookedMLP itself
+    trained = {p.data_ptr(): p for p in module.parameters() if p.requires_grad}
     out = {}
     for name, tensor in bridge.state_dict().items():  # the state dict shares storage with the parameters
         param = trained.get(tensor.data_ptr())

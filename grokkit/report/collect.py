@@ -135,7 +135,7 @@ class _LastPosition(NamedTuple):
 
     logits: Tensor  # [N, d_vocab_out]
     post: Tensor  # [N, d_mlp]       blocks.0.mlp.hook_post[:, -1]
-    pattern: Tensor  # [N, H, n_ctx] blocks.0.attn.hook_pattern[:, :, -1]
+    pattern: Tensor | None  # [N, H, n_ctx] blocks.0.attn.hook_pattern[:, :, -1]; None: an MLP
     W_E: Tensor  # [d_vocab, d_model]
 
 
@@ -156,7 +156,7 @@ def _last_position(run: Any, step: int) -> _LastPosition:
             raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model ({exc})") from None
         p = params({name: t.unsqueeze(0) for name, t in ckpt.model.items()}, Shape.of_config(run.config.model))
         out = forward.last_position(p, tokens, activations=True)
-        return _LastPosition(out.logits[0], out.post[0], out.pattern[0], p.W_E[0])
+        return _LastPosition(out.logits[0], out.post[0], None if out.pattern is None else out.pattern[0], p.W_E[0])
     model = run.load_model(step)
     logits, cache = model.run_with_cache(tokens)
     return _LastPosition(logits[:, -1], cache["blocks.0.mlp.hook_post"][:, -1],
@@ -176,11 +176,13 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     last = _last_position(run, step)
     out = FinalArrays(step=step)
 
-    # only the '=' position feeds the answer
-    pattern = last.pattern[:, :, :2]  # [N, n_heads, 2]
-    n_a = task.n_symbols
-    out.attn_eq = pattern.reshape(n_a, -1, *pattern.shape[1:]).permute(2, 3, 0, 1).float().numpy()
-    out.attn_b_values = sorted(set(ds.y.tolist()))
+    if last.pattern is None:
+        missing["attention"] = f"the {run.config.model.kind} kind has no attention"
+    else:  # only the '=' position feeds the answer
+        pattern = last.pattern[:, :, :2]  # [N, n_heads, 2]
+        n_a = task.n_symbols
+        out.attn_eq = pattern.reshape(n_a, -1, *pattern.shape[1:]).permute(2, 3, 0, 1).float().numpy()
+        out.attn_b_values = sorted(set(ds.y.tolist()))
 
     try:
         group = group_for(task)

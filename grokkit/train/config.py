@@ -10,7 +10,7 @@ from grokkit.optim.kinds import GROKFAST, OPTIMIZERS, grokfast_lambda
 from grokkit.optim.schedule import SCHEDULES
 from grokkit.train.device import DEVICES, resolve_device
 
-LOSSES = ("softmax", "stablemax")  # see grokkit.model.loss
+LOSSES = ("softmax", "stablemax", "mse")  # see grokkit.model.loss
 OPTIMIZER_STATE = ("every", "latest")  # which checkpoints keep optimizer.safetensors
 
 
@@ -68,7 +68,8 @@ class TrainConfig:
     seed: int = 0
     """Seed of the training RNG (mini-batch order); the init has its own seed in [model]."""
     loss: str = "softmax"
-    """Training loss: softmax cross-entropy (reference) or stablemax (Prieto et al.); metrics always log softmax."""
+    """Training loss: softmax cross-entropy (reference), stablemax (Prieto et al.) or mse (mean squared error
+    on one-hot targets, Gromov 2023); metrics always log softmax."""
     grokfast: str = "none"
     """Grokfast gradient filter: none (reference), ema or ma (moving average); see grokkit.optim.filters."""
     grokfast_alpha: float = 0.98
