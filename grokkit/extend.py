@@ -16,6 +16,16 @@ config), so ``Run`` still accepts the checkpoints written under the previous con
 ``status.json`` is removed, so an interrupted extension resumes like any unfinished run.
 The run gains a metrics row and a checkpoint at the step it had stopped at, which a run
 started with N would not have (eval and checkpoint intervals aside); weights are identical.
+
+**A data change** (``grokkit resume RUN --set task.frac_train=F --steps N``) is recorded the same
+way, with ``task.frac_train`` among the changed keys: from the step the run ended at, it trains on
+the first ⌊F·rows⌋ rows of its own split permutation (``grokkit.data.dataset.make_split``), so a
+smaller F is a subset of its training rows and a larger F adds test rows in the permutation's
+order; the rows it no longer trains on are scored as test rows from then on. Weights, optimiser,
+filter and batch-sampler state continue untouched from the checkpoint at that step. It is refused
+(one line, nothing written) on a run that is still training (its lock is held) or that has not ended
+(an interrupted run: finish it first), without more steps to train on the new data, and when the new
+fraction leaves a class without training rows.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from grokkit.errors import RunError
 from grokkit.spec import config_from_dict, parse_override
 
 EXTENDABLE = ("steps", "early_stop_after")  # the train keys an extension may change
+DATA_KEYS = ("frac_train",)  # the task keys a data change may set: the split stays nested (make_split)
 
 
 def extension_changes(overrides: list[str], steps: int | None = None) -> dict[str, Any]:
@@ -35,25 +46,70 @@ def extension_changes(overrides: list[str], steps: int | None = None) -> dict[st
     for text in overrides:
         section, key, value = parse_override(text)
         if section != "train" or key not in EXTENDABLE:
-            raise RunError(f"resume --set {text}: only train.steps and train.early_stop_after can change when a run "
-                           "is extended (its other settings are fixed by its checkpoints)")
+            raise RunError(f"resume --set {text}: only train.steps and train.early_stop_after (and task.frac_train, a "
+                           "data change) can change when a run is extended (its other settings are fixed by its "
+                           "checkpoints)")
         if key in changes and changes[key] != value:
             raise RunError(f"resume: train.{key} is given twice ({changes[key]!r} and {value!r})")
         changes[key] = value
     return changes
 
 
-def extend_run(run: Any, changes: dict[str, Any]) -> dict[str, Any] | None:
+def data_changes(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """``--set task.frac_train=F`` taken out of ``overrides``: ``({task key: value}, the other overrides)``."""
+    task: dict[str, Any] = {}
+    rest = []
+    for text in overrides:
+        section, key, value = parse_override(text)
+        if section != "task":
+            rest.append(text)
+            continue
+        if key not in DATA_KEYS:
+            raise RunError(f"resume --set {text}: of the task, only task.frac_train can change when a run is "
+                           "continued (a nested subset or superset of its training rows)")
+        if key in task and task[key] != value:
+            raise RunError(f"resume: task.{key} is given twice ({task[key]!r} and {value!r})")
+        task[key] = value
+    return task, rest
+
+
+def check_data_change(run: Any, config: Any, status: dict[str, Any], reached: int) -> None:
+    """Refuse (one line) a data change ``run`` cannot take at step ``reached`` (see the module docstring)."""
+    from grokkit.data.dataset import classes_without_train_rows
+    from grokkit.files.lock import locked
+
+    with locked(run.path):  # a run still training holds its lock: refused here, in the lock's own words
+        pass
+    if not status.get("finished"):
+        raise RunError(f"{run.path}: has not ended (interrupted?); finish it with `grokkit resume {run.path}` "
+                       "first: its data can change only at the step where it ended")
+    if reached not in run.checkpoint_steps():
+        raise RunError(f"{run.path}: has no checkpoint at step {reached}, where it ended; its data cannot change there")
+    if config.train.steps <= reached:
+        raise RunError(f"train.steps: {run.path} ended at step {reached}; give --steps N with N > {reached} to "
+                       "train on the new data")
+    missing = classes_without_train_rows(config.task)
+    if missing:
+        shown = ", ".join(map(str, missing[:8])) + ("…" if len(missing) > 8 else "")
+        raise RunError(f"task.frac_train: {config.task.frac_train:g} leaves {len(missing)} class(es) without "
+                       f"training rows ({shown}); choose a larger fraction")
+
+
+def extend_run(run: Any, changes: dict[str, Any], task: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Record new ``train`` values for ``run`` (see the module docstring); None when nothing changes.
+
+    ``task``: new ``task`` values (``DATA_KEYS``, from ``data_changes``): a data change from the step
+    the run ended at.
 
     Raises ``RunError`` (one line, nothing written) when the run cannot be extended bit-identically.
     """
     from grokkit.files.lock import locked
 
     old = run.config.to_dict()
-    new = {**old, "train": {**old["train"], **changes}}
+    new = {**old, "train": {**old["train"], **changes}, "task": {**old["task"], **(task or {})}}
     config = config_from_dict(new, source="resume")  # validates the values: one line naming the field
     changed = {f"train.{k}": [old["train"][k], v] for k, v in changes.items() if old["train"][k] != v}
+    changed.update({f"task.{k}": [old["task"][k], v] for k, v in (task or {}).items() if old["task"][k] != v})
     if not changed:
         return None
     train = config.train
@@ -68,6 +124,8 @@ def extend_run(run: Any, changes: dict[str, Any]) -> dict[str, Any] | None:
     reached = max([row["step"] for row in rows] + run.checkpoint_steps() + [0])
     if train.steps < reached:
         raise RunError(f"train.steps: {train.steps} is below step {reached}, which {run.path} already reached")
+    if any(key.startswith("task.") for key in changed):
+        check_data_change(run, config, status, reached)
     # the rows a run started with the new config logs too (the engine's grok step reads only these)
     eval_grid = [row for row in rows if row["step"] % train.eval_every == 0 or row["step"] == train.steps]
     grok = next((row["step"] for row in eval_grid
@@ -84,4 +142,5 @@ def extend_run(run: Any, changes: dict[str, Any]) -> dict[str, Any] | None:
                  "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
         run.folder.record_extension(config.to_dict(), entry)  # removes the status first: a kill leaves it unfinished
     run.config, run.extended = config, [*run.extended, entry]  # as Run(run.path) now reads them
+    run.__dict__.pop("dataset", None)  # Run.dataset is cached: a data change makes the next read use the new split
     return entry

@@ -111,9 +111,15 @@ def header(config: Any, extended: list[dict[str, Any]] = ()) -> list[str]:
         f"model    {model}",
         f"optim    {optim}{''.join(', ' + e for e in extras)}",
         f"steps    {steps}",
-        *(f"extended at step {e.get('from_step')}: " + ", ".join(f"{k} {v[0]} → {v[1]}" for k, v in
-                                                                  e.get("changed", {}).items()) for e in extended),
+        *(f"{'data changed' if data_change(e) else 'extended'} at step {e.get('from_step')}: "
+          + ", ".join(f"{k} {v[0]} → {v[1]}" for k, v in e.get("changed", {}).items()) for e in extended),
     ]
+
+
+def data_change(entry: dict[str, Any]) -> bool:
+    """Whether a recorded extension changed the run's data (``task.frac_train``, ``grokkit.extend``)."""
+    changed = entry.get("changed")
+    return isinstance(changed, dict) and any(str(key).startswith("task.") for key in changed)
 
 
 def print_summary(run: Any, with_header: bool = False) -> None:

@@ -14,7 +14,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "train.steps = N; recorded in RUN/config.json")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="train.KEY=VALUE",
                         help="train.steps=N, as --steps; train.early_stop_after=STEPS to train on after an early "
-                             "stop (repeatable)")
+                             "stop; task.frac_train=F to go on from where a finished run ended on a nested subset "
+                             "(F smaller) or superset (F larger) of its training rows, with --steps (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     from grokkit.commands.train import add_log
 
@@ -24,14 +25,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from grokkit.commands.info import print_summary
     from grokkit.errors import RunError
-    from grokkit.extend import extend_run, extension_changes
+    from grokkit.extend import data_changes, extend_run, extension_changes
     from grokkit.run import Run
     from grokkit.workflow import train_run
 
-    changes = extension_changes(args.overrides, args.steps)  # parsed before the run is opened
+    task, overrides = data_changes(args.overrides)  # task.frac_train: a data change
+    changes = extension_changes(overrides, args.steps)  # parsed before the run is opened
     run_ = Run(args.run)
-    if changes:
-        entry = extend_run(run_, changes)
+    if changes or task:
+        entry = extend_run(run_, changes, task)
         if entry is not None:
             what = ", ".join(f"{key} {old} → {new}" for key, (old, new) in entry["changed"].items())
             print(f"{run_.path}: extended from step {entry['from_step']}: {what} (recorded in config.json)")

@@ -159,6 +159,12 @@ def check_split_sizes(n_rows: int, frac_train: float) -> None:
 def make_split(n_rows: int, frac_train: float, seed: int, method: str = "randperm") -> Split:
     """Shuffle the rows and take the first ``⌊frac·N⌋`` for training (3830 / 8939 at p = 113, frac 0.3).
 
+    The split is *nested* in ``frac``: for one ``seed`` and ``method`` the permutation is fixed, so
+    the training rows at a smaller fraction are a prefix of those at a larger one. A run whose data
+    changes (``grokkit resume RUN --set task.frac_train=F``, ``grokkit.extend``) therefore trains on
+    a subset of its own training rows when F is smaller, and on a superset drawn from its test rows,
+    in the permutation's order, when F is larger.
+
     ``randperm``: ``torch.randperm(N)`` from a generator seeded with ``seed`` (the demo's
     ``torch.manual_seed(598)``, CPU). ``paper``: ``random.seed(seed); random.shuffle(rows)`` on the
     rows in x-major order, as the paper's ``gen_train_test`` shuffles its (x, y) pairs (a shuffle
@@ -177,3 +183,13 @@ def make_split(n_rows: int, frac_train: float, seed: int, method: str = "randper
             "both train and test need at least one row"
         )
     return Split(train=perm[:n_train].sort().values, test=perm[n_train:].sort().values)
+
+
+def classes_without_train_rows(cfg: TaskConfig) -> list[int]:
+    """The labels (output classes) that no training row of ``cfg``'s split carries, ascending."""
+    ds = AlgorithmicDataset(cfg)
+    seen = torch.zeros(cfg.d_vocab_out, dtype=torch.bool)
+    seen[ds.train_labels] = True
+    present = torch.zeros(cfg.d_vocab_out, dtype=torch.bool)
+    present[ds.labels] = True  # a class no row of the grid has (none for the current ops) is not missing
+    return (present & ~seen).nonzero().squeeze(1).tolist()

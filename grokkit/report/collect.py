@@ -31,6 +31,25 @@ class PhaseBand:
 
 
 @dataclass
+class Mark:
+    """A step where something about the run changed (its data: ``grokkit.extend``), drawn as a vertical line."""
+
+    step: int
+    label: str
+
+
+def data_marks(extended: Iterable[dict[str, Any]]) -> list[Mark]:
+    """One mark per recorded data change (``task.frac_train``), e.g. ``frac_train 0.5 → 0.2``."""
+    marks = []
+    for entry in extended:
+        changed = entry.get("changed") if isinstance(entry.get("changed"), dict) else {}
+        task = {k.split(".", 1)[1]: v for k, v in changed.items() if str(k).startswith("task.")}
+        if task and isinstance(entry.get("from_step"), int):
+            marks.append(Mark(entry["from_step"], ", ".join(f"{k} {v[0]} → {v[1]}" for k, v in task.items())))
+    return marks
+
+
+@dataclass
 class FinalArrays:
     """What the final checkpoint looks like, read through the model's cache."""
 
@@ -75,6 +94,7 @@ class ReportData:
     final: FinalArrays | None = None
     missing: dict[str, str] = field(default_factory=dict)
     """Section id → why that section has nothing to show."""
+    marks: list[Mark] = field(default_factory=list)  # where the run's data changed (vertical lines)
 
 
 def collect(run: Any, step: int | None = None) -> ReportData:
@@ -86,6 +106,7 @@ def collect(run: Any, step: int | None = None) -> ReportData:
         measures=run.measures(),
         status=run.status(),
         records=run.imported_curves(),
+        marks=data_marks(getattr(run, "extended", [])),
     )
     if not data.metrics:
         data.missing["curves"] = f"{METRICS_FILE} is empty: the run has not logged an evaluation yet."

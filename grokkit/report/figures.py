@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grokkit.report.collect import PhaseBand
+from grokkit.report.collect import Mark, PhaseBand
 
 HEIGHT = 380
 SQUARE = 540  # the 2-D Fourier map, and the figure beside it
@@ -70,8 +70,10 @@ def line_figure(
     log_y: bool = False,
     phases: Sequence[PhaseBand] = (),
     y_range: tuple[float, float] | None = None,
+    marks: Sequence[Mark] = (),
 ) -> go.Figure:
-    """Lines over training steps, with the phases shaded and a linear/log step-axis switch."""
+    """Lines over training steps, with the phases shaded, a dashed vertical line at each mark (where the
+    run's data changed) and a linear/log step-axis switch."""
     fig = go.Figure()
     for s in series:
         y = np.asarray(s.y, dtype=float)
@@ -82,6 +84,9 @@ def line_figure(
             line={"color": s.colour, "dash": s.dash, "width": 2},
         ))
     shade_phases(fig, phases)
+    for mark in marks:
+        fig.add_vline(x=mark.step, line_dash="dash", line_color="#333", line_width=1.5,
+                      annotation_text=mark.label, annotation_position="bottom right", annotation_font_size=10)
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
     if y_range is not None:

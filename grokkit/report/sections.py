@@ -161,7 +161,7 @@ def curve_sections(data: ReportData) -> list[Section]:
             if spec.id == "loss":
                 series += record_series(data.records)
             fig = figures.line_figure(spec.title, series, spec.y_title, log_y=spec.log_y, phases=data.phases,
-                                      y_range=spec.y_range)
+                                      y_range=spec.y_range, marks=data.marks)
             out.append(Section(spec.id, spec.title, spec.caption, fig))
         else:
             if spec.needs in (LOSS_KEYS, ACC_KEYS):
@@ -193,7 +193,7 @@ def other_sections(data: ReportData) -> list[Section]:
         series = series_for(key, data.metrics, data.measures) if _has(data.measures, key) else []
         numeric = [s for s in series if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in s.y)]
         if numeric:
-            fig = figures.line_figure(key, numeric, key, phases=data.phases)
+            fig = figures.line_figure(key, numeric, key, phases=data.phases, marks=data.marks)
             out.append(Section(f"other-{key}", key, "A measure without a dedicated figure here, drawn as is.", fig))
     return out
 
@@ -213,7 +213,8 @@ def ratio_section(data: ReportData) -> Section:
         return Section("ratio", title, caption, None, note)
     series = [Series("test / restricted", [s for s, _ in pts], [v for _, v in pts], "#e76f51")]
     return Section("ratio", title, caption,
-                   figures.line_figure(title, series, "ratio", log_y=True, phases=data.phases))
+                   figures.line_figure(title, series, "ratio", log_y=True, phases=data.phases,
+                                                       marks=data.marks))
 
 
 def final_sections(data: ReportData) -> list[Section]:
