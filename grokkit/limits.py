@@ -137,15 +137,26 @@ def largest_fitting(config: Any, section: str, name: str, minimum: int, budget: 
 
 
 def _refuse(config: Any, need: int, budget: int, where: str, cost: Callable[[Any], int]) -> None:
-    """Blame the size field whose smallest value saves the most, and say how large it may be."""
+    """Blame the size field whose smallest value saves the most, and say how large it may be; for a compose task
+    whose group alone is too large (the smallest widths do not fit either), blame ``task.group``."""
+    if config.task.operation.group == "finite":
+        smallest = config
+        for section, name, minimum in FIELDS[1:]:
+            smallest = _with(smallest, section, name, minimum)
+        if cost(smallest) > budget:
+            task = config.task
+            what = task.group or ("task.generators" if task.generators else "task.table")
+            raise ConfigError(f"task.group: {what} has {task.n_symbols} elements ({task.n_rows} input pairs), which "
+                              f"need about {gigabytes(cost(smallest))} of {where} memory even with the smallest "
+                              f"widths; {gigabytes(budget)} is available; allowed: a smaller group")
     savings = []
     for section, name, minimum in FIELDS:
         savings.append((need - cost(_with(config, section, name, minimum)), section, name, minimum))
     _, section, name, minimum = max(savings)
     value = getattr(getattr(config, section), name)
     top = largest_fitting(config, section, name, minimum, budget, cost)
-    if section == "task" and config.task.operation.group == "s5":
-        top = None  # S5 has 120 symbols whatever p says: no p helps
+    if section == "task" and config.task.operation.group in ("s5", "finite"):
+        top = None  # S5 has 120 symbols, a compose task its group's order, whatever p says: no p helps
     allowed = (f"{section}.{name} <= {top} with the other settings as they are" if top is not None
                else "no value of it fits unless other sizes shrink too")
     inputs = f" ({config.task.n_rows} input pairs)" if section == "task" else ""

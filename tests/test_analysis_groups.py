@@ -129,7 +129,7 @@ def test_every_op_declares_a_group():
     for op in OPERATIONS.values():
         assert op.analysis_group in GROUPS, op.name
     assert {name for name, op in OPERATIONS.items() if op.analysis_group != "generic"} == {
-        "add", "sub", "mul", "div", "s5_compose", "s5_conjugate", "s5_xyx"}
+        "add", "sub", "mul", "div", "s5_compose", "s5_conjugate", "s5_xyx", "compose"}
 
 
 def test_generic_view_and_composite_mul_refuse_a_circuit_in_one_line():

@@ -41,6 +41,9 @@ CASES = [
     (TaskConfig(op="div", p=13, frac_train=0.5), {1: 5.0, 6: 4.0}),  # 6 = (p−1)/2, the Nyquist frequency
     (TaskConfig(op="s5_compose", frac_train=0.5), {2: 3.0, 6: 2.0}),  # standard and ∧²standard
     (TaskConfig(op="s5_conjugate", frac_train=0.5), {4: 3.0}),
+    (TaskConfig(op="compose", group="D_5", frac_train=0.5), {1: 4.0, 3: 3.0}),  # computed irreps: sign, a 2-dim
+    (TaskConfig(op="compose", group="A4", frac_train=0.5), {1: 3.0, 2: 4.0}),  # 2: a 2-dim real irrep of complex type
+    (TaskConfig(op="compose", group="Q_8", frac_train=0.5), {2: 3.0, 4: 3.0}),  # 4: the quaternionic one
 ]
 
 

@@ -106,6 +106,8 @@ def header(config: Any, extended: list[dict[str, Any]] = ()) -> list[str]:
     if tr.early_stop_after is not None:
         steps += f", stopping {tr.early_stop_after} after test acc ≥ {tr.early_stop_acc:g}"
     symbols = f"p = {t.p}" if t.n_symbols == t.p else f"{t.n_symbols} symbols"
+    if t.operation.group == "finite":  # compose: the group it composes in
+        symbols = f"group {t.finite_group.name}, {t.n_symbols} elements"
     return [
         f"task     {t.op}, {symbols}, frac_train = {t.frac_train:g} (split seed {t.seed})",
         f"model    {model}",

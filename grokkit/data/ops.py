@@ -25,9 +25,10 @@ class Operation:
     fn: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
     needs_prime: bool = False  # uses modular inverses, which exist for every y only if p is prime
     y_nonzero: bool = False  # y = 0 is excluded from the input grid (division)
-    group: str = "modular"  # "modular" (residues mod p) or "s5" (permutations)
+    group: str = "modular"  # "modular" (residues mod p), "s5" (permutations) or "finite" (task.group's elements)
     analysis_group: str = "generic"  # the group the measures read it in (grokkit.analysis.groups.GROUPS):
-    # cyclic (Z_p), multiplicative (Z_p* via discrete log), s5 (irreps), generic (2-D Fourier view, no circuit)
+    # cyclic (Z_p), multiplicative (Z_p* via discrete log), s5 (irreps), finite (computed irreps of task.group),
+    # generic (2-D Fourier view, no circuit)
 
 
 def _inverse(y: np.ndarray, p: int) -> np.ndarray:
@@ -81,6 +82,10 @@ def _s5_xyx(x: np.ndarray, y: np.ndarray, _: int) -> np.ndarray:
     return compose[compose[x, y], x]
 
 
+def _needs_table(x: np.ndarray, y: np.ndarray, _: int) -> np.ndarray:
+    raise TypeError("op 'compose' reads its group's table: use TaskConfig.apply")
+
+
 _OPS = [
     Operation("add", "x+y", lambda x, y, p: (x + y) % p, analysis_group="cyclic"),
     Operation("sub", "x-y", lambda x, y, p: (x - y) % p, analysis_group="cyclic"),
@@ -107,6 +112,9 @@ _OPS = [
     Operation("s5_compose", "x∘y in S5", _s5_compose, group="s5", analysis_group="s5"),
     Operation("s5_conjugate", "x∘y∘x⁻¹ in S5", _s5_conjugate, group="s5", analysis_group="s5"),
     Operation("s5_xyx", "x∘y∘x in S5", _s5_xyx, group="s5", analysis_group="s5"),
+    # a ∘ b in the group of task.group / task.generators / task.table (grokkit.data.groups): the table is the
+    # task's, so TaskConfig.apply looks it up; fn is never called
+    Operation("compose", "x∘y in task.group", _needs_table, group="finite", analysis_group="finite"),
 ]
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in _OPS}

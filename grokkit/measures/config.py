@@ -86,6 +86,15 @@ class MeasuresConfig:
         """``key_freqs`` must be components of the task's group basis: 1 … p // 2 over Z_p and Z_p*, 1 … 6 over S5."""
         if self.key_freqs is None:
             return
+        if task.operation.group == "finite":  # the real irreps of task.group, trivial excluded
+            from grokkit.analysis.groups.irreps import group_irreps
+
+            names = group_irreps(task.finite_group).names
+            outside = [k for k in self.key_freqs if k >= len(names)]
+            if outside:
+                raise ConfigError(f"measures.key_freqs: {outside} are not irreps of {task.finite_group.name}; "
+                                  f"allowed: 1 … {len(names) - 1} ({', '.join(names[1:])})")
+            return
         s5 = task.operation.group == "s5"
         top = 6 if s5 else task.p // 2  # S5's 7 irreps, the trivial one excluded (grokkit.analysis.groups.s5)
         outside = [k for k in self.key_freqs if k > top]

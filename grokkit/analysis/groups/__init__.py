@@ -7,6 +7,9 @@ adding a module here and one line in ``GROUPS``, not editing the measures.
 - ``cyclic``: Z_p, add and sub (the paper's Fourier basis);
 - ``multiplicative``: Z_p* ≅ Z_(p−1) through a discrete logarithm, mul and div;
 - ``s5``: the irreducible representations of S5, the three S5 ops;
+- ``finite``: any group of ``task.group`` (op compose), in real irreps computed from its table
+  (``irreps``: characters by Burnside's algorithm, real/complex/quaternionic types by the
+  Frobenius–Schur indicator);
 - ``generic``: a 2-D Fourier view over Z_p, stated as such, for the other polynomial ops.
 """
 
@@ -24,6 +27,7 @@ from grokkit.analysis.groups.base import (
     key_directions,
 )
 from grokkit.analysis.groups.cyclic import cyclic_group
+from grokkit.analysis.groups.finite import finite_group
 from grokkit.analysis.groups.generic import generic_view
 from grokkit.analysis.groups.multiplicative import multiplicative_group
 from grokkit.analysis.groups.s5 import s5_group
@@ -33,6 +37,7 @@ GROUPS: dict[str, Callable[[TaskConfig], TaskGroup]] = {
     "cyclic": cyclic_group,
     "multiplicative": multiplicative_group,
     "s5": s5_group,
+    "finite": finite_group,
     "generic": generic_view,
 }
 """``Operation.analysis_group`` → the function that builds that group for a task."""
