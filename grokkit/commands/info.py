@@ -51,7 +51,16 @@ def summarise(run: Any) -> dict[str, Any]:
         "phases": asdict(story.phases) if rows or measures else None,
         "paper_phases": None if story.paper is None else asdict(story.paper),
         "keys": keys_of(measures),
+        "outcome": outcome_of(rows),
     }
+
+
+def outcome_of(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """``grokkit.measures.outcome.classify`` of the metrics rows, with its one-line description."""
+    from grokkit.measures.outcome import classify
+
+    found = classify(rows)
+    return None if found is None else {**found._asdict(), "describe": found.describe()}
 
 
 def measures_of(run: Any) -> list[dict[str, Any]]:
@@ -144,6 +153,8 @@ def print_summary(run: Any, with_header: bool = False) -> None:
             + (f" ({s['last_from']} at step {s['progress']['step']})" if s["story_source"] == CURVES_FILE else "")
         )
         print(f"best     train acc {fmt_num(s['best_train_acc'], '.1%')} | test acc {fmt_num(s['best_test_acc'], '.1%')}")
+    if s["outcome"] is not None:
+        print(f"outcome  {s['outcome']['describe']}")
     print_story(s["train_acc_99_step"], s["test_acc_99_step"], s["phases"], s["paper_phases"],
                 s["story_provenance"] if s["story_source"] == CURVES_FILE else None)
     print_keys(s["keys"])

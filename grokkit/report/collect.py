@@ -9,7 +9,7 @@ model's cache on every input pair. A part that cannot be had stays ``None`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from torch import Tensor
 from grokkit.files.layout import MEASURES_FILE, METRICS_FILE
 from grokkit.measures.keycheck import KeyCheck, better_keys, keys_fail
 from grokkit.measures.milestones import Milestones
+from grokkit.measures.outcome import classify
 from grokkit.measures.phases import phase_rows, run_phases
 
 
@@ -95,6 +96,7 @@ class ReportData:
     missing: dict[str, str] = field(default_factory=dict)
     """Section id → why that section has nothing to show."""
     marks: list[Mark] = field(default_factory=list)  # where the run's data changed (vertical lines)
+    outcome: Any = None  # grokkit.measures.outcome.Outcome of the metrics rows (None without one)
 
 
 def collect(run: Any, step: int | None = None) -> ReportData:
@@ -116,6 +118,7 @@ def collect(run: Any, step: int | None = None) -> ReportData:
             "(or train with `grokkit run`), then write the report again."
         )
     _add_phases(data)
+    data.outcome = classify(data.metrics)
     if run.checkpoint_steps():
         data.final = final_arrays(run, step, data.measures, data.missing)
     else:

@@ -58,6 +58,8 @@ def summary_table(data: ReportData) -> str:
     if last:
         rows.append(("final", f"train loss {_fmt(last['train_loss'])} (acc {_pct(last['train_acc'])}), "
                               f"test loss {_fmt(last['test_loss'])} (acc {_pct(last['test_acc'])})"))
+    if data.outcome is not None:
+        rows.append(("outcome", esc(data.outcome.describe())))
     for mark in data.marks:
         rows.append(("data changed", esc(f"at step {mark.step}: {mark.label} (the dashed line in the curves)")))
     if data.phases:

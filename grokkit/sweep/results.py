@@ -1,7 +1,8 @@
 """The results table of a sweep: one row per run, from its run directory.
 
 Columns: the run's name and varied settings; ``memorise_step`` / ``grok_step`` (first
-logged step with train / test accuracy ≥ 0.99); the final losses and accuracies;
+logged step with train / test accuracy ≥ 0.99); ``outcome`` (``grokkit.measures.outcome``: not fitted,
+memorised, semi-grokked, unsettled, grokked, ungrokked); the final losses and accuracies;
 ``key_freqs`` (``grokkit.analysis.keys.key_frequencies`` on the final checkpoint,
 add/sub tasks only); the phase boundaries of ``grokkit.measures.phases.detect_phases``
 on the run's metrics; ``finished``.
@@ -29,6 +30,7 @@ def key_freqs_of(run: Any) -> list[int] | None:
 
 
 def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
+    from grokkit.measures.outcome import classify
     from grokkit.measures.phases import story_of_run
 
     rows = run.metrics()
@@ -36,12 +38,14 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
     story = story_of_run(run, rows, [])  # the milestones and phases info and the report show
     phases = story.phases
     status = run.status() or {}
+    outcome = classify(rows)  # grokkit.measures.outcome: the same word info and the report show
     return {
         "name": name,
         **settings,
         "milestones_from": story.source,  # imported_losses.jsonl: an imported run's own records, through a loss bound
         "memorise_step": story.milestones.memorised_step,
         "grok_step": story.milestones.grokked_step,
+        "outcome": None if outcome is None else outcome.outcome,
         "final_step": last.get("step"),
         **{f"final_{k}": last.get(k) for k in METRICS},
         "key_freqs": key_freqs_of(run) if run.checkpoint_steps() else None,
