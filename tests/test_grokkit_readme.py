@@ -33,5 +33,5 @@ def test_every_code_block_of_from_python_runs(tmp_path):
     for name in ("zero 10 neurons", "mean", "resample", "remove k = 4, 11"):
         assert re.search(rf"^{re.escape(name)}\s+train acc \d+\.\d%$", out, flags=re.M), name
     assert "py_callback step 100: test acc" in out
-    assert "Z_59 ['const', 'cos 1', 'sin 1'] ['cyclic', 'generic', 'multiplicative', 's5']" in out
+    assert "Z_59 ['const', 'cos 1', 'sin 1'] ['cyclic', 'finite', 'generic', 'multiplicative', 's5']" in out
     assert (tmp_path / "runs" / "py_quickstart" / "measures.jsonl").is_file()
