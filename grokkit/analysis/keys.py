@@ -172,7 +172,9 @@ def key_set(model: Any, dataset: AlgorithmicDataset, rule: str = DEFAULT_RULE, e
     """
     group = group_for(dataset.cfg).to(model.W_E.device)
     group.require_circuit("key frequencies")
-    hook = "blocks.0.mlp.hook_post"
+    from grokkit.model.run_weights import neuron_hook
+
+    hook = neuron_hook(model)  # blocks.0.mlp.hook_post, or an MLP's hook_post
     with torch.no_grad():
         logits, cache = model.run_with_cache(dataset.tokens.to(model.W_E.device),
                                              names_filter=lambda name: name == hook)

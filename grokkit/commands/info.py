@@ -158,6 +158,10 @@ def print_summary(run: Any, with_header: bool = False) -> None:
     print_story(s["train_acc_99_step"], s["test_acc_99_step"], s["phases"], s["paper_phases"],
                 s["story_provenance"] if s["story_source"] == CURVES_FILE else None)
     print_keys(s["keys"])
+    if run.config.model.kind != "transformer":  # measures that do not apply, in one line
+        from grokkit.measures.registry import not_for_model_line
+
+        print(f"skipped  {not_for_model_line(run.config.model.kind)}")
 
 
 def print_story(memorised: int | None, grokked: int | None, phases: dict[str, Any] | None,

@@ -102,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"group    {group.name}")
     if args.measures is None and not group.circuit:
         print(f"note: {group.note}; computing only the measures that do not need a circuit")
+    if args.measures is None and run_.config.model.kind != "transformer":
+        from grokkit.measures.registry import not_for_model_line
+
+        print(f"note: {not_for_model_line(run_.config.model.kind)}")
     rows, warned = measure_checked(run_, args.measures, key_freqs=args.key_freqs,
                                    per_checkpoint_keys=args.per_checkpoint_keys, rule=args.rule,
                                    explain=args.explain, device=args.device, progress=not args.no_progress,

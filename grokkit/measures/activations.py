@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from grokkit.model.run_weights import LastPosition, Weights, last_position
+from grokkit.model.run_weights import LastPosition, Weights, last_position, model_kind, neuron_hook
 
 HOOK_POST = "blocks.0.mlp.hook_post"
 HOOK_PATTERN = "blocks.0.attn.hook_pattern"
@@ -26,7 +26,11 @@ HOOK_PATTERN = "blocks.0.attn.hook_pattern"
 
 @torch.no_grad()
 def from_hooks(model: Any, tokens: Tensor) -> LastPosition:
-    """Run the TransformerLens model with a cache of the two hooks the measures need."""
+    """Run the TransformerLens model with a cache of the two hooks the measures need (an MLP
+    (``grokkit.model.mlp.HookedMLP``): its ``hook_post``; it has no pattern)."""
+    if model_kind(model) == "mlp":
+        logits, cache = model.run_with_cache(tokens, names_filter=neuron_hook(model))
+        return LastPosition(logits[:, -1], cache[neuron_hook(model)][:, -1], None)
     logits, cache = model.run_with_cache(tokens, names_filter=lambda name: name in (HOOK_POST, HOOK_PATTERN))
     return LastPosition(logits[:, -1], cache[HOOK_POST][:, -1], cache[HOOK_PATTERN][:, :, -1, :])
 

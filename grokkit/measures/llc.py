@@ -81,17 +81,22 @@ def llc(ctx: Context) -> LLCEstimate:
     run = ctx.run
     tokens, labels = run.tokens[run.train], run.labels[run.train]
     names = [name for name in params._fields if isinstance(getattr(params, name), Tensor)]
-    block_fields = [(i, f) for i, block in enumerate(params.blocks) for f in block._fields
+    if getattr(params, "W_E_a", None) is not None and params.W_E_a is params.W_E_b:
+        names.remove("W_E_b")  # a shared MLP embedding is one tensor: sampled once, fed to both operands
+    blocks = getattr(params, "blocks", ())  # the MLP (grokkit.model.mlp_forward.MLPParams) has none
+    block_fields = [(i, f) for i, block in enumerate(blocks) for f in block._fields
                     if isinstance(getattr(block, f), Tensor)]
     w_star = [getattr(params, name).detach() for name in names]
-    w_star += [getattr(params.blocks[i], f).detach() for i, f in block_fields]
+    w_star += [getattr(blocks[i], f).detach() for i, f in block_fields]
 
     def loss_fn(ws: Sequence[Tensor]) -> Tensor:
         top = dict(zip(names, ws[: len(names)]))
-        blocks = list(params.blocks)
+        if "W_E_a" in top and "W_E_b" not in top:
+            top["W_E_b"] = top["W_E_a"]
+        new_blocks = list(blocks)
         for (i, f), w in zip(block_fields, ws[len(names):]):
-            blocks[i] = blocks[i]._replace(**{f: w})
-        p = params._replace(**top, blocks=tuple(blocks))
+            new_blocks[i] = new_blocks[i]._replace(**{f: w})
+        p = params._replace(**top, **({"blocks": tuple(new_blocks)} if blocks else {}))
         logits = forward.last_logits(p, tokens)[0, :, : run.p]  # [n_train, n_symbols]
         return softmax_nll(logits, labels).mean()
 

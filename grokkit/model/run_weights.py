@@ -82,6 +82,14 @@ def model_kind(model: Any) -> str:
     return getattr(getattr(model, "cfg", None), "kind", "transformer")  # HookedMLP: its ModelConfig
 
 
+NEURON_HOOKS = {"transformer": "blocks.0.mlp.hook_post", "mlp": "hook_post"}  # the neurons' hook, per model kind
+
+
+def neuron_hook(model: Any) -> str:
+    """The name of the hook holding the MLP neurons (post-activation) of a bridge or ``HookedMLP``."""
+    return NEURON_HOOKS[model_kind(model)]
+
+
 def weights_of(bridge: Any) -> Weights | MLPWeights:
     """Views of a one-layer bridge's parameters (no copies: gradients reach the bridge)."""
     if not hasattr(bridge, "original_model"):  # grokkit.model.mlp.HookedMLP
