@@ -9,6 +9,7 @@ from grokkit.measures.cos_cube import COS_CUBE
 from grokkit.measures.embedding import EMBEDDING_PROJECTION
 from grokkit.measures.excluded import EXCLUDED
 from grokkit.measures.gini import GINI
+from grokkit.measures.gromov import GROMOV
 from grokkit.measures.llc import LLC
 from grokkit.measures.loss import LOSS
 from grokkit.measures.lookup import LOOKUP_SIGNATURE
@@ -33,6 +34,7 @@ MEASURES: dict[str, Measure] = {
         GRADIENT_SYMMETRICITY,
         DISTANCE_IRRELEVANCE,
         LLC,
+        GROMOV,
     )
 }
 

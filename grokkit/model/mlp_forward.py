@@ -84,7 +84,7 @@ def _gather(table: Tensor, symbols: Tensor) -> Tensor:
     return F.embedding(idx, table.reshape(runs * n, d))
 
 
-def _first_layer_tables(p: MLPParams) -> tuple[Tensor, Tensor]:
+def first_layer_tables(p: MLPParams) -> tuple[Tensor, Tensor]:
     """``[R, n, d_mlp]`` tables A, B with pre = A[a] + B[b] + b_in."""
     if p.combine == "direct":
         return p.W_E_a, p.W_E_b
@@ -101,7 +101,7 @@ def mlp_forward(p: MLPParams, tokens: Tensor, activations: bool = False, hook: H
     (and, with ``activations``, the hidden post-activations). ``hook``: each stage goes through it (see HOOKS)."""
     a, b = tokens[:, 0], tokens[:, 1]
     if hook is None:
-        A, B = _first_layer_tables(p)
+        A, B = first_layer_tables(p)
         pre = _gather(A, a) + _gather(B, b)
     else:
         e_a = hook("hook_embed_a", _gather(p.W_E_a, a))  # [R, batch, d_embed]

@@ -27,6 +27,7 @@ class CurveSpec(NamedTuple):
     caption: str
     y_range: tuple[float, float] | None = None
     absent: str = ""  # the note when the measures table has none of its keys (default: says which keys)
+    model_kinds: tuple[str, ...] = ()  # drawn only for these model kinds (model.kind); () = any
 
 
 LOSS_KEYS = ("train_loss", "test_loss")
@@ -88,7 +89,18 @@ CURVES = (
                      "compute it with `grokkit measure RUN --measures all,llc`, then write the report again."),
     CurveSpec("attn_training", "Attention from '=' over training", ("attn_eq_to_a", "attn_eq_to_b"),
               ("attn_eq_to_a", "attn_eq_to_b"), "mean attention", False,
-              "Mean attention from '=' to a (solid) and to b (dashed), per head.", (0, 1.03)),
+              "Mean attention from '=' to a (solid) and to b (dashed), per head.", (0, 1.03),
+              model_kinds=("transformer",)),
+    CurveSpec("gromov_form", "Distance from Gromov's analytic form",
+              ("gromov_ipr_in", "gromov_ipr_out", "gromov_same_freq"),
+              ("gromov_ipr_in", "gromov_ipr_out", "gromov_same_freq"), "IPR / share", False,
+              "Inverse participation ratio (r = 2) of each neuron's Fourier spectrum, input and output weights, "
+              "averaged over neurons (1: one frequency per neuron, Gromov's form), and the share of neurons "
+              "whose input and output weights peak at the same frequency.", (0, 1.03), model_kinds=("mlp",)),
+    CurveSpec("gromov_phase", "Phase relation ψ = φ_a ± φ_b", ("gromov_phase_error",), ("gromov_phase_error",),
+              "radians", False,
+              "Weighted mean |ψ − (φ_a ± φ_b)| over neurons at each neuron's frequency: 0 in Gromov's "
+              "analytic solution, about π/2 for unrelated phases.", (0, 3.2), model_kinds=("mlp",)),
 )
 
 LABELS = {
@@ -104,6 +116,8 @@ LABELS = {
     "lookup_generalised_frac": "share of train rows generalised",
     "gradient_symmetricity": "gradient symmetricity", "distance_irrelevance": "distance irrelevance",
     "llc": "λ̂",
+    "gromov_ipr_in": "IPR in (a, b)", "gromov_ipr_out": "IPR out", "gromov_same_freq": "same frequency",
+    "gromov_phase_error": "|ψ − φ_a ∓ φ_b|",
 }
 
 
@@ -153,7 +167,10 @@ def record_series(records: Sequence[dict[str, Any]]) -> list[Series]:
 
 def curve_sections(data: ReportData) -> list[Section]:
     out = []
+    kind = data.config.get("model", {}).get("kind", "transformer")
     for spec in CURVES:
+        if spec.model_kinds and kind not in spec.model_kinds:
+            continue  # e.g. attention for an MLP: info and measure say in one line what does not apply
         if not data.measures and spec.needs not in (LOSS_KEYS, ACC_KEYS):
             continue  # one note below says why, instead of one per figure
         if any(_has(data.metrics, k) or _has(data.measures, k) for k in spec.needs):
