@@ -40,6 +40,13 @@ EXTENDABLE = ("steps", "early_stop_after")  # the train keys an extension may ch
 DATA_KEYS = ("frac_train",)  # the task keys a data change may set: the split stays nested (make_split)
 
 
+def recordable(key: str) -> bool:
+    """Whether an extension record may name ``key`` ("section.key") as changed (``grokkit.run.check_extensions``:
+    any other difference between a run's configs is an edit, and refused)."""
+    section, _, name = key.partition(".")
+    return (section == "train" and name in EXTENDABLE) or (section == "task" and name in DATA_KEYS)
+
+
 def extension_changes(overrides: list[str], steps: int | None = None) -> dict[str, Any]:
     """``--steps N`` and ``--set train.KEY=VALUE`` as ``{key: value}`` over EXTENDABLE (others refused)."""
     changes: dict[str, Any] = {} if steps is None else {"steps": steps}
@@ -101,10 +108,22 @@ def extend_run(run: Any, changes: dict[str, Any], task: dict[str, Any] | None = 
     ``task``: new ``task`` values (``DATA_KEYS``, from ``data_changes``): a data change from the step
     the run ended at.
 
+    Decided under the run's lock from what the folder holds then (config, status, logs, checkpoints),
+    not from what ``run`` read before: two extensions, or one from a stale handle, never lose each
+    other's record. ``run`` is updated to the recorded config.
     Raises ``RunError`` (one line, nothing written) when the run cannot be extended bit-identically.
     """
     from grokkit.files.lock import locked
 
+    with locked(run.path):
+        fresh = type(run)(run.path)  # re-read now that no other writer can change it
+        entry = _extend_locked(fresh, changes, task)
+    run.config, run.extended = fresh.config, fresh.extended
+    run.__dict__.pop("dataset", None)  # Run.dataset is cached: a data change makes the next read use the new split
+    return entry
+
+
+def _extend_locked(run: Any, changes: dict[str, Any], task: dict[str, Any] | None) -> dict[str, Any] | None:
     old = run.config.to_dict()
     new = {**old, "train": {**old["train"], **changes}, "task": {**old["task"], **(task or {})}}
     config = config_from_dict(new, source="resume")  # validates the values: one line naming the field
@@ -133,14 +152,13 @@ def extend_run(run: Any, changes: dict[str, Any], task: dict[str, Any] | None = 
     if train.early_stop_after is not None and grok is not None and grok + train.early_stop_after < reached:
         raise RunError(f"train.early_stop_after: {train.early_stop_after} would have stopped {run.path} at step "
                        f"{grok + train.early_stop_after}, before step {reached}, which it reached")
-    if status.get("stopped_early") and train.early_stop_after is not None and grok + train.early_stop_after <= reached:
+    if status.get("stopped_early") and train.early_stop_after is not None and grok is not None \
+            and grok + train.early_stop_after <= reached:
         raise RunError(f"{run.path}: stopped early at step {reached} ({train.early_stop_after} steps after test "
                        f"accuracy reached {train.early_stop_acc:g}); a run started with these settings stops there "
                        "too: also pass a larger --set train.early_stop_after=STEPS")
-    with locked(run.path):
-        entry = {"from_step": reached, "changed": changed, "previous": old,
-                 "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        run.folder.record_extension(config.to_dict(), entry)  # removes the status first: a kill leaves it unfinished
+    entry = {"from_step": reached, "changed": changed, "previous": old,
+             "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    run.folder.record_extension(config.to_dict(), entry)  # removes the status first: a kill leaves it unfinished
     run.config, run.extended = config, [*run.extended, entry]  # as Run(run.path) now reads them
-    run.__dict__.pop("dataset", None)  # Run.dataset is cached: a data change makes the next read use the new split
     return entry

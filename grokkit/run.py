@@ -10,9 +10,10 @@ Its files are read and written by ``grokkit.files.run_folder`` (the layout is th
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -20,6 +21,8 @@ from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import CheckpointError, GrokkitError, RunError
 from grokkit.spec import RunConfig, config_from_dict
 from grokkit.files.checkpoint import Checkpoint, load_checkpoint
+from grokkit.files.jsonl import MAX_STEP
+from grokkit.files.lock import locked
 from grokkit.files.run_folder import METRIC_KEYS, RunFolder, RunStatus, extensions_of  # noqa: F401 (METRIC_KEYS: read here by older callers)
 
 
@@ -36,7 +39,7 @@ class Run:
         check_readable(self.config, str(self.folder.config_path))  # its sizes, before any grid or weights are built
         self.folder.max_entries = max_entries(self.config)  # the longest list a row of this run's logs can hold
         # changes made by `grokkit resume --steps` (grokkit.extend): from_step, changed, previous config
-        self.extended: list[dict[str, Any]] = extensions_of(record)
+        self.extended: list[dict[str, Any]] = check_extensions(record, self.config, str(self.folder.config_path))
 
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> "Run":
@@ -45,19 +48,50 @@ class Run:
 
         check_resources(config)  # device and memory, before anything is written
         path = Path(path)
-        if RunFolder(path).has_config():
-            existing = cls(path)
-            if existing.config.to_dict() != config.to_dict():
-                raise RunError(
-                    f"--out {path}: already holds a different run; choose another directory "
-                    f"or continue that one with `grokkit resume {path}`"
-                )
-            return existing
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise RunError(f"--out {path}: exists and is not an empty directory or a grokkit run")
-        path.mkdir(parents=True, exist_ok=True)
+        for attempt in ("before", "after"):  # checked again once the lock is held: another writer may have been first
+            if RunFolder(path).has_config():
+                existing = cls(path)
+                if existing.config.to_dict() != config.to_dict():
+                    raise RunError(
+                        f"--out {path}: already holds a different run; choose another directory "
+                        f"or continue that one with `grokkit resume {path}`"
+                    )
+                return existing
+            if path.is_symlink() or (path.exists() and (not path.is_dir() or not RunFolder(path).is_empty())):
+                raise RunError(f"--out {path}: exists and is not an empty directory or a grokkit run")
+            if attempt == "before":
+                path.mkdir(parents=True, exist_ok=True)
+                with locked(path):
+                    return cls._create_locked(path, config)
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _create_locked(cls, path: Path, config: RunConfig) -> "Run":
+        if RunFolder(path).has_config() or not RunFolder(path).is_empty():
+            return cls.create(path, config)  # another writer was first: the same checks, now on what it wrote
         RunFolder(path).write_config(config.to_dict())
         return cls(path)
+
+    @contextmanager
+    def locked(self) -> Iterator["Run"]:
+        """Hold this run's lock, after checking that ``config.json`` is still the one this ``Run`` read
+        (``check_unchanged``): the one rule for writers (``grokkit.files.lock``)."""
+        with locked(self.path):
+            self.check_unchanged()
+            yield self
+
+    def check_unchanged(self) -> None:
+        """Refuse (one line, nothing written) when ``config.json`` is no longer what this ``Run`` read: another
+        process extended, restarted, removed or edited the run since. The caller holds the run's lock."""
+        try:
+            record = self.folder.read_config_record()
+            same = (config_from_dict(record["config"], source=str(self.folder.config_path)).to_dict()
+                    == self.config.to_dict() and extensions_of(record) == self.extended)
+        except GrokkitError as exc:
+            raise RunError(f"{self.path}: changed since this command opened it ({exc}); nothing was written") from None
+        if not same:
+            raise RunError(f"{self.path}: its config.json changed since this command opened it (another process "
+                           "extended, restarted or edited the run); nothing was written: run the command again")
 
     # --- checkpoints -------------------------------------------------------
     @property
@@ -135,6 +169,57 @@ class Run:
     def status(self) -> RunStatus | None:
         """How training ended (finished, stopped early, diverged, imported); None while it has not."""
         return self.folder.status()
+
+
+def check_extensions(record: dict[str, Any], config: RunConfig, where: str) -> list[dict[str, Any]]:
+    """The ``extended`` list of a config record, checked: each entry a change ``grokkit.extend`` may make
+    (``recordable`` keys only), from a step, its old values those of the config before it, and the
+    chain of previous configs with their changes applied ending in the run's config. So an extension
+    explains only the keys it recorded: any other edit of ``config.json`` is refused (one line)."""
+    from grokkit.extend import recordable
+
+    extended = record.get("extended", [])
+    if not isinstance(extended, list) or len(extended) > 10_000:
+        raise RunError(f"{where}: extended is not a list of extensions (damaged or edited)")
+    after = config.to_dict()
+    for i, entry in enumerate(extended):
+        field = f"{where}: extended[{i}]"
+        if not isinstance(entry, dict):
+            raise RunError(f"{field} is not a table (damaged or edited)")
+        step, changed, previous = entry.get("from_step"), entry.get("changed"), entry.get("previous")
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+            raise RunError(f"{field}.from_step is not a step in [0, {MAX_STEP}] (damaged or edited)")
+        if not isinstance(entry.get("at", ""), str) or not isinstance(changed, dict) or not changed or not all(
+                isinstance(k, str) and isinstance(v, list) and len(v) == 2 for k, v in changed.items()):
+            raise RunError(f"{field}.changed is not a table of key → [old, new] (damaged or edited)")
+        if not isinstance(previous, dict):
+            raise RunError(f"{field}.previous is not a config (damaged or edited)")
+        try:
+            previous = config_from_dict(previous, source=f"{field}.previous").to_dict()
+        except GrokkitError as exc:
+            raise RunError(str(exc)) from None
+        expected = {section: dict(values) for section, values in previous.items()}
+        for key, (old, new) in changed.items():
+            section, _, name = key.partition(".")
+            if not recordable(key) or name not in expected.get(section, {}):
+                raise RunError(f"{field}.changed names {key[:60]!r}, which an extension cannot change "
+                               "(damaged or edited)")
+            if expected[section][name] != old:
+                raise RunError(f"{field}.changed says {key} was {old!r}, but its previous config has "
+                               f"{expected[section][name]!r} (damaged or edited)")
+            expected[section][name] = new
+        following = extended[i + 1].get("previous") if i + 1 < len(extended) else after
+        try:
+            following = config_from_dict(following, source=where).to_dict() if isinstance(following, dict) else None
+        except GrokkitError:
+            following = None
+        if following != expected:
+            what = "the run's config" if i + 1 == len(extended) else f"extended[{i + 1}].previous"
+            differ = sorted(f"{s}.{k}" for s in expected for k in expected[s]
+                            if following is None or following.get(s, {}).get(k) != expected[s][k])
+            raise RunError(f"{where}: {what} differs from what its extension record explains "
+                           f"({', '.join(differ[:3]) or 'its sections'}; edited?); refusing to mix them")
+    return extended
 
 
 def max_entries(config: RunConfig) -> int:

@@ -62,6 +62,7 @@ def test_a_dangling_lock_link_does_not_create_its_target(tmp_path, capsys):
     run = new_run(tmp_path / "run").path
     target = tmp_path / "elsewhere" / "created-by-grokkit"
     target.parent.mkdir()
+    (run / ".lock").unlink()  # the one creating the run left its lock file: plant a link in its place
     (run / ".lock").symlink_to(target)
     code, _, err = cli(capsys, "resume", run, "--no-progress")
     assert code == 2
@@ -74,6 +75,7 @@ def test_a_lock_that_is_not_a_regular_file_we_own_is_refused(tmp_path, capsys):
     from grokkit.files.lock import RunLock
 
     run = new_run(tmp_path / "run").path
+    (run / ".lock").unlink()
     (run / ".lock").mkdir()
     code, _, err = cli(capsys, "resume", run, "--no-progress")
     assert code == 2

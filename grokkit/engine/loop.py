@@ -104,6 +104,8 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
 
         callbacks.append(ProgressBar())
     with locked(*[r.path for r in runs]), flush_subnormals(resolve_device(runs[0].config.train.device)):
+        for r in runs:  # what this call read before the lock must still hold (one rule for writers)
+            r.check_unchanged()
         results = _train_locked(runs, resume, callbacks)
     diverged = [(r, res) for r, res in zip(runs, results) if res.diverged]
     if diverged:

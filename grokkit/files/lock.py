@@ -10,6 +10,13 @@ owned by this user: a ``.lock`` planted as a link to someone's file, or a folder
 in one line, never truncated or written through (a dangling link never creates its target).
 Once the lock is held, the run's own files are checked for links too (``grokkit.files.links``),
 so no writer follows one.
+
+**One rule for writers**: nothing writes or deletes inside a run folder without holding its lock
+(``locked``), and a writer re-reads what it decides on (config, status, checkpoints) after taking it
+(``grokkit.run.Run.locked``). ``locked`` is re-entrant within a process, so a command that holds a
+run's lock across several steps (``resume``: extend, then train) calls library functions that take
+it again. The lock file is never deleted: a writer that deleted it while holding it would let the
+next one lock a new file beside a process still writing.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ class RunLock:
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
             fd = os.open(self.path, flags, 0o666)
+        except FileNotFoundError:
+            raise RunError(f"{self.path.parent}: no longer exists (another process removed it); nothing was "
+                           "written") from None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise RunError(f"{self.path}: is a symbolic link; grokkit never writes through a link in a run "
@@ -83,14 +93,32 @@ class RunLock:
             self._fd = None
 
 
+_HELD: dict[str, int] = {}  # directories this process holds through ``locked`` → nesting depth
+
+
+def holds(directory: str | Path) -> bool:
+    """Whether this process holds ``directory``'s lock (through ``locked``)."""
+    return os.path.realpath(directory) in _HELD
+
+
 @contextmanager
 def locked(*directories: str | Path) -> Iterator[None]:
-    """Hold the lock of every directory for the ``with`` block (all or none)."""
+    """Hold the lock of every directory for the ``with`` block (all or none); a directory this process
+    already holds through an outer ``locked`` is held on, not locked twice."""
     held: list[RunLock] = []
+    keys: list[str] = []
     try:
         for directory in directories:
-            held.append(RunLock(directory).acquire())
+            key = os.path.realpath(directory)
+            if key not in _HELD:
+                held.append(RunLock(directory).acquire())
+            _HELD[key] = _HELD.get(key, 0) + 1
+            keys.append(key)
         yield
     finally:
+        for key in keys:
+            _HELD[key] -= 1
+            if not _HELD[key]:
+                del _HELD[key]
         for lock in reversed(held):
             lock.release()

@@ -27,7 +27,7 @@ import torch
 from grokkit.errors import RunError
 from grokkit.files.checkpoint import META_FILE, PREFIX, list_checkpoints, save_checkpoint
 from grokkit.files.jsonl import append_row, loads, read_rows, write_rows
-from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, MEASURES_FILE, METRICS_FILE, RUN_FORMAT,
+from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, LOCK_FILE, MEASURES_FILE, METRICS_FILE, RUN_FORMAT,
                                   RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
 from grokkit.files.tagged import read_tagged, write_tagged
 from grokkit.files.values import MAX_ENTRIES, check_rows
@@ -148,6 +148,10 @@ class RunFolder:
 
     def has_config(self) -> bool:
         return self.config_path.exists()
+
+    def is_empty(self) -> bool:
+        """Whether the folder holds nothing but its lock file (which outlives every writer; ``grokkit.files.lock``)."""
+        return all(entry.name == LOCK_FILE for entry in self.path.iterdir())
 
     def read_config_record(self) -> dict[str, Any]:
         """config.json's keys: ``config`` (a table of sections) and ``extended`` when a change was recorded."""

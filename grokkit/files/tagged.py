@@ -20,6 +20,9 @@ def write_tagged(path: Path, fmt: str, version: int, payload: dict[str, Any]) ->
     write_json_atomic(Path(path), {"format": fmt, "version": version, **payload})
 
 
+MAX_RECORD = 4 << 20  # bytes: a config with hundreds of extensions, a sweep of thousands of runs, fit many times
+
+
 def read_tagged(path: str | Path, fmt: str, versions: Iterable[int] = (1,), what: str | None = None,
                 keys: Iterable[str] = ()) -> dict[str, Any]:
     """The record at ``path``, checked to carry ``fmt``, one of ``versions`` and ``keys``."""
@@ -27,6 +30,8 @@ def read_tagged(path: str | Path, fmt: str, versions: Iterable[int] = (1,), what
     what = what or fmt
     if not path.is_file():
         raise RunError(f"{path}: missing; not a {what}")
+    if path.stat().st_size > MAX_RECORD:  # before parsing: a record grokkit writes is far smaller
+        raise RunError(f"{path}: {path.stat().st_size} bytes; a {what} is at most {MAX_RECORD} (damaged or edited)")
     try:
         record = loads(path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
