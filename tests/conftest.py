@@ -11,6 +11,7 @@ live here once. The test files mirror the package: ``test_<room>.py`` or ``test_
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import shutil
@@ -202,6 +203,21 @@ def interrupt_at(step: int):
             raise KeyboardInterrupt
 
     return interrupt
+
+
+@contextlib.contextmanager
+def held_elsewhere(run_dir: Path):
+    """Hold ``run_dir``'s lock as another process would: a flock on an open file of its own (``locked`` is
+    re-entrant within a process, so it cannot stand in for another writer)."""
+    import fcntl
+    import os
+
+    fd = os.open(Path(run_dir) / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @pytest.fixture

@@ -145,7 +145,7 @@ def test_continuing_twice_gives_identical_bytes_and_differs_from_keeping_the_dat
 
 
 def test_a_data_change_that_is_not_allowed_is_one_line_and_writes_nothing(tmp_path, capsys):
-    from grokkit.files.lock import locked
+    from conftest import held_elsewhere
 
     run_dir = train(tmp_path, capsys, "run")
     record = (run_dir / "config.json").read_bytes()
@@ -161,7 +161,7 @@ def test_a_data_change_that_is_not_allowed_is_one_line_and_writes_nothing(tmp_pa
     code, _, err = cli(capsys, "resume", run_dir, "--set", "task.p=11", "--steps", 60, "--no-progress")
     assert code != 0
     one_line_error(err, "task.p", "only task.frac_train")
-    with locked(run_dir):  # as a process still training holds it
+    with held_elsewhere(run_dir):  # as a process still training holds it
         code, _, err = change(capsys, run_dir, 0.4, 60)
     assert code != 0
     one_line_error(err, "another grokkit process")

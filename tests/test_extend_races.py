@@ -8,13 +8,12 @@ with nothing lost, and the run stays resumable.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 
 import pytest
 
-from conftest import cli, one_line_error
+from conftest import cli, held_elsewhere, one_line_error
 from test_extend import train
 
 from grokkit.errors import RunError
@@ -38,12 +37,8 @@ def test_an_extension_from_a_stale_handle_keeps_the_other_extensions_record(tmp_
 def test_an_extension_while_another_process_holds_the_lock_is_refused_and_writes_nothing(tmp_path, capsys):
     run_dir = train(tmp_path, capsys, "run", "train.steps=20")
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
-    fd = os.open(run_dir / ".lock", os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # another writer (a flock on its own open file, as another process has)
-    try:
+    with held_elsewhere(run_dir):
         code, out, err = cli(capsys, "resume", run_dir, "--steps", 40, "--no-progress")
-    finally:
-        os.close(fd)
     assert code != 0
     one_line_error(err, "another grokkit process")
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
