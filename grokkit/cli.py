@@ -17,6 +17,7 @@ COMMANDS = {
     "resume": "grokkit.commands.resume",
     "info": "grokkit.commands.info",
     "toy": "grokkit.commands.toy",
+    "capacity": "grokkit.commands.capacity",
     "measure": "grokkit.commands.measure",
     "report": "grokkit.commands.report",
     "run": "grokkit.commands.run",

@@ -1,10 +1,11 @@
 """Every shipped spec in tasks/ loads as written and trains for a couple of steps, so none of them rots.
 
-A spec is a toy sweep (``[toy]``), a transformer sweep (``[sweep]``) or one run. Each is
+A spec is a toy sweep (``[toy]``), a capacity study (``[capacity]``), a transformer sweep (``[sweep]``)
+or one run. Each is
 first loaded exactly as shipped (every value validated, a sweep expanded), then trained
 briefly: a run or the first and last run of a sweep for two steps at the spec's own
 sizes (a few seconds even at p = 113), a toy sweep with small n and the spec's first
-training-set sizes. Specs meant for a GPU (``device = "cuda"``) are validated as written
+training-set sizes, a capacity study for two steps with one seed. Specs meant for a GPU (``device = "cuda"``) are validated as written
 and trained on the CPU with their sizes cut down.
 """
 
@@ -24,11 +25,11 @@ SHORT = {"steps": 2, "eval_every": 1, "checkpoint_every": 1, "device": "cpu", "e
 
 def kind(path) -> str:
     data = read_spec(path)
-    return "toy" if "toy" in data else "sweep" if "sweep" in data else "run"
+    return "toy" if "toy" in data else "capacity" if "capacity" in data else "sweep" if "sweep" in data else "run"
 
 
 def test_every_spec_is_covered():
-    assert len(SPECS) >= 16 and {kind(p) for p in SPECS} == {"toy", "sweep", "run"}
+    assert len(SPECS) >= 16 and {kind(p) for p in SPECS} == {"toy", "capacity", "sweep", "run"}
 
 
 def short(config):
@@ -76,6 +77,19 @@ def test_toy_spec_loads_and_trains_at_a_small_n(path, tmp_path):
     models = len(Ts) * len(spec.sweep.m or [1]) * len(spec.sweep.S or [1]) * len(spec.sweep.R or [1]) * len(
         spec.sweep.weight_decay or [1])
     assert len(result.rows) == models and all(row["steps"] == 2 for row in result.rows)
+
+
+@pytest.mark.parametrize("path", [p for p in SPECS if kind(p) == "capacity"], ids=lambda p: p.stem)
+def test_capacity_spec_loads_and_trains_two_steps(path, tmp_path):
+    from grokkit.capacity import load_capacity_spec, run_study
+
+    load_capacity_spec(path)  # every value as written
+    spec = load_capacity_spec(path, ["train.steps=2", "measures.eval_every=1", "measures.interference_batch=16",
+                                     "stack.seeds=1", "train.device=cpu"])
+    result = run_study(spec, tmp_path / "capacity", log=lambda *_: None)
+    assert len(result.results) == len(spec.members()) * spec.capacity.K
+    assert all(row["step"] == 2 and math.isfinite(row["loss_norm"]) for row in result.results)
+    assert (result.path / "report.html").is_file()
 
 
 def test_gpu_specs_say_so_and_are_refused_without_one(tmp_path):

@@ -12,20 +12,14 @@ only, so a model sees the same data whether it trains alone or among others.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import torch
 
+from grokkit.data.seeds import derive_seed
 from grokkit.toy.config import ToyInstance
 
 ROW_BLOCK = 4096  # rows sampled at once: bounds the dense [rows, n] uniform draw
-
-
-def derive_seed(*key: object) -> int:
-    """A stable 63-bit seed from any tuple of settings (Python's hash() is salted per process)."""
-    digest = hashlib.sha256(repr(key).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 @dataclass

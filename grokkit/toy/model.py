@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import torch
 
 from grokkit.toy.config import ToyInstance
-from grokkit.toy.data import PointBatch, derive_seed
+from grokkit.data.seeds import derive_seed
+from grokkit.toy.data import PointBatch
 
 
 @dataclass
