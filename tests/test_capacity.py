@@ -152,3 +152,14 @@ def test_a_tie_of_utilities_marks_the_optimum_ambiguous():
     opt = theory.optimum(4)
     assert opt.tied and opt.ambiguous.tolist() == [True, False, False, True]
     assert not theory.optimum(3).tied and not theory.optimum(3).ambiguous.any()
+
+
+def test_injection_summary_gain_and_decay():
+    from grokkit.capacity.measures import injection_summary
+
+    rows = [{"member": 0, "N": 4, "seed": 0, "beta": 2.0, "gap": 8, "step": 8 * i, "before": b, "after": a}
+            for i, (b, a) in enumerate([(0.0, 0.3), (0.1, 0.4), (0.3, 0.5)], start=1)]
+    (summary,) = injection_summary(rows)
+    assert summary["injections"] == 3
+    assert summary["gain"] == pytest.approx((0.3 + 0.3 + 0.2) / 3)
+    assert summary["decay"] == pytest.approx(((0.3 - 0.1) + (0.4 - 0.3)) / 2)  # it fell between injections

@@ -10,8 +10,8 @@
   frequent set F (tasks drawn ∝ π within F), both from a measurement generator of the member's data
   key (training's batches are untouched); ``interference_expected`` is the same cosine between the
   exact expected gradients (no sampling noise);
-- injection: s̃_r just before and just after each injection step, whence the gain per injection and
-  the decay between injections.
+- injection: s̃_r just before and just after each injection step, whence the gain per injection
+  (after − before) and the decay between injections (after one − before the next; > 0: it fell).
 """
 
 from __future__ import annotations
@@ -197,7 +197,8 @@ class StudyRecorder(StackCallback):
 
 
 def injection_summary(injections: list[dict]) -> list[dict]:
-    """Per member: mean gain in s̃_r per injection, mean decay between consecutive injections, injections."""
+    """Per member: the mean gain in s̃_r at an injection (after − before), the mean decay between consecutive
+    injections (s̃_r just after one minus just before the next: > 0 when the signal fell), and their count."""
     by_member: dict[int, list[dict]] = {}
     for row in injections:
         by_member.setdefault(row["member"], []).append(row)
@@ -205,7 +206,7 @@ def injection_summary(injections: list[dict]) -> list[dict]:
     for member, rows in sorted(by_member.items()):
         rows = sorted(rows, key=lambda r: r["step"])
         gains = [r["after"] - r["before"] for r in rows]
-        decays = [b["before"] - a["after"] for a, b in zip(rows, rows[1:])]  # fall from one injection to the next
+        decays = [a["after"] - b["before"] for a, b in zip(rows, rows[1:])]  # fall from one injection to the next
         out.append({key: rows[0][key] for key in ("member", "N", "seed", "beta", "gap")}
                    | {"injections": len(rows), "gain": sum(gains) / len(gains),
                       "decay": sum(decays) / len(decays) if decays else None})
