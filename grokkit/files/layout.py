@@ -15,3 +15,11 @@ STATUS_FILE = "status.json"
 CURVES_FILE = "imported_losses.jsonl"  # an imported run's own loss curves
 CHECKPOINTS_DIR = "checkpoints"
 LOCK_FILE = ".lock"
+REPORT_FILE = "report.html"  # a run's (or a sweep's) report page
+
+# a transformer sweep's folder (grokkit.files.sweep_folder)
+SWEEP_FORMAT = "grokkit-sweep"  # sweep.json's format tag
+SWEEP_VERSION = 1
+SWEEP_FILE = "sweep.json"
+NODES_FILE = "nodes.json"  # under Ray: the node each run trained on
+RUNS_DIR = "runs"

@@ -27,8 +27,10 @@ import torch
 from grokkit.errors import RunError
 from grokkit.files.checkpoint import META_FILE, PREFIX, list_checkpoints, save_checkpoint
 from grokkit.files.jsonl import append_row, loads, read_rows, write_rows
-from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, LOCK_FILE, MEASURES_FILE, METRICS_FILE, RUN_FORMAT,
-                                  RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
+from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, LOCK_FILE, MEASURES_FILE, METRICS_FILE,
+                                  REPORT_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
+from grokkit.files.links import CHECKPOINT_NAMES, RUN_FILES
+from grokkit.files.lock import locked
 from grokkit.files.tagged import read_tagged, write_tagged
 from grokkit.files.values import MAX_ENTRIES, check_rows
 
@@ -148,6 +150,34 @@ class RunFolder:
 
     def has_config(self) -> bool:
         return self.config_path.exists()
+
+    def remove(self) -> list[str]:
+        """Delete what grokkit writes here (``grokkit.files.links.RUN_FILES``, imported curves, the report),
+        holding the run's lock: a run another process writes (a resume training in it) is refused in one line
+        before anything goes. Links are left as they are, never followed. When nothing else is left, the lock
+        file goes last, with the folder, while still held: a writer that comes after finds no run. Returns the
+        names left."""
+        with locked(self.path):
+            for entry in sorted(self.path.iterdir()):
+                if entry.is_symlink() or entry.name not in (*RUN_FILES, CURVES_FILE, REPORT_FILE):
+                    continue
+                if entry.is_file():
+                    entry.unlink()
+                elif entry.name == CHECKPOINTS_DIR and entry.is_dir():
+                    for step in sorted(entry.iterdir()):
+                        if step.name.startswith(CHECKPOINT_NAMES) and step.is_dir() and not step.is_symlink():
+                            shutil.rmtree(step)  # rmtree removes a link inside as a link, never its target
+                    try:
+                        entry.rmdir()
+                    except OSError:
+                        pass  # something else is in it: left, and named
+                elif entry.is_dir():  # a tracker's folder (wandb, tensorboard)
+                    shutil.rmtree(entry)
+            left = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE)
+            if not left:
+                (self.path / LOCK_FILE).unlink(missing_ok=True)
+                self.path.rmdir()
+            return left
 
     def is_empty(self) -> bool:
         """Whether the folder holds nothing but its lock file (which outlives every writer; ``grokkit.files.lock``)."""

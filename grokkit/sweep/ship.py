@@ -4,7 +4,10 @@ The driver ``pack``s each run folder of a batch (config, metrics, checkpoints: e
 file, links and dot-named temporaries left out) and sends the bytes through Ray's object
 store; the worker ``unpack``s them into its own temporary folder, trains there, and ``pack``s
 the result with the SHA-256 of every file. Back on the driver, ``land`` checks every hash
-before it writes anything, then mirrors the worker's folder into the run folder:
+before it writes anything, takes the run's lock (a folder another process is writing, a
+``resume`` say, refuses the landing in one line) and checks that the folder still holds what was
+sent (else another process changed it meanwhile, and the worker's result would overwrite that:
+refused, nothing written), then mirrors the worker's folder into the run folder:
 
 - a checkpoint folder is written under a hidden name and renamed into place (the engine's
   own ``.tmp-step_…`` convention, so an interrupted landing is cleaned up like an
@@ -26,6 +29,7 @@ from grokkit.files.atomic import write_atomic
 from grokkit.files.digest import sha256_bytes
 from grokkit.files.layout import CHECKPOINTS_DIR, STATUS_FILE
 from grokkit.files.links import refuse_links
+from grokkit.files.lock import locked
 
 
 @dataclass
@@ -82,6 +86,14 @@ def land(folder: Path, bundle: Bundle, sent: Bundle) -> None:
                            "nothing of this run was written; run the sweep again")
     if folder.is_symlink():
         raise RunError(f"{folder}: is a symbolic link; grokkit does not write through links (remove it)")
+    with locked(folder):  # one rule for writers: the lock, then what the landing decides on, re-read
+        if pack(folder).sha256 != sent.sha256:
+            raise RunError(f"{folder}: changed since the sweep shipped it to a worker (another process wrote "
+                           "there); the worker's result was not landed: run the sweep again")
+        _land_locked(folder, bundle, sent)
+
+
+def _land_locked(folder: Path, bundle: Bundle, sent: Bundle) -> None:
     refuse_links(folder)  # none of grokkit's own names in the run folder may be a link
     checkpoints: dict[str, dict[str, bytes]] = {}  # step folder name → its files
     others: dict[str, bytes] = {}
