@@ -83,10 +83,8 @@ def data_changes(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
 def check_data_change(run: Any, config: Any, status: dict[str, Any], reached: int) -> None:
     """Refuse (one line) a data change ``run`` cannot take at step ``reached`` (see the module docstring)."""
     from grokkit.data.dataset import classes_without_train_rows
-    from grokkit.files.lock import locked
 
-    with locked(run.path):  # a run still training holds its lock: refused here, in the lock's own words
-        pass
+    # the caller (extend_run) holds the run's lock: a run still training refused there, in the lock's own words
     if not status.get("finished"):
         raise RunError(f"{run.path}: has not ended (interrupted?); finish it with `grokkit resume {run.path}` "
                        "first: its data can change only at the step where it ended")

@@ -48,29 +48,23 @@ class Run:
 
         check_resources(config)  # device and memory, before anything is written
         path = Path(path)
-        for attempt in ("before", "after"):  # checked again once the lock is held: another writer may have been first
-            if RunFolder(path).has_config():
-                existing = cls(path)
-                if existing.config.to_dict() != config.to_dict():
-                    raise RunError(
-                        f"--out {path}: already holds a different run; choose another directory "
-                        f"or continue that one with `grokkit resume {path}`"
-                    )
-                return existing
+        if not RunFolder(path).has_config():
             if path.is_symlink() or (path.exists() and (not path.is_dir() or not RunFolder(path).is_empty())):
                 raise RunError(f"--out {path}: exists and is not an empty directory or a grokkit run")
-            if attempt == "before":
-                path.mkdir(parents=True, exist_ok=True)
-                with locked(path):
-                    return cls._create_locked(path, config)
-        raise AssertionError("unreachable")
-
-    @classmethod
-    def _create_locked(cls, path: Path, config: RunConfig) -> "Run":
-        if RunFolder(path).has_config() or not RunFolder(path).is_empty():
-            return cls.create(path, config)  # another writer was first: the same checks, now on what it wrote
-        RunFolder(path).write_config(config.to_dict())
-        return cls(path)
+            path.mkdir(parents=True, exist_ok=True)
+            with locked(path):  # checked again under the lock: another writer may have been first
+                if not RunFolder(path).has_config():
+                    if not RunFolder(path).is_empty():
+                        raise RunError(f"--out {path}: exists and is not an empty directory or a grokkit run")
+                    RunFolder(path).write_config(config.to_dict())
+                    return cls(path)
+        existing = cls(path)
+        if existing.config.to_dict() != config.to_dict():
+            raise RunError(
+                f"--out {path}: already holds a different run; choose another directory "
+                f"or continue that one with `grokkit resume {path}`"
+            )
+        return existing
 
     @contextmanager
     def locked(self) -> Iterator["Run"]:

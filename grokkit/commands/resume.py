@@ -23,24 +23,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.extend import data_changes, extension_changes
-    from grokkit.files.lock import locked
+    from grokkit.commands.info import print_summary
+    from grokkit.errors import RunError
+    from grokkit.extend import data_changes, extend_run, extension_changes
     from grokkit.run import Run
+    from grokkit.workflow import train_run
 
     task, overrides = data_changes(args.overrides)  # task.frac_train: a data change
     changes = extension_changes(overrides, args.steps)  # parsed before the run is opened
-    Run(args.run)  # a folder that is no run is refused before a lock file is made in it
-    with locked(args.run):  # extension and training decide from what the folder holds under the lock
-        _resume_locked(Run(args.run), changes, task, args)
-    return 0
-
-
-def _resume_locked(run_, changes, task, args: argparse.Namespace) -> None:
-    from grokkit.commands.info import print_summary
-    from grokkit.errors import RunError
-    from grokkit.extend import extend_run
-    from grokkit.workflow import train_run
-
+    run_ = Run(args.run)
+    # one rule for writers: the extension decides under the run's lock from what the folder holds then, and
+    # the engine checks, under its lock, that config.json is still what this command read
     if changes or task:
         entry = extend_run(run_, changes, task)
         if entry is not None:
@@ -62,3 +55,4 @@ def _resume_locked(run_, changes, task, args: argparse.Namespace) -> None:
         check_resources(run_.config)  # device and memory, as for a new run, before the engine allocates
         train_run(run_, resume=True, progress=not args.no_progress, log=args.log)
     print_summary(run_)
+    return 0

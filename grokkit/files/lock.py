@@ -13,10 +13,9 @@ so no writer follows one.
 
 **One rule for writers**: nothing writes or deletes inside a run folder without holding its lock
 (``locked``), and a writer re-reads what it decides on (config, status, checkpoints) after taking it
-(``grokkit.run.Run.locked``). ``locked`` is re-entrant within a process, so a command that holds a
-run's lock across several steps (``resume``: extend, then train) calls library functions that take
-it again. The lock file is never deleted: a writer that deleted it while holding it would let the
-next one lock a new file beside a process still writing.
+(``grokkit.run.Run.locked``, ``Run.check_unchanged``). The lock file is deleted only as the last
+act of removing a whole run folder (``RunFolder.remove``): a writer that deleted it and went on
+writing would let the next one lock a new file beside it.
 """
 
 from __future__ import annotations
@@ -93,32 +92,14 @@ class RunLock:
             self._fd = None
 
 
-_HELD: dict[str, int] = {}  # directories this process holds through ``locked`` → nesting depth
-
-
-def holds(directory: str | Path) -> bool:
-    """Whether this process holds ``directory``'s lock (through ``locked``)."""
-    return os.path.realpath(directory) in _HELD
-
-
 @contextmanager
 def locked(*directories: str | Path) -> Iterator[None]:
-    """Hold the lock of every directory for the ``with`` block (all or none); a directory this process
-    already holds through an outer ``locked`` is held on, not locked twice."""
+    """Hold the lock of every directory for the ``with`` block (all or none)."""
     held: list[RunLock] = []
-    keys: list[str] = []
     try:
         for directory in directories:
-            key = os.path.realpath(directory)
-            if key not in _HELD:
-                held.append(RunLock(directory).acquire())
-            _HELD[key] = _HELD.get(key, 0) + 1
-            keys.append(key)
+            held.append(RunLock(directory).acquire())
         yield
     finally:
-        for key in keys:
-            _HELD[key] -= 1
-            if not _HELD[key]:
-                del _HELD[key]
         for lock in reversed(held):
             lock.release()

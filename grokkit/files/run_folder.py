@@ -16,6 +16,7 @@ engine for a whole training call, ``measure`` for its read-merge-write of the me
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +31,6 @@ from grokkit.files.jsonl import append_row, loads, read_rows, write_rows
 from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, LOCK_FILE, MEASURES_FILE, METRICS_FILE,
                                   REPORT_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
 from grokkit.files.links import CHECKPOINT_NAMES, RUN_FILES
-from grokkit.files.lock import locked
 from grokkit.files.tagged import read_tagged, write_tagged
 from grokkit.files.values import MAX_ENTRIES, check_rows
 
@@ -152,32 +152,41 @@ class RunFolder:
         return self.config_path.exists()
 
     def remove(self) -> list[str]:
-        """Delete what grokkit writes here (``grokkit.files.links.RUN_FILES``, imported curves, the report),
-        holding the run's lock: a run another process writes (a resume training in it) is refused in one line
-        before anything goes. Links are left as they are, never followed. When nothing else is left, the lock
-        file goes last, with the folder, while still held: a writer that comes after finds no run. Returns the
-        names left."""
-        with locked(self.path):
-            for entry in sorted(self.path.iterdir()):
-                if entry.is_symlink() or entry.name not in (*RUN_FILES, CURVES_FILE, REPORT_FILE):
-                    continue
-                if entry.is_file():
-                    entry.unlink()
-                elif entry.name == CHECKPOINTS_DIR and entry.is_dir():
-                    for step in sorted(entry.iterdir()):
-                        if step.name.startswith(CHECKPOINT_NAMES) and step.is_dir() and not step.is_symlink():
-                            shutil.rmtree(step)  # rmtree removes a link inside as a link, never its target
-                    try:
-                        entry.rmdir()
-                    except OSError:
-                        pass  # something else is in it: left, and named
-                elif entry.is_dir():  # a tracker's folder (wandb, tensorboard)
-                    shutil.rmtree(entry)
-            left = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE)
-            if not left:
-                (self.path / LOCK_FILE).unlink(missing_ok=True)
-                self.path.rmdir()
-            return left
+        """Delete what grokkit writes here (``grokkit.files.links.RUN_FILES``, imported curves, the report);
+        the caller holds the run's lock (``grokkit.files.lock.locked``), so a run another process writes (a
+        resume training in it) is refused before anything goes. Links are left as they are, never followed.
+        When nothing else is left, the lock file goes last, with the folder, while still held: a writer that
+        comes after finds no run. Returns the names left."""
+        for entry in sorted(self.path.iterdir()):
+            if entry.is_symlink() or entry.name not in (*RUN_FILES, CURVES_FILE, REPORT_FILE):
+                continue
+            if entry.is_file():
+                entry.unlink()
+            elif entry.name == CHECKPOINTS_DIR and entry.is_dir():
+                for step in sorted(entry.iterdir()):
+                    if step.name.startswith(CHECKPOINT_NAMES) and step.is_dir() and not step.is_symlink():
+                        shutil.rmtree(step)  # rmtree removes a link inside as a link, never its target
+                try:
+                    entry.rmdir()
+                except OSError:
+                    pass  # something else is in it: left, and named
+            elif entry.is_dir():  # a tracker's folder (wandb, tensorboard)
+                shutil.rmtree(entry)
+        left = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE)
+        if not left:
+            (self.path / LOCK_FILE).unlink(missing_ok=True)
+            self.path.rmdir()
+        return left
+
+    def adopt(self, assembled: Path) -> None:
+        """Move the run assembled in the folder ``assembled`` (an import's hidden folder) into this one, which
+        must hold nothing but its lock; the caller holds that lock. ``config.json`` goes last, so the folder is a
+        run only once everything else is in place."""
+        if not self.is_empty():
+            raise RunError(f"{self.path}: another process wrote here meanwhile; nothing was moved into it")
+        names = sorted((p.name for p in Path(assembled).iterdir() if p.name != LOCK_FILE), key=lambda n: n == CONFIG_FILE)
+        for name in names:
+            os.rename(Path(assembled) / name, self.path / name)
 
     def is_empty(self) -> bool:
         """Whether the folder holds nothing but its lock file (which outlives every writer; ``grokkit.files.lock``)."""

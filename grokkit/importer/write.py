@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import Any
 
 import torch
 
-from grokkit.files.run_folder import RunStatus
+from grokkit.errors import RunError
+from grokkit.files.lock import locked
+from grokkit.files.run_folder import RunFolder, RunStatus
 from grokkit.files.temporary import clear, remove_stale, sigterm_exits
 from grokkit.importer.formats import Source
 from grokkit.importer.load import ImportFileError, LoadedFile
@@ -56,12 +59,14 @@ def write_run(source: Source, config: RunConfig, out: str | Path, loaded: Loaded
     """Create the run at ``out`` (which must be new or empty) and fill it from ``source``.
 
     The run is assembled in a hidden folder beside ``out`` and renamed into place when complete,
-    so a failed or terminated import leaves nothing behind (``grokkit.files.temporary``).
+    so a failed or terminated import leaves nothing behind (``grokkit.files.temporary``). An ``out``
+    that exists (empty) is written under its lock, re-checked empty once the lock is held: an import
+    racing another writer there (a second import, a ``train --out``) is refused in one line.
     """
     out = Path(out)
     if out.is_symlink():
         raise ImportFileError(f"--out {out}: is a symbolic link; import into a new directory")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or not RunFolder(out).is_empty()):
         raise ImportFileError(f"--out {out}: exists and is not empty; import into a new directory")
     out.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{out.name}.import-"
@@ -71,14 +76,30 @@ def write_run(source: Source, config: RunConfig, out: str | Path, loaded: Loaded
     with sigterm_exits():  # `kill PID` removes the hidden folder too
         try:
             fill(Run.create(tmp, config), source, loaded)
-            if out.exists():
-                out.rmdir()  # empty, checked above
-            os.replace(tmp, out)
+            _place(tmp, out)
         except BaseException:
             if not tmp.is_symlink():
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
     return Run(out)
+
+
+def _place(tmp: Path, out: Path) -> None:
+    """Move the assembled run ``tmp`` to ``out``: one rename when ``out`` does not exist (it fails, atomically,
+    when another process filled it meanwhile), else into the empty folder under its lock."""
+    if not out.exists():
+        try:
+            os.rename(tmp, out)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    with locked(out):
+        try:
+            RunFolder(out).adopt(tmp)
+        except RunError:
+            raise ImportFileError(f"--out {out}: another process wrote there meanwhile; nothing was imported") from None
+    shutil.rmtree(tmp, ignore_errors=True)  # only its lock file is left in it
 
 
 def fill(run: Run, source: Source, loaded: LoadedFile) -> None:

@@ -26,7 +26,6 @@ import torch
 from grokkit.errors import CheckpointError, RunError
 from grokkit.files.jsonl import read_rows
 from grokkit.files.layout import MEASURES_FILE  # noqa: F401 (imported from here by older callers)
-from grokkit.files.lock import locked
 from grokkit.files.run_folder import RunFolder, fold_rows
 from grokkit.analysis.keys import DEFAULT_RULE
 from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_keys
@@ -77,7 +76,8 @@ def measure_run(
     if key_freqs is None and not per_checkpoint_keys:
         key_freqs = cfg.key_freqs
     source = "user" if key_freqs is not None else "per_checkpoint" if per_checkpoint_keys else "final"
-    with locked(run.path):  # no live measures or other measure call writes the table meanwhile
+    with run.locked():  # no live measures or other measure call writes the table meanwhile; config re-checked
+        steps = run.checkpoint_steps()  # re-read under the lock: what the measures are computed from
         rows, check = _measure_steps(run, chosen, steps, key_freqs, source, rule, explain, torch.device(device),
                                      progress)
         run.folder.merge_measures(rows, replace=replace, forget=None if replace else _stale_columns(run, rows))

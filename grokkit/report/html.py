@@ -144,5 +144,18 @@ def render_page(data: ReportData) -> str:
 
 
 def write_report(run: Any, out: str | Path | None = None, step: int | None = None) -> Path:
-    """Write ``run``'s report (default ``RUN/report.html``) and return its path."""
-    return write_page(Path(out) if out is not None else Path(run.path) / REPORT_FILE, render_page(collect(run, step)))
+    """Write ``run``'s report (default ``RUN/report.html``) and return its path.
+
+    A report written inside the run folder is gathered and written under the run's lock (one rule for
+    writers, ``grokkit.files.lock``): beside a process training or measuring the run it is refused in
+    one line, and it never shows a table half-way through a rewrite."""
+    path = Path(out) if out is not None else Path(run.path) / REPORT_FILE
+    if not _inside(path, Path(run.path)):
+        return write_page(path, render_page(collect(run, step)))
+    with run.locked():
+        return write_page(path, render_page(collect(run, step)))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` lies in ``folder`` (both resolved, links and '..' included)."""
+    return path.resolve().is_relative_to(folder.resolve())
