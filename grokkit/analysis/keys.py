@@ -22,7 +22,8 @@ import torch
 from torch import Tensor
 
 from grokkit.analysis.fourier import FourierBasis, FourierNotApplicable, key_freqs_from_embedding, key_freqs_from_neurons
-from grokkit.analysis.groups import component_logit_shares, group_for, group_grid, key_directions
+from grokkit.analysis.groups import component_logit_shares, group_for, group_grid
+from grokkit.analysis.groups.base import kept_logits, label_sums
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.model.loss import loss_and_acc
 
@@ -96,13 +97,11 @@ def carrying_keys(basis: FourierBasis, labels: Tensor, grid_logits: Tensor, targ
     shares = component_logit_shares(basis, labels, L) if shares is None else shares
     rest = [int(i) + 1 for i in torch.argsort(shares, descending=True, stable=True) if int(i) + 1 not in start]
     order = list(start) + rest
-    D = key_directions(basis, labels, order).D  # [n*n, m]: columns in the order components are added
-    bounds = [0] + torch.tensor([len(basis.rows_of(k)) for k in order]).cumsum(0).tolist()
-    C = D.T @ L  # [m, classes]: the coordinates along every direction, once
+    C = label_sums(basis, labels, L)  # [n, classes]: the coordinates along every direction, once
     n = len(start)
     while True:
-        b = bounds[n]
-        loss = loss_and_acc(restricted_logits(L, D[:, :b] @ C[:b]), targets)[0].item()
+        kept = kept_logits(basis, labels, C, order[:n])  # [n*n, classes], without the [n*n, m] directions
+        loss = loss_and_acc(restricted_logits(L, kept), targets)[0].item()
         if loss <= target or n == len(order):
             return Carrying(sorted(order[:n]), loss)
         n += 1

@@ -56,6 +56,7 @@ def stack_key(config: Any) -> tuple:
     m, t = config.model, config.train
     return (
         config.task.op, config.task.p,
+        config.task.group, repr(config.task.generators), repr(config.task.table),  # compose: one group's labels
         tuple(sorted((k, v) for k, v in vars(m).items() if k not in ("seed", "init_scale"))),
         resolve_device(t.device), t.loss, *filter_key(t),
     )

@@ -10,6 +10,7 @@ from grokkit.measures.embedding import EMBEDDING_PROJECTION
 from grokkit.measures.excluded import EXCLUDED
 from grokkit.measures.gini import GINI
 from grokkit.measures.gromov import GROMOV
+from grokkit.measures.irreps import IRREP_SHARES
 from grokkit.measures.llc import LLC
 from grokkit.measures.loss import LOSS
 from grokkit.measures.lookup import LOOKUP_SIGNATURE
@@ -24,6 +25,7 @@ MEASURES: dict[str, Measure] = {
         EXCLUDED,
         RESTRICTED,
         GINI,
+        IRREP_SHARES,
         WEIGHT_NORM,
         NEURONS_EXPLAINED,
         COS_CUBE,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import torch
 from torch import Tensor
 
 from grokkit.errors import ConfigError
@@ -46,7 +47,6 @@ class Weights(NamedTuple):
 class MLPWeights(NamedTuple):
     """The parameters of a one-hidden-layer MLP, in nn.Linear layout (out, in); see ``grokkit.model.mlp``."""
 
-    W_E: Tensor  # [n_symbols, 2·d_embed]: [W_E_a | W_E_b] (W_E_a alone when shared), detached
     W_E_a: Tensor  # [n_symbols, d_embed]
     W_E_b: Tensor
     W_in: Tensor | None  # [d_mlp, d_in]; None when the embeddings feed the neurons directly
@@ -57,6 +57,14 @@ class MLPWeights(NamedTuple):
     combine: str
     params: Any  # grokkit.model.mlp_forward.MLPParams: the same tensors as a stack of one
     kind: str = "mlp"
+    shared: bool = False  # one embedding for a and b (model.embed = "shared")
+
+    @property
+    def W_E(self) -> Tensor:
+        """``[n_symbols, 2·d_embed]``: [W_E_a | W_E_b] (W_E_a alone when shared), detached. Formed on each read:
+        the measures load every checkpoint into the same views, so a copy made once would keep the first
+        checkpoint's embedding."""
+        return self.W_E_a.detach() if self.shared else torch.cat([self.W_E_a, self.W_E_b], dim=1).detach()
 
     @property
     def W_L(self) -> Tensor:
@@ -93,9 +101,9 @@ def neuron_hook(model: Any) -> str:
 def weights_of(bridge: Any) -> Weights | MLPWeights:
     """Views of a one-layer bridge's parameters (no copies: gradients reach the bridge)."""
     if not hasattr(bridge, "original_model"):  # grokkit.model.mlp.HookedMLP
-        return MLPWeights(W_E=bridge.W_E.detach(), W_E_a=bridge.W_E_a, W_E_b=bridge.W_E_b, W_in=bridge.W_in,
+        return MLPWeights(W_E_a=bridge.W_E_a, W_E_b=bridge.W_E_b, W_in=bridge.W_in,
                           b_in=bridge.b_in, W_U=bridge.W_U, b_U=bridge.b_U, act_fn=bridge.cfg.act_fn,
-                          combine=bridge.cfg.combine, params=bridge.params())
+                          combine=bridge.cfg.combine, params=bridge.params(), shared=bridge.cfg.embed == "shared")
     native = bridge.original_model
     if native.cfg.n_layers != 1 or native.cfg.normalization_type is not None:
         raise ConfigError("this measure reads one-layer weights by name (W_in, W_out …); the model has "

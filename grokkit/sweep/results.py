@@ -3,8 +3,9 @@
 Columns: the run's name and varied settings; ``memorise_step`` / ``grok_step`` (first
 logged step with train / test accuracy ≥ 0.99); ``outcome`` (``grokkit.measures.outcome``: not fitted,
 memorised, semi-grokked, unsettled, grokked, ungrokked); the final losses and accuracies;
-``key_freqs`` (``grokkit.analysis.keys.key_frequencies`` on the final checkpoint,
-add/sub tasks only); the phase boundaries of ``grokkit.measures.phases.detect_phases``
+``key_freqs`` (``grokkit.analysis.keys.key_frequencies`` on the final checkpoint, tasks with a group
+circuit) and ``key_names``, the same components by name (the irreps of an S5 or compose task: which
+irreps each seed learned, Chughtai et al. 2023); the phase boundaries of ``grokkit.measures.phases.detect_phases``
 on the run's metrics; ``finished``.
 """
 
@@ -29,6 +30,16 @@ def key_freqs_of(run: Any) -> list[int] | None:
         return None
 
 
+def key_names_of(run: Any, keys: list[int] | None) -> list[str] | None:
+    """The names of key components ``keys`` in the run's group (``k=3`` over Z_p, ``4a`` over a computed group)."""
+    if keys is None:
+        return None
+    from grokkit.analysis.groups import group_for
+
+    group = group_for(run.config.task)
+    return [group.component_name(k) for k in keys]
+
+
 def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
     from grokkit.measures.outcome import classify
     from grokkit.measures.phases import story_of_run
@@ -48,7 +59,8 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
         "outcome": None if outcome is None else outcome.outcome,
         "final_step": last.get("step"),
         **{f"final_{k}": last.get(k) for k in METRICS},
-        "key_freqs": key_freqs_of(run) if run.checkpoint_steps() else None,
+        "key_freqs": (keys := key_freqs_of(run) if run.checkpoint_steps() else None),
+        "key_names": key_names_of(run, keys),
         "memorisation_end": phases.memorisation_end,
         "circuit_formation_end": phases.circuit_formation_end,
         "cleanup_end": phases.cleanup_end,
