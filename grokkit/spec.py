@@ -32,7 +32,11 @@ class RunConfig:
     log: LogConfig = field(default_factory=LogConfig)
 
     def __post_init__(self) -> None:
-        self.measures.check_task(self.task)  # the one check that needs two sections
+        self.measures.check_task(self.task)  # the checks that need two sections
+        if self.task.is_mixture:
+            from grokkit.data.mixture import check_batches
+
+            check_batches(self.task, self.train.batch_size)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}

@@ -52,6 +52,7 @@ def summarise(run: Any) -> dict[str, Any]:
         "paper_phases": None if story.paper is None else asdict(story.paper),
         "keys": keys_of(measures),
         "outcome": outcome_of(rows),
+        "tasks": tasks_of(run, rows, measures),
     }
 
 
@@ -61,6 +62,26 @@ def outcome_of(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
     found = classify(rows)
     return None if found is None else {**found._asdict(), "describe": found.describe()}
+
+
+def tasks_of(run: Any, rows: list[dict[str, Any]], measures: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """A mixture's tasks: each one's settings, frequency, last accuracies, milestones and key components."""
+    from grokkit.data.mixture import describe
+    from grokkit.measures.milestones import task_column, task_milestones
+
+    task = run.config.task
+    if not task.is_mixture:
+        return None
+    last = rows[-1] if rows else {}
+    out = []
+    for record, ms in zip(describe(task), task_milestones(rows, len(task.mixture))):
+        k = record["task"]
+        keyed = next((r for r in sorted(measures, key=lambda r: r["step"], reverse=True)
+                      if task_column(k, "key_freqs") in r), None)
+        out.append({**record, **{key: last.get(task_column(k, key)) for key in ("train_acc", "test_acc")},
+                    "train_acc_99_step": ms.memorised_step, "test_acc_99_step": ms.grokked_step,
+                    "key_freqs": None if keyed is None else keyed[task_column(k, "key_freqs")]})
+    return out
 
 
 def measures_of(run: Any) -> list[dict[str, Any]]:
@@ -117,8 +138,12 @@ def header(config: Any, extended: list[dict[str, Any]] = ()) -> list[str]:
     symbols = f"p = {t.p}" if t.n_symbols == t.p else f"{t.n_symbols} symbols"
     if t.operation.group == "finite":  # compose: the group it composes in
         symbols = f"group {t.finite_group.name}, {t.n_symbols} elements"
+    task = f"task     {t.op}, {symbols}, frac_train = {t.frac_train:g} (split seed {t.seed})"
+    if t.is_mixture:
+        task = (f"task     mixture of {len(t.mixture)} tasks, [task, a, b, =] over {t.p} symbols, "
+                f"π_k ∝ (k+1)^-{t.zipf_beta:g} by {t.mixture_frequency}")
     return [
-        f"task     {t.op}, {symbols}, frac_train = {t.frac_train:g} (split seed {t.seed})",
+        task,
         f"model    {model}",
         f"optim    {optim}{''.join(', ' + e for e in extras)}",
         f"steps    {steps}",
@@ -162,6 +187,19 @@ def print_summary(run: Any, with_header: bool = False) -> None:
         from grokkit.measures.registry import not_for_model_line
 
         print(f"skipped  {not_for_model_line(run.config.model.kind)}")
+    print_tasks(s["tasks"])
+
+
+def print_tasks(tasks: list[dict[str, Any]] | None) -> None:
+    """One line per task of a mixture: what it is, its frequency and rows, last accuracies, milestones, keys."""
+    from grokkit.data.mixture import task_name
+
+    for t in tasks or []:
+        name = task_name(t["op"], t["p"], t["offset"])
+        keys = "" if t.get("key_freqs") is None else f" | keys {t['key_freqs']}"
+        print(f"task{t['task']:<4} {name:<14} π {t['pi']:.3f}, {t['n_train']} train rows | last acc train "
+              f"{fmt_num(t['train_acc'], '.1%')} test {fmt_num(t['test_acc'], '.1%')} | 99% train "
+              f"{_step(t['train_acc_99_step'])}, test {_step(t['test_acc_99_step'])}{keys}")
 
 
 def print_story(memorised: int | None, grokked: int | None, phases: dict[str, Any] | None,

@@ -98,9 +98,15 @@ def run(args: argparse.Namespace) -> int:
     from grokkit.files.links import refuse_links
 
     refuse_links(run_.path, (MEASURES_FILE,))  # it is replaced below: never a link someone put there
-    group = group_for(run_.config.task)
-    print(f"group    {group.name}")
-    if args.measures is None and not group.circuit:
+    task = run_.config.task
+    if task.is_mixture:  # each task in its own group (grokkit.measures.mixture)
+        group = None
+        for k in range(len(task.mixture)):
+            print(f"group    task {k}: {group_for(task.task_config(k)).name}")
+    else:
+        group = group_for(task)
+        print(f"group    {group.name}")
+    if group is not None and args.measures is None and not group.circuit:
         print(f"note: {group.note}; computing only the measures that do not need a circuit")
     if args.measures is None and run_.config.model.kind != "transformer":
         from grokkit.measures.registry import not_for_model_line
@@ -157,5 +163,9 @@ def print_table(run_: Any, rows: list[dict[str, Any]], group: Any, warned: list[
     story = story_of(run_, measures=rows)
     print_story(*story.milestones, asdict(story.phases), None if story.paper is None else asdict(story.paper),
                 story.provenance() if story.from_records else None)
+    if run_.config.task.is_mixture:
+        from grokkit.commands.info import print_tasks, tasks_of
+
+        print_tasks(tasks_of(run_, run_.metrics(), rows))
     for message in warned:
         print(f"warning: {message}")

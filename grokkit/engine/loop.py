@@ -57,6 +57,7 @@ def stack_key(config: Any) -> tuple:
     return (
         config.task.op, config.task.p,
         config.task.group, repr(config.task.generators), repr(config.task.table),  # compose: one group's labels
+        tuple((t.op, t.p, t.offset, t.token) for t in config.task.mixture),  # a mixture's grid (splits may differ)
         tuple(sorted((k, v) for k, v in vars(m).items() if k not in ("seed", "init_scale"))),
         resolve_device(t.device), t.loss, *filter_key(t),
     )

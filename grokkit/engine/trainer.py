@@ -46,6 +46,17 @@ def run_lr(cfg: Any, step: int) -> float:
     return lr_at(cfg.lr, step, cfg.steps, cfg.warmup_steps, cfg.schedule, cfg.warmup_from_zero)
 
 
+def task_metrics(logits: torch.Tensor, labels: torch.Tensor, splits: Sequence[tuple[torch.Tensor, torch.Tensor]]
+                 ) -> dict[str, float]:
+    """A mixture's per-task columns of a metrics row: ``task{k}_train_loss`` … ``task{k}_test_acc``."""
+    row = {}
+    for k, (train, test) in enumerate(splits):
+        for name, rows in (("train", train), ("test", test)):
+            loss, acc = loss_and_acc(logits[rows], labels[rows])
+            row[f"task{k}_{name}_loss"], row[f"task{k}_{name}_acc"] = loss.item(), acc.item()
+    return row
+
+
 @dataclass
 class Member:
     """One run of the stack and its bookkeeping."""
@@ -79,7 +90,7 @@ def build_stack(configs: Sequence[Any], bridges: Sequence[Any], datasets: Sequen
     last = ds.tokens[:, -1]
     grid = Grid(ds.tokens.to(device), ds.labels.to(device), union.to(device), union_pos.to(device),
                 same_last=bool((last == last[0]).all()))
-    full_weights = (masks[:, union].double() / masks.sum(1, keepdim=True).double()).to(device)
+    full_weights = torch.stack([d.train_weights() for d in datasets])[:, union].to(device)  # [R, U]
     stack = stack_bridges(list(bridges))
     tcfgs = [c.train for c in configs]
     state = StackState(stack, Shape.of(bridges[0]), StackOptimizer(stack, [Hyper.from_config(t) for t in tcfgs]),
@@ -101,6 +112,7 @@ class Trainer:
         self.state, self.full_weights = build_stack([r.config for r in runs], [m.bridge for m in members],
                                                     [r.dataset for r in runs], device)
         self.splits = [(r.dataset.split.train.to(device), r.dataset.split.test.to(device)) for r in runs]
+        self.task_splits = [[(tr.to(device), te.to(device)) for tr, te in r.dataset.task_splits] for r in runs]
         for pos, m in enumerate(members):
             if m.resume_state is not None:
                 self.state.optimizer.load_state(pos, m.resume_state)
@@ -138,6 +150,8 @@ class Trainer:
             row = {"step": step, "train_loss": train_loss.item(), "test_loss": test_loss.item(),
                    "train_acc": train_acc.item(), "test_acc": test_acc.item(),
                    "lr": run_lr(m.cfg, max(step - 1, 0)), "wall_s": round(time.perf_counter() - self.t0, 3)}
+            if m.run.dataset.mixture is not None:
+                row.update(task_metrics(logits[j], grid.labels, self.task_splits[self.active[pos]]))
             if not all(map(math.isfinite, (row["train_loss"], row["test_loss"]))):
                 bad.append(pos)
                 continue
@@ -255,9 +269,8 @@ class Trainer:
         weights = self.full_weights.clone()
         for pos in minibatch:
             m = self.member(pos)
-            train = m.run.dataset.split.train
             # a fresh sample without replacement each step; the generator's state is checkpointed
-            rows = train[torch.randperm(len(train), generator=m.batch_rng)[: m.cfg.batch_size]]
+            rows = m.run.dataset.sample_batch(m.cfg.batch_size, m.batch_rng)
             weights[pos].zero_()
             weights[pos, grid.union_pos[rows.to(self.device)]] = 1.0 / len(rows)
         used = (weights != 0).any(0)  # only the rows some run uses this step are computed

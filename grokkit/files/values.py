@@ -16,6 +16,7 @@ entries (the caller's bound from the run's model; far more than any measure make
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -24,6 +25,7 @@ from grokkit.errors import RunError
 MAX_INT = 10**15  # far beyond any count or step grokkit logs; float() of it is exact enough
 MAX_ENTRIES = 100_000  # a list or table in one row, when the caller knows no tighter bound
 STRING_KEYS = ("key_freqs_source", "key_rule", "group")
+TASK_PREFIX = re.compile(r"^task\d+_")  # a task mixture's per-task columns (grokkit.measures.mixture)
 
 
 def number(value: Any) -> bool:
@@ -58,10 +60,11 @@ def check_rows(rows: list[dict[str, Any]], path: str | Path, keys: Iterable[str]
             if isinstance(value, (list, dict)) and len(value) > max_entries:
                 raise RunError(f"{path}: step {step}: {key!r} holds {len(value)} entries; this run's model makes "
                                f"at most {max_entries}")
-            if key == "key_freqs":
+            base = TASK_PREFIX.sub("", key)  # a task mixture's task{k}_ columns read as the task's own
+            if base == "key_freqs":
                 ok = isinstance(value, list) and all(isinstance(k, int) and not isinstance(k, bool)
                                                      and 0 <= k <= MAX_INT for k in value)
-            elif key in STRING_KEYS:
+            elif base in STRING_KEYS:
                 ok = isinstance(value, str) and len(value) <= 10_000
             elif isinstance(value, list):
                 ok = all(number(v) for v in value)

@@ -50,3 +50,15 @@ def milestones(rows: Iterable[dict[str, Any]]) -> Milestones:
 def has_grokked(row: dict[str, Any]) -> bool:
     """Whether this row's test accuracy is ≥ ``GROKKED_ACC``."""
     return row.get("test_acc") is not None and row["test_acc"] >= GROKKED_ACC
+
+
+def task_column(k: int, key: str) -> str:
+    """A mixture's per-task column: ``task_column(2, "test_acc")`` → ``task2_test_acc`` (metrics and measures)."""
+    return f"task{k}_{key}"
+
+
+def task_milestones(rows: Iterable[dict[str, Any]], n_tasks: int) -> list[Milestones]:
+    """Each task's milestones in a mixture's rows (its ``task{k}_train_acc`` / ``task{k}_test_acc`` columns)."""
+    rows = list(rows)
+    return [Milestones(first_step_at(rows, task_column(k, "train_acc")), first_step_at(rows, task_column(k, "test_acc")))
+            for k in range(n_tasks)]

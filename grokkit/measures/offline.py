@@ -67,6 +67,11 @@ def measure_run(
     restricted loss is above its test loss, a ``KeyWarning`` names the keys and the better set.
     """
     cfg = run.config.measures
+    if run.config.task.is_mixture:
+        from grokkit.measures.mixture_run import measure_mixture
+
+        return measure_mixture(run, measures, rule=rule, explain=explain, device=device, progress=progress,
+                               replace=replace, key_freqs=key_freqs, per_checkpoint_keys=per_checkpoint_keys)
     chosen = resolve(measures, run.config.task.op, model_kind=run.config.model.kind)
     steps = run.checkpoint_steps()
     if not steps:
@@ -174,6 +179,11 @@ def measure_model(
     """
     from grokkit.model.run_weights import model_kind, weights_of
 
+    if dataset.cfg.is_mixture:
+        from grokkit.measures.mixture_run import measure_mixture_model
+
+        return measure_mixture_model(model, dataset, measures, rule=rule, step=step, explain=explain,
+                                     key_freqs=key_freqs)
     chosen = resolve(measures, dataset.cfg.op, model_kind=model_kind(model))
     weights = weights_of(model)
     ctx_run = RunContext(dataset, model.W_E.device, key_freqs=key_freqs,

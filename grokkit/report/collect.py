@@ -119,7 +119,10 @@ def collect(run: Any, step: int | None = None) -> ReportData:
         )
     _add_phases(data)
     data.outcome = classify(data.metrics)
-    if run.checkpoint_steps():
+    if run.config.task.is_mixture:  # one group per task: the mixture sections (grokkit.report.mixture) instead
+        data.missing["final"] = ("a task mixture: its tasks' groups differ, so the final checkpoint is read per task "
+                                 "in the sections of the task mixture above")
+    elif run.checkpoint_steps():
         data.final = final_arrays(run, step, data.measures, data.missing)
     else:
         data.missing["final"] = "The run has no checkpoint yet."

@@ -135,6 +135,11 @@ def render_page(data: ReportData) -> str:
     figures: dict[str, Any] = {}
     blocks = [f"{key_check_banner(data)}<h2>Summary</h2>{summary_table(data)}"]
     groups = [("Training and progress measures", curve_sections(data)), ("Final checkpoint", final_sections(data))]
+    if data.config["task"].get("op") == "mixture":  # the single-task curves it has no columns for are left out
+        from grokkit.report.mixture import mixture_sections
+
+        groups[0] = (groups[0][0], [s for s in groups[0][1] if s.figure is not None or s.id in ("loss", "accuracy")])
+        groups.insert(1, ("Task mixture", mixture_sections(data)))
     for heading, sections in groups:
         blocks.append(f"<h2>{esc(heading)}</h2><div class='grid'>"
                       + "".join(card(s, figures, wide=s.id in WIDE) for s in sections) + "</div>")

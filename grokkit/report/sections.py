@@ -204,7 +204,11 @@ NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "key_rule", "group", "lr"
 def other_sections(data: ReportData) -> list[Section]:
     """One plain figure per measure this report has no dedicated figure for (e.g. one added later)."""
     claimed = NOT_CURVES | {key for spec in CURVES for key in spec.keys}
-    keys = sorted({key for row in data.measures for key in row if key not in claimed})
+    from grokkit.files.values import TASK_PREFIX
+    from grokkit.report.mixture import MIXTURE_KEYS
+
+    claimed |= MIXTURE_KEYS  # a mixture's own columns, and its task{k}_ ones: drawn by grokkit.report.mixture
+    keys = sorted({key for row in data.measures for key in row if key not in claimed and not TASK_PREFIX.match(key)})
     out = []
     for key in keys:
         series = series_for(key, data.metrics, data.measures) if _has(data.measures, key) else []
