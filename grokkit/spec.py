@@ -34,9 +34,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         self.measures.check_task(self.task)  # the checks that need two sections
         if self.task.is_mixture:
-            from grokkit.data.mixture import check_batches
+            from grokkit.data.mixture import check_run
 
-            check_batches(self.task, self.train.batch_size)
+            check_run(self.task, self.train.batch_size, getattr(self.model, "kind", "transformer"), self.measures.live)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}

@@ -132,3 +132,12 @@ def test_config_round_trips_through_json():
     assert again.to_dict() == cfg.to_dict() and again.task.mixture[1].offset == 2
     assert cfg.to_dict()["task"]["mixture"][1] == {"op": "sub", "p": 13, "offset": 2, "frac_train": 0.5, "seed": 599,
                                                    "token": 14}
+
+
+@pytest.mark.parametrize("section, needle", [({"model": {"kind": "mlp"}}, "model.kind"),
+                                             ({"measures": {"live": ["all"]}}, "measures.live")])
+def test_a_mixture_refuses_what_it_cannot_do(section, needle):
+    from grokkit.spec import config_from_dict
+
+    with pytest.raises(ConfigError, match=needle):
+        config_from_dict({"task": {"op": "mixture", "p": 13, "mixture": [{"op": "add"}, {"op": "sub"}]}, **section})

@@ -217,6 +217,18 @@ def check_batches(task: Any, batch_size: int | None) -> None:
                               f"{n}; lower train.batch_size or task.zipf_beta")
 
 
+def check_run(task: Any, batch_size: int | None, model_kind: str, live: Any) -> None:
+    """What a mixture asks of the other sections: batches that give every task rows (``check_batches``), a
+    transformer (its inputs are four tokens), and its measures computed offline."""
+    if model_kind != "transformer":
+        raise ConfigError(f"model.kind: a task mixture's inputs are [task, a, b, =]; it trains a transformer, "
+                          f"got {model_kind!r}")
+    if live:
+        raise ConfigError("measures.live: a task mixture is measured per task after training (`grokkit measure RUN`); "
+                          "leave measures.live out")
+    check_batches(task, batch_size)
+
+
 def task_splits_sizes(task: Any) -> list[int]:
     """Training rows of each task."""
     if task.mixture_frequency == "rows":
