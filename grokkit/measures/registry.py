@@ -6,6 +6,7 @@ from grokkit.measures.attention import ATTENTION
 from grokkit.measures.base import Measure, MeasureError
 from grokkit.measures.clock_pizza import DISTANCE_IRRELEVANCE, GRADIENT_SYMMETRICITY
 from grokkit.measures.cos_cube import COS_CUBE
+from grokkit.measures.efficiency import EFFICIENCY
 from grokkit.measures.embedding import EMBEDDING_PROJECTION
 from grokkit.measures.excluded import EXCLUDED
 from grokkit.measures.gini import GINI
@@ -37,6 +38,7 @@ MEASURES: dict[str, Measure] = {
         DISTANCE_IRRELEVANCE,
         LLC,
         GROMOV,
+        EFFICIENCY,
     )
 }
 

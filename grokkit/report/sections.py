@@ -87,6 +87,12 @@ CURVES = (
               "constrains. It rises while the model memorises and falls as it generalises.",
               absent="the llc measure is off by default (about one training step per SGLD draw per checkpoint): "
                      "compute it with `grokkit measure RUN --measures all,llc`, then write the report again."),
+    CurveSpec("efficiency", "Circuit efficiency: margin per unit parameter norm",
+              ("efficiency_gen", "efficiency_mem"), ("efficiency_gen", "efficiency_mem"), "margin / ‖θ‖", False,
+              "Varma et al. 2023: the mean train margin of the key-direction logits (generalising circuit) and of "
+              "the rest (memorising circuit), each divided by the norm of all parameters. Grokking hands the "
+              "margin from the memorising to the generalising circuit; a run continued below the critical "
+              "dataset size hands it back (ungrokking)."),
     CurveSpec("attn_training", "Attention from '=' over training", ("attn_eq_to_a", "attn_eq_to_b"),
               ("attn_eq_to_a", "attn_eq_to_b"), "mean attention", False,
               "Mean attention from '=' to a (solid) and to b (dashed), per head.", (0, 1.03),
@@ -118,6 +124,7 @@ LABELS = {
     "llc": "λ̂",
     "gromov_ipr_in": "IPR in (a, b)", "gromov_ipr_out": "IPR out", "gromov_same_freq": "same frequency",
     "gromov_phase_error": "|ψ − φ_a ∓ φ_b|",
+    "efficiency_gen": "generalising (key directions)", "efficiency_mem": "memorising (the rest)",
 }
 
 
@@ -198,7 +205,8 @@ def curve_sections(data: ReportData) -> list[Section]:
     return out
 
 
-NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "key_rule", "group", "lr", "wall_s", "llc_std"}
+NOT_CURVES = {"step", "key_freqs", "key_freqs_source", "key_rule", "group", "lr", "wall_s", "llc_std",
+              "margin_gen", "margin_mem", "param_norm"}  # the efficiency figure's inputs, in the table
 
 
 def other_sections(data: ReportData) -> list[Section]:
