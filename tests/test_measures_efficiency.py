@@ -75,6 +75,7 @@ def test_efficiency_on_two_trained_models(tmp_path, capsys):
         row = measure_model(model, run.dataset, ["efficiency", "weight_norm", "excluded"], key_freqs=[1, 3])
         assert row["param_norm"] ** 2 == pytest.approx(row["weight_norm"])
         assert row["efficiency_gen"] == pytest.approx(row["margin_gen"] / row["param_norm"])
+        assert row["efficiency"] == pytest.approx(row["efficiency_gen"] + row["efficiency_mem"])
         ds = run.dataset
         with torch.no_grad():
             L = model(ds.tokens)[:, -1, : ds.cfg.n_symbols].double()

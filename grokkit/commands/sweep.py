@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     grokked = sum(row["grok_step"] is not None for row in outcome.rows)
     print(f"sweep: trained {len(outcome.trained)}, skipped {len(outcome.skipped)} finished, "
           f"{grokked}/{len(outcome.rows)} grokked, {outcome.wall_s:.0f} s")
+    if outcome.critical is not None:
+        print(outcome.critical.describe())
     print(f"results: {outcome.results}")
     print(f"report: {outcome.report}")
     return 0

@@ -22,4 +22,5 @@ SWEEP_FORMAT = "grokkit-sweep"  # sweep.json's format tag
 SWEEP_VERSION = 1
 SWEEP_FILE = "sweep.json"
 NODES_FILE = "nodes.json"  # under Ray: the node each run trained on
+CRITICAL_FILE = "critical.json"  # a sweep with [sweep.critical]: D_crit, its bracket and curve
 RUNS_DIR = "runs"

@@ -7,6 +7,7 @@ Layout (names from ``grokkit.files.layout``)::
     OUT/results.csv, .jsonl one row per run (``grokkit.files.results``)
     OUT/report.html         phase diagrams + the results table
     OUT/nodes.json          under Ray: the node each run trained on
+    OUT/critical.json       with [sweep.critical]: D_crit, its bracket and the curve (grokkit.sweep.critical)
 
 A sweep never reaches into a run folder: ``remove_previous`` (``grokkit sweep --restart``) asks
 each run folder to remove its own files, holding every run's lock first (all or none), so a run
@@ -22,14 +23,14 @@ from typing import Any, Callable
 from grokkit.errors import RunError
 from grokkit.files.atomic import write_json_atomic
 from grokkit.files.jsonl import loads
-from grokkit.files.layout import (CONFIG_FILE, NODES_FILE, REPORT_FILE, RUNS_DIR, SWEEP_FILE, SWEEP_FORMAT,
+from grokkit.files.layout import (CONFIG_FILE, CRITICAL_FILE, NODES_FILE, REPORT_FILE, RUNS_DIR, SWEEP_FILE, SWEEP_FORMAT,
                                   SWEEP_VERSION)
 from grokkit.files.lock import locked
 from grokkit.files.results import RESULTS_CSV, RESULTS_JSONL
 from grokkit.files.run_folder import RunFolder
 from grokkit.files.tagged import MAX_RECORD, read_tagged
 
-OUTPUTS = (SWEEP_FILE, RESULTS_CSV, RESULTS_JSONL, REPORT_FILE, NODES_FILE)  # restart removes these
+OUTPUTS = (SWEEP_FILE, RESULTS_CSV, RESULTS_JSONL, REPORT_FILE, NODES_FILE, CRITICAL_FILE)  # restart removes these
 
 
 def plain_name(name: Any) -> bool:
@@ -88,6 +89,10 @@ class SweepFolder:
 
     def write_nodes(self, nodes: dict[str, str]) -> None:
         write_json_atomic(self.nodes_path, nodes)
+
+    def write_critical(self, critical: dict[str, Any]) -> None:
+        """``critical.json``: the critical dataset size a sweep found (``grokkit.sweep.critical.Critical``)."""
+        write_json_atomic(self.path / CRITICAL_FILE, critical)
 
     def check_run_folders(self, names: list[str]) -> None:
         """Each run's folder is free, or already a run: refused here, before the sweep writes anything."""

@@ -16,8 +16,12 @@ row's mean logit, ``m_c = mean_train (L_c[r, y_r] − mean_j L_c[r, j])`` (the l
 table's margin: m_gen + m_mem = the network's mean margin). Its *efficiency* is ``m_c / ‖θ‖``, ‖θ‖
 the Euclidean norm of every trained parameter. The norm is the whole network's, not apportioned
 between the circuits: in a run where one circuit carries the logits (memorised below D_crit, grokked
-above) the ratio is that circuit's efficiency in Varma et al.'s sense, and across a sweep over
-``task.frac_train`` it shows how each changes with dataset size (``grokkit.sweep.critical``).
+above) the ratio is that circuit's efficiency in Varma et al.'s sense. ``efficiency`` is the whole
+network's margin per unit norm, (m_gen + m_mem) / ‖θ‖, which needs no key directions: across a sweep
+over ``task.frac_train`` (``grokkit.sweep.critical``) the memorised runs' values show how memorisation's
+efficiency changes with dataset size, the grokked runs' values generalisation's. The split needs key
+frequencies that mean something: on a memorising network the logits rule keeps most components (no
+few of them carry its table), so its ``efficiency_gen`` is no generalising circuit.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from grokkit.measures.weight_norm import weight_norm
 
 
 class Efficiency(NamedTuple):
+    efficiency: float  # (m_gen + m_mem) / ‖θ‖: the whole network's margin per unit norm
     efficiency_gen: float  # m_gen / ‖θ‖
     efficiency_mem: float  # m_mem / ‖θ‖
     margin_gen: float  # mean train margin of the key-direction logits
@@ -51,7 +56,7 @@ def efficiency(ctx: Context) -> Efficiency:
 
     norm = math.sqrt(weight_norm(ctx).weight_norm)
     m_gen, m_mem = margin(gen), margin(mem)
-    return Efficiency(m_gen / norm, m_mem / norm, m_gen, m_mem, norm)
+    return Efficiency((m_gen + m_mem) / norm, m_gen / norm, m_mem / norm, m_gen, m_mem, norm)
 
 
 EFFICIENCY = Measure("efficiency", efficiency, Efficiency, needs="circuit")

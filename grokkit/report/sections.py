@@ -88,7 +88,8 @@ CURVES = (
               absent="the llc measure is off by default (about one training step per SGLD draw per checkpoint): "
                      "compute it with `grokkit measure RUN --measures all,llc`, then write the report again."),
     CurveSpec("efficiency", "Circuit efficiency: margin per unit parameter norm",
-              ("efficiency_gen", "efficiency_mem"), ("efficiency_gen", "efficiency_mem"), "margin / ‖θ‖", False,
+              ("efficiency", "efficiency_gen", "efficiency_mem"), ("efficiency_gen", "efficiency_mem"), "margin / ‖θ‖",
+              False,
               "Varma et al. 2023: the mean train margin of the key-direction logits (generalising circuit) and of "
               "the rest (memorising circuit), each divided by the norm of all parameters. Grokking hands the "
               "margin from the memorising to the generalising circuit; a run continued below the critical "
@@ -124,7 +125,8 @@ LABELS = {
     "llc": "λ̂",
     "gromov_ipr_in": "IPR in (a, b)", "gromov_ipr_out": "IPR out", "gromov_same_freq": "same frequency",
     "gromov_phase_error": "|ψ − φ_a ∓ φ_b|",
-    "efficiency_gen": "generalising (key directions)", "efficiency_mem": "memorising (the rest)",
+    "efficiency": "whole network", "efficiency_gen": "generalising (key directions)",
+    "efficiency_mem": "memorising (the rest)",
 }
 
 

@@ -89,6 +89,53 @@ def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title
     return fig
 
 
+OUTCOME_COLOURS = {"grokked": "#2a9d8f", "semi-grokked": "#e9c46a", "unsettled": "#f4a261", "memorised": "#e76f51",
+                   "ungrokked": "#8e7dbe", "not fitted": "#999999"}
+
+
+def critical_figures(rows: list[dict[str, Any]], critical: Any) -> list[Any]:
+    """D_crit (``grokkit.sweep.critical.Critical``): final test accuracy against training pairs D (each run a
+    dot coloured by its outcome, the mean a line, the criterion, the bracket shaded, the estimate dashed), and
+    each run's margin per unit parameter norm against D (``grokkit.measures.efficiency``)."""
+    import plotly.graph_objects as go
+
+    from grokkit.sweep.critical import KEY
+
+    n = critical.n_rows
+    figs = []
+    for value, title, y_title in (
+        ("final_test_acc", f"Final test accuracy after {critical.steps} steps against dataset size",
+         "final test accuracy"),
+        ("final_efficiency", "Margin per unit parameter norm at the end, against dataset size", "margin / ‖θ‖"),
+    ):
+        if not any(r.get(value) is not None for r in rows):
+            continue
+        fig = go.Figure()
+        for outcome, colour in OUTCOME_COLOURS.items():
+            mine = [r for r in rows if r.get("outcome") == outcome and r.get(value) is not None and KEY in r]
+            if mine:
+                fig.add_trace(go.Scatter(x=[int(r[KEY] * n) for r in mine], y=[r[value] for r in mine],
+                                         mode="markers", name=outcome, marker={"color": colour, "size": 9}))
+        if value == "final_test_acc":
+            points = [p for p in critical.curve if p.mean_test_acc is not None]
+            fig.add_trace(go.Scatter(x=[p.n_train for p in points], y=[p.mean_test_acc for p in points],
+                                     mode="lines", name="mean", line={"color": "#333"}))
+            fig.add_hline(y=critical.criterion, line_dash="dot", line_color="#777",
+                          annotation_text=f"criterion {critical.criterion:g}")
+        lo, hi = critical.bracket
+        if lo is not None and hi is not None:
+            fig.add_vrect(x0=int(lo * n), x1=int(hi * n), fillcolor="#2a9d8f", opacity=0.12, line_width=0)
+        if critical.estimate is not None:
+            fig.add_vline(x=critical.estimate * n, line_dash="dash", line_color="#264653",
+                          annotation_text=f"D_crit ≈ {critical.estimate * n:.0f}")
+        fig.update_layout(title=title, xaxis_title="training pairs D", yaxis_title=y_title, width=FIGURE_WIDTH,
+                          height=420, autosize=False, plot_bgcolor="white",
+                          margin={"t": 60, "l": 70, "r": 20, "b": 90},
+                          legend={"orientation": "h", "x": 0, "y": -0.2, "yanchor": "top"})
+        figs.append(fig)
+    return figs
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     columns = list(dict.fromkeys(k for row in rows for k in row))
 
@@ -104,22 +151,28 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_sweep_report(out: Path, rows: list[dict[str, Any]], axes: tuple[str, str] | None, title: str) -> Path:
-    """Write ``out/report.html`` and return its path."""
+def write_sweep_report(out: Path, rows: list[dict[str, Any]], axes: tuple[str, str] | None, title: str,
+                       critical: Any = None) -> Path:
+    """Write ``out/report.html`` and return its path (with the D_crit figures and line for ``critical``)."""
     parts, first = [], True
+    if critical is not None:
+        for i, fig in enumerate(critical_figures(rows, critical)):
+            parts.append(fig.to_html(full_html=False, include_plotlyjs=first, div_id=f"fig-critical-{i}"))
+            first = False
     if axes is not None:
         for value, label, missing in DIAGRAMS:
             fig = diagram_figure(rows, axes[0], axes[1], value, label, missing)
             parts.append(fig.to_html(full_html=False, include_plotlyjs=first, div_id=f"fig-{value}"))
             first = False
-    else:
+    elif critical is None:
         parts.append("<p>No phase diagram: the sweep varies fewer than two settings.</p>")
     note = ("Cells: median over the runs that share the cell (the other varied settings), then "
             "(runs that reached it / runs in the cell). Steps are logged steps (train.eval_every).")
+    found = "" if critical is None else f"<p><b>{html.escape(critical.describe())}</b></p>"
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}} .grid{{display:grid;grid-template-columns:repeat(auto-fill,{FIGURE_WIDTH}px);gap:1em}}</style>
-</head><body><h1>{html.escape(title)}</h1><p>{len(rows)} runs. {note}</p>
+</head><body><h1>{html.escape(title)}</h1><p>{len(rows)} runs. {note}</p>{found}
 <div class="grid">{''.join(f'<div>{p}</div>' for p in parts)}</div>
 <h2>Results</h2>{_table(rows)}</body></html>"""
     path = out / "report.html"

@@ -40,6 +40,24 @@ def key_names_of(run: Any, keys: list[int] | None) -> list[str] | None:
     return [group.component_name(k) for k in keys]
 
 
+def efficiency_of(run: Any) -> dict[str, float | None]:
+    """``final_efficiency`` (the network's margin per unit norm), ``_gen`` and ``_mem`` at the final checkpoint
+    (``grokkit.measures.efficiency``); None where the task has no circuit or the run no checkpoint."""
+    import warnings
+
+    from grokkit.errors import GrokkitError
+    from grokkit.measures.offline import measure_model
+
+    keys = ("efficiency", "efficiency_gen", "efficiency_mem")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the key self-check's warning: the sweep reports the numbers
+            row = measure_model(run.load_model(), run.dataset, ["efficiency"], rule=run.config.measures.key_freq_rule)
+    except GrokkitError:
+        return {f"final_{k}": None for k in keys}
+    return {f"final_{k}": row[k] for k in keys}
+
+
 def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
     from grokkit.measures.outcome import classify
     from grokkit.measures.phases import story_of_run

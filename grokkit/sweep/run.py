@@ -50,6 +50,7 @@ class SweepOutcome:
     report: Path
     results: Path
     wall_s: float
+    critical: Any = None  # grokkit.sweep.critical.Critical, for a spec with [sweep.critical]
 
 
 def check_runs(spec: SweepSpec) -> None:
@@ -141,10 +142,19 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions 
             _train(ex, plan_batches(todo, spec.max_stack, ex.slots), out, nodes, progress, report)
     rows = [{**result_row(r.name, r.settings, runs[r.name]), **({"node": nodes.get(r.name)} if nodes else {})}
             for r in spec.runs]
+    critical = None
+    if spec.critical is not None:  # D_crit over task.frac_train, with each run's final circuit efficiency
+        from grokkit.sweep.critical import find_critical
+        from grokkit.sweep.results import efficiency_of
+
+        rows = [{**row, **efficiency_of(runs[r.name])} for row, r in zip(rows, spec.runs)]
+        critical = find_critical(rows, spec.critical.criterion, spec.runs[0].config.task.n_rows,
+                                 max(r.config.train.steps for r in spec.runs))
+        SweepFolder(out).write_critical(critical.to_dict())
     results, _ = write_results(out, rows)
-    page = write_sweep_report(out, rows, spec.diagram, title)
+    page = write_sweep_report(out, rows, spec.diagram, title, critical)
     trained = [name for name in runs if name not in skipped]
-    return SweepOutcome(trained, skipped, rows, page, results, time.perf_counter() - t0)
+    return SweepOutcome(trained, skipped, rows, page, results, time.perf_counter() - t0, critical)
 
 
 def _train(ex: Executor, batches: list[list[str]], out: Path, nodes: dict[str, str], progress: bool,

@@ -17,6 +17,8 @@
     [sweep.diagram]              # the phase diagram's axes (default: the first two grid keys)
     x = "task.frac_train"
     y = "train.weight_decay"
+    [sweep.critical]             # optional: find the critical dataset size over task.frac_train
+    criterion = 0.5              # (grokkit.sweep.critical)
 
 Any ``section.key`` of a task spec can vary (task, model width included, optimiser,
 accelerators). Every expanded run is validated before anything is trained.
@@ -31,9 +33,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from grokkit.errors import SpecError
+from grokkit.sweep.critical import CriticalSpec, parse_critical
 from grokkit.spec import RunConfig, apply_overrides, config_from_dict, read_spec
 
-SWEEP_KEYS = ("grid", "runs", "diagram", "max_stack")
+SWEEP_KEYS = ("grid", "runs", "diagram", "max_stack", "critical")
 DEFAULT_MAX_STACK = 32
 NAME_MAX = 255  # bytes in one folder name on Linux and macOS file systems
 
@@ -56,6 +59,7 @@ class SweepSpec:
     diagram: tuple[str, str] | None  # (x, y) settings of the phase diagram
     max_stack: int = DEFAULT_MAX_STACK
     base: dict[str, Any] = field(default_factory=dict)
+    critical: CriticalSpec | None = None  # [sweep.critical]: find D_crit over task.frac_train
 
 
 def _dotted(name: str, source: str) -> str:
@@ -124,7 +128,8 @@ def expand(data: dict[str, Any], source: str = "sweep spec", overrides: Iterable
     max_stack = sweep.get("max_stack", DEFAULT_MAX_STACK)
     if isinstance(max_stack, bool) or not isinstance(max_stack, int) or max_stack < 1:
         raise SpecError(f"{source}: sweep.max_stack must be an integer >= 1, got {max_stack!r}")
-    return SweepSpec(runs, varied, axes, max_stack, base)
+    critical = None if "critical" not in sweep else parse_critical(sweep["critical"], grid_keys, source)
+    return SweepSpec(runs, varied, axes, max_stack, base, critical)
 
 
 def load_sweep(path: str | Path, overrides: Iterable[str] = ()) -> SweepSpec:
