@@ -39,6 +39,11 @@ def test_outcome_classes_follow_the_documented_rules(train, test, expected):
     assert found.describe().startswith(expected + ": ")
 
 
+def test_a_dip_after_grokking_says_so():
+    found = classify(rows(FIT, [0.02] * 5 + [1.0] * 14 + [0.95]))
+    assert found.outcome == "grokked" and "a dip, not lost" in found.describe() and "95.0%" in found.describe()
+
+
 def test_the_settled_window_is_the_last_quarter_of_the_steps():
     found = classify(rows(FIT, [0.05] * 15 + [0.6] * 5))  # steps 0 … 1900: the window starts at 1425
     assert found.window == (1500, 1900) and found.settled_test_acc == pytest.approx(0.6)

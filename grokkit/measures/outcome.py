@@ -55,7 +55,10 @@ class Outcome(NamedTuple):
         settled = f"test acc {self.settled_test_acc:.1%} ± {self.settled_spread / 2:.1%} over steps {a}–{b}"
         why = {
             "not fitted": f"train acc {self.final_train_acc:.1%} < {GROKKED_ACC:.0%} at the end",
-            "grokked": f"test acc {self.final_test_acc:.1%} ≥ {GROKKED_ACC:.0%} at the end",
+            "grokked": (f"test acc {self.final_test_acc:.1%} ≥ {GROKKED_ACC:.0%} at the end"
+                        if self.final_test_acc >= GROKKED_ACC else
+                        f"test acc reached {self.best_test_acc:.1%}, {self.final_test_acc:.1%} at the end "
+                        f"(≥ {LOST_BELOW:.0%}: a dip, not lost)"),
             "ungrokked": f"test acc reached {self.best_test_acc:.1%}, then fell to {self.final_test_acc:.1%} "
                          f"(< {LOST_BELOW:.0%})",
             "memorised": f"{settled} (< {SEMI_BOUNDS[0]:.0%})",

@@ -83,7 +83,7 @@ class Critical(NamedTuple):
     def describe(self) -> str:
         """One line: the bracket and estimate, as fractions and training pairs."""
         lo, hi = self.bracket
-        pairs = lambda f: f"{f:g} ({int(f * self.n_rows)} pairs)"  # noqa: E731
+        pairs = lambda f: f"{f:.3g} ({int(f * self.n_rows)} pairs)"  # noqa: E731
         head = f"D_crit (final test acc ≥ {self.criterion:.0%} after {self.steps} steps): "
         if lo is None and hi is None:
             return head + "no run has a final row"
