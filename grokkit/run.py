@@ -33,13 +33,17 @@ class Run:
         self.path = Path(path)
         self.folder = RunFolder(self.path)
         record = self.folder.read_config_record()
-        self.config: RunConfig = config_from_dict(record["config"], source=str(self.folder.config_path))
+        where = str(self.folder.config_path)
+        try:
+            self.config: RunConfig = config_from_dict(record["config"], source=where)
+        except GrokkitError as exc:  # a field's own check names the field; the file is named here
+            raise RunError(str(exc) if where in str(exc) else f"{where}: {exc}") from None
         from grokkit.limits import check_readable
 
-        check_readable(self.config, str(self.folder.config_path))  # its sizes, before any grid or weights are built
+        check_readable(self.config, where)  # its sizes, before any grid or weights are built
         self.folder.max_entries = max_entries(self.config)  # the longest list a row of this run's logs can hold
         # changes made by `grokkit resume --steps` (grokkit.extend): from_step, changed, previous config
-        self.extended: list[dict[str, Any]] = check_extensions(record, self.config, str(self.folder.config_path))
+        self.extended: list[dict[str, Any]] = check_extensions(record, self.config, where)
 
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> "Run":

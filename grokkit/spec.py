@@ -51,6 +51,28 @@ SECTIONS: dict[str, type] = {
 }
 
 
+MAX_INT = 2**63 - 1  # every integer a config holds fits a 64-bit seed, count or size (torch's and numpy's)
+MAX_ITEMS = 100_000  # entries of a list value (key frequencies, grids): far beyond any real spec
+
+
+def check_size(name: str, value: Any) -> None:
+    """Refuse (one SpecError naming the field) an integer beyond 64 bits or a list longer than ``MAX_ITEMS``,
+    before a config's own checks (which compare, convert to float or seed a generator with it) see it."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT - 1 <= value <= MAX_INT:
+        digits = len(str(abs(value))) if abs(value) < 10**4000 else "thousands of"
+        raise SpecError(f"{name}: an integer of {digits} digits; allowed: a 64-bit integer (|value| < 2**63)")
+    if isinstance(value, (list, tuple)):
+        if len(value) > MAX_ITEMS:
+            raise SpecError(f"{name}: a list of {len(value)} entries; allowed: at most {MAX_ITEMS}")
+        for item in value:
+            check_size(name, item)
+    elif isinstance(value, dict):
+        if len(value) > MAX_ITEMS:
+            raise SpecError(f"{name}: a table of {len(value)} entries; allowed: at most {MAX_ITEMS}")
+        for item in value.values():
+            check_size(name, item)
+
+
 def section_configs(data: dict[str, Any], sections: dict[str, type], source: str = "spec") -> dict[str, Any]:
     """One typed config per section of ``data``, rejecting unknown sections and keys.
 
@@ -66,9 +88,10 @@ def section_configs(data: dict[str, Any], sections: dict[str, type], source: str
         if not isinstance(values, dict):
             raise SpecError(f"{source}: [{section}] must be a table of key = value pairs")
         allowed = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
+        for key, value in values.items():
             if key not in allowed:
                 raise SpecError(f"{source}: unknown key {section}.{key}; allowed: {', '.join(allowed)}")
+            check_size(f"{section}.{key}", value)
         parts[section] = cls(**{k: v for k, v in values.items() if v is not None})  # __post_init__ validates
     return parts
 

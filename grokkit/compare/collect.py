@@ -37,6 +37,7 @@ from typing import Any
 from grokkit.errors import RunError
 from grokkit.files.jsonl import loads
 from grokkit.files.layout import MEASURES_FILE
+from grokkit.files.tagged import MAX_RECORD
 from grokkit.measures.milestones import GROKKED_ACC  # re-exported for the page
 from grokkit.measures.phases import story_of_run
 from grokkit.toy.measures import SMALL_DIM
@@ -79,6 +80,9 @@ def _sweep_record(path: Path, arg: str, expected: str, what: str) -> dict[str, A
     record_path = path / SPEC_FILE  # both sweeps name their record so
     if not record_path.is_file():
         raise RunError(f"{arg} {path}: not a {what} (no sweep.json)")
+    if record_path.stat().st_size > MAX_RECORD:
+        raise RunError(f"{arg} {path}: sweep.json is {record_path.stat().st_size} bytes; a sweep record is at most "
+                       f"{MAX_RECORD} (damaged or edited)")
     try:
         record = loads(record_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -173,17 +177,18 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
     path = Path(path)
     record = _sweep_record(path, arg, TRANSFORMER_FORMAT, "grokkit transformer sweep")
     listed = record.get("runs", {})
-    if not isinstance(listed, dict) or not listed:
+    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+        raise RunError(f"{arg} {path}: its sweep.json runs are not a table of run name → settings (damaged or edited)")
+    if not listed:
         raise RunError(f"{arg} {path}: the sweep lists no runs")
     names = list(listed)
     runs = []
     for name in names:
         if name in ("", ".", "..") or "/" in name or "\\" in name:  # a folder of runs/, never a path out of it
             raise RunError(f"{arg} {path}: sweep.json names run {name!r}, which is not a folder name")
-        try:
-            run = Run(path / "runs" / name)
-        except RunError:
-            raise RunError(f"{arg} {path}: run {name} is missing or not a grokkit run") from None
+        if not (path / "runs" / name).is_dir():
+            raise RunError(f"{arg} {path}: run {name} is missing")
+        run = Run(path / "runs" / name)  # a damaged run: one line naming its file
         if not run.metrics():
             raise RunError(f"{arg} {path}: run {name} has no metrics yet; finish the sweep first")
         runs.append(run)

@@ -27,11 +27,11 @@ import torch
 
 from grokkit.errors import RunError
 from grokkit.files.checkpoint import META_FILE, PREFIX, list_checkpoints, save_checkpoint
-from grokkit.files.jsonl import append_row, loads, read_rows, write_rows
+from grokkit.files.jsonl import MAX_STEP, append_row, loads, read_rows, write_rows
 from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, LOCK_FILE, MEASURES_FILE, METRICS_FILE,
                                   REPORT_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
 from grokkit.files.links import CHECKPOINT_NAMES, RUN_FILES
-from grokkit.files.tagged import read_tagged, write_tagged
+from grokkit.files.tagged import MAX_RECORD, read_tagged, write_tagged
 from grokkit.files.values import MAX_ENTRIES, check_rows
 
 METRIC_KEYS = ("step", "train_loss", "test_loss", "train_acc", "test_acc")  # every metrics row has these
@@ -90,9 +90,12 @@ class RunStatus(Mapping):
             value = record.get(key)
             if value is None and optional:
                 return None
-            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-                allowed = {bool: "true or false", int: "an integer", str: "a string", dict: "a table"}[kind]
-                raise RunError(f"{path}: {key} = {value!r}; allowed: {allowed}{' or null' if optional else ''}")
+            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)) or (
+                    kind is int and not 0 <= value <= MAX_STEP) or (kind is str and len(value) > 10_000):
+                allowed = {bool: "true or false", int: f"a step in [0, {MAX_STEP}]", str: "a string",
+                           dict: "a table"}[kind]
+                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+                raise RunError(f"{path}: {key} = {shown}; allowed: {allowed}{' or null' if optional else ''}")
             return value
 
         finished = bool(field("finished", bool, optional=False))
@@ -228,7 +231,8 @@ class RunFolder:
         return self._checked(read_rows(self.metrics_path, METRIC_KEYS), self.metrics_path)
 
     def _checked(self, rows: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
-        return check_rows(rows, path, max_entries=self.max_entries)
+        scalars = METRIC_KEYS if path == self.metrics_path else ()
+        return check_rows(rows, path, max_entries=self.max_entries, scalars=scalars)
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         append_row(self.metrics_path, row)
@@ -261,6 +265,8 @@ class RunFolder:
         path = self.status_path
         if not path.is_file():
             return None
+        if path.stat().st_size > MAX_RECORD:
+            raise RunError(f"{path}: {path.stat().st_size} bytes; a status record is at most {MAX_RECORD} (damaged or edited)")
         try:
             record = loads(path.read_bytes().decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):

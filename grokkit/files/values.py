@@ -45,11 +45,12 @@ def _shown(value: Any) -> str:
 
 
 def check_rows(rows: list[dict[str, Any]], path: str | Path, keys: Iterable[str] | None = None,
-               max_entries: int = MAX_ENTRIES) -> list[dict[str, Any]]:
+               max_entries: int = MAX_ENTRIES, scalars: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Refuse (one RunError naming the file, step and key) a value no view can show; returns ``rows``
-    with non-finite floats as None. ``keys``: check only these (e.g. a metrics row's losses and
-    accuracies); default every key."""
+    with non-finite floats as None. ``keys``: check only these; default every key. ``scalars``: keys
+    that must be single numbers (a metrics row's losses and accuracies)."""
     keys = None if keys is None else set(keys)
+    scalars = set(scalars)
     for row in rows:
         step = row.get("step")
         if not number(step):
@@ -60,6 +61,8 @@ def check_rows(rows: list[dict[str, Any]], path: str | Path, keys: Iterable[str]
             if isinstance(value, (list, dict)) and len(value) > max_entries:
                 raise RunError(f"{path}: step {step}: {key!r} holds {len(value)} entries; this run's model makes "
                                f"at most {max_entries}")
+            if key in scalars and not number(value):
+                raise RunError(f"{path}: step {step}: {key!r} = {_shown(value)} is not a number")
             base = TASK_PREFIX.sub("", key)  # a task mixture's task{k}_ columns read as the task's own
             if base == "key_freqs":
                 ok = isinstance(value, list) and all(isinstance(k, int) and not isinstance(k, bool)
