@@ -92,8 +92,9 @@ class RunStatus(Mapping):
                 return None
             if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)) or (
                     kind is int and not 0 <= value <= MAX_STEP) or (kind is str and len(value) > 10_000):
-                allowed = {bool: "true or false", int: f"a step in [0, {MAX_STEP}]", str: "a string",
-                           dict: "a table"}[kind]
+                allowed = {bool: "true or false", int: "an integer", str: "a string", dict: "a table"}[kind]
+                if kind is int and isinstance(value, int) and not isinstance(value, bool):
+                    allowed += f" in [0, {MAX_STEP}]"
                 shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
                 raise RunError(f"{path}: {key} = {shown}; allowed: {allowed}{' or null' if optional else ''}")
             return value
