@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 from grokkit.capacity.folder import CapacityFolder
 
 SHOWN_TASKS = 8  # loss-against-width curves drawn (spread over the tasks): more is unreadable
+PALETTE = ["#1d3557", "#e63946", "#2a9d8f", "#f4a261", "#6a4c93", "#8ab17d", "#e76f51", "#457b9d"]
 
 
 def _finite(values) -> list[float]:
@@ -81,9 +82,8 @@ def loss_figure(folder: CapacityFolder, beta: float) -> go.Figure:
     K = max(r["task"] for r in rows)
     theory = _theory(folder, beta)
     fig = go.Figure()
-    palette = ["#1d3557", "#e63946", "#2a9d8f", "#f4a261", "#6a4c93", "#8ab17d", "#e76f51", "#457b9d"]
     for n, k in enumerate(_spread(K, SHOWN_TASKS)):
-        colour = palette[n % len(palette)]
+        colour = PALETTE[n % len(PALETTE)]
         fig.add_trace(go.Scatter(x=widths, y=[_mean(r["loss_norm"] for r in rows if r["task"] == k and r["N"] == N)
                                               for N in widths], mode="markers+lines", name=f"task {k}",
                                  line=dict(color=colour), legendgroup=str(k)))
@@ -121,26 +121,31 @@ def residual_figure(folder: CapacityFolder, beta: float, rare: int) -> go.Figure
 
 
 def retention_figure(folder: CapacityFolder) -> go.Figure | None:
-    """Injection: final s̃_r against G per width, and the mean gain per injection and decay between them."""
+    """Injection: the rare task's final s_r and s̃_r against G per width, its mean gain per injection and its
+    mean decay between injections."""
     summary = folder.summary()["injection"]
     if not summary:
         return None
     rare = folder.spec().capacity.rare
-    final = {}
+    final: dict[tuple, list[dict]] = {}
     for r in folder.results():
         if r["gap"] and r["task"] == rare + 1:
-            final.setdefault((r["N"], r["gap"]), []).append(r["s_tilde"])
+            final.setdefault((r["N"], r["gap"]), []).append(r)
     widths = sorted({r["N"] for r in summary})
     gaps = sorted({r["gap"] for r in summary})
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("final s̃_r", "gain per injection", "decay between injections"))
-    for N in widths:
-        fig.add_trace(go.Scatter(x=gaps, y=[_mean(final.get((N, G), [])) for G in gaps], mode="markers+lines",
-                                 name=f"N = {N}", legendgroup=str(N)), 1, 1)
-        for col, key in ((2, "gain"), (3, "decay")):
+    fig = make_subplots(rows=1, cols=4, subplot_titles=("final s_r", "final s̃_r", "gain of s̃_r per injection",
+                                                        "decay of s̃_r between injections"))
+    for n, N in enumerate(widths):
+        colour = PALETTE[n % len(PALETTE)]
+        for col, key in ((1, "s"), (2, "s_tilde")):
+            fig.add_trace(go.Scatter(x=gaps, y=[_mean(r[key] for r in final.get((N, G), [])) for G in gaps],
+                                     mode="markers+lines", name=f"N = {N}", legendgroup=str(N), showlegend=col == 1,
+                                     line=dict(color=colour)), 1, col)
+        for col, key in ((3, "gain"), (4, "decay")):
             fig.add_trace(go.Scatter(x=gaps, y=[_mean(r[key] for r in summary if r["N"] == N and r["gap"] == G)
                                                 for G in gaps], mode="markers+lines", name=f"N = {N}",
-                                     legendgroup=str(N), showlegend=False), 1, col)
-    fig.update_xaxes(type="log", title_text="gap G (steps without the rare task)")
+                                     legendgroup=str(N), showlegend=False, line=dict(color=colour)), 1, col)
+    fig.update_xaxes(type="log", title_text="gap G")
     fig.update_layout(title="Retention of the rare task's signal over injection gaps", height=460)
     return fig
 

@@ -63,8 +63,8 @@ def write_report(path: str | Path) -> Path:
               f"in one stack, {train.steps} steps, batch {train.batch_size} ({esc(train.composition)} composition), "
               f"objective {esc(train.objective)}{esc(variant)}; trained in {summary['train_seconds']:.0f} s on "
               f"{esc(summary['device'])}.</p>",
-              "<h2>Learned pattern against the predicted staircase</h2>", agreement_table(summary),
-              f"<p>{esc(PUBLISHED)}</p>"]
+              "<h2>Learned pattern against the predicted staircase</h2>" if summary["agreement"] else "",
+              agreement_table(summary), f"<p>{esc(PUBLISHED)}</p>"]
     for name, fig in study_figures(folder.path).items():
         kind = name.split("_")[0]
         blocks.append(f"<h2>{esc(fig.layout.title.text or name)}</h2><p class='caption'>{esc(CAPTIONS.get(kind, ''))}"
