@@ -20,7 +20,8 @@ from grokkit.capacity.model import CapacityModels
 from grokkit.capacity.spec import CapacitySpec, load_capacity_spec, spec_from_dict
 from grokkit.capacity.study import StudyResult, run_study
 from grokkit.capacity.theory import MixtureTheory, mixture_theory
-from grokkit.capacity.train import StackCallback, TrainedStack, train_stack
+from grokkit.capacity.callbacks import StackCallback
+from grokkit.capacity.train import TrainedStack, train_stack
 
 __all__ = [
     "CapacityFolder",

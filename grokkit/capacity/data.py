@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from grokkit.capacity.config import CapacityTrainConfig, MixtureConfig
+from grokkit.capacity.config import CapacityTrainConfig, Member, MixtureConfig
 from grokkit.capacity.mixture import batch_counts, frequencies, injected_samples
 from grokkit.data.seeds import derive_seed
 
@@ -48,6 +48,15 @@ def pad_batches(parts: list[tuple[Tensor, Tensor, Tensor]]) -> Batch:
 
     return Batch(torch.stack([pad(x) for x, _, _ in parts]), torch.stack([pad(t) for _, t, _ in parts]),
                  torch.stack([pad(w) for _, _, w in parts]))
+
+
+def data_keys(members: list[Member]) -> tuple[list[tuple], list[int]]:
+    """The distinct data keys (in first-seen order) and each member's index into them."""
+    keys: list[tuple] = []
+    for member in members:
+        if member.data_key not in keys:
+            keys.append(member.data_key)
+    return keys, [keys.index(member.data_key) for member in members]
 
 
 class BatchStream:

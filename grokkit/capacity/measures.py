@@ -21,11 +21,11 @@ import math
 import torch
 from torch import Tensor
 
+from grokkit.capacity.callbacks import StackCallback
 from grokkit.capacity.config import MeasureConfig, Member, MixtureConfig
-from grokkit.capacity.data import pad_batches, task_batch
+from grokkit.capacity.data import data_keys, pad_batches, task_batch
 from grokkit.capacity.mixture import frequencies, frequent_set
 from grokkit.capacity.model import CapacityModels, task_losses
-from grokkit.capacity.train import StackCallback, data_keys
 from grokkit.data.seeds import derive_seed
 
 

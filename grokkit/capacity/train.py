@@ -7,8 +7,8 @@ optimiser is ``grokkit.optim.optimizers.StackOptimizer`` (torch's AdamW term for
 state per member). So a member of a stack of widths, seeds and β values follows the
 trajectory it follows alone, up to float summation order (``tests/test_capacity_train.py``).
 
-The trainer calls out: a ``StackCallback`` sees the models before and after every step;
-measures are taken by callbacks (``grokkit.capacity.measures``), never in here.
+The trainer calls out: a ``StackCallback`` (``grokkit.capacity.callbacks``) sees the models before
+and after every step; measures are taken by callbacks (``grokkit.capacity.measures``), never in here.
 """
 
 from __future__ import annotations
@@ -19,27 +19,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from grokkit.capacity.callbacks import StackCallback
 from grokkit.capacity.config import CapacityTrainConfig, Member, MixtureConfig
-from grokkit.capacity.data import BatchStream
+from grokkit.capacity.data import BatchStream, data_keys
 from grokkit.capacity.mixture import frequencies
 from grokkit.capacity.model import CapacityModels
 from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
 
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s: coefficient = clip / (norm + 1e-6), at most 1
-
-
-class StackCallback:
-    """Hooks of the capacity trainer (override what you need)."""
-
-    def on_start(self, models: CapacityModels) -> None:
-        """Before the first step (step 0)."""
-
-    def before_step(self, step: int, models: CapacityModels) -> None:
-        """Before the 1-based ``step`` is taken (the weights after step − 1)."""
-
-    def after_step(self, step: int, models: CapacityModels, loss: Tensor) -> None:
-        """After ``step``; ``loss``: ``[I]`` each member's training loss of that step."""
 
 
 @dataclass
@@ -56,15 +44,6 @@ class TrainedStack:
     """Wall time of the optimisation loop."""
     clipped: list[int]
     """Steps at which each member's gradient norm exceeded train.clip (and was scaled down)."""
-
-
-def data_keys(members: list[Member]) -> tuple[list[tuple], list[int]]:
-    """The distinct data keys (in first-seen order) and each member's index into them."""
-    keys: list[tuple] = []
-    for member in members:
-        if member.data_key not in keys:
-            keys.append(member.data_key)
-    return keys, [keys.index(member.data_key) for member in members]
 
 
 def clip_per_member(grads: list[Tensor], clip: float) -> Tensor:
