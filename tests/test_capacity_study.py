@@ -114,3 +114,31 @@ def test_every_figure_of_the_capacity_report_draws_in_headless_chromium(tmp_path
         assert "data-figures-failed" not in parsed.body, parsed.body["data-figures-failed"]
         assert parsed.body.get("data-figures-drawn") == str(expected) and len(parsed.drawn) == expected >= 2
         assert all(parsed.drawn.values()), [fig for fig, ok in parsed.drawn.items() if not ok]
+
+
+def test_a_stack_too_big_for_the_host_is_refused(tmp_path):
+    from grokkit.capacity.spec import check_memory, least_bytes, load_capacity_spec
+    from grokkit.errors import ConfigError
+
+    spec = load_capacity_spec(write_spec(tmp_path, SPEC))
+    need = least_bytes(spec)
+    assert need >= 4 * 6 * 64 * 12  # six models, each at least its batch of 64 inputs of D = 12
+    check_memory(spec, host=need)
+    with pytest.raises(ConfigError, match="stack.widths: 6 models up to width 6 need at least"):
+        check_memory(spec, host=need - 1)
+
+
+def test_the_paper_scale_spec_needs_a_gpu_and_says_so_before_writing(tmp_path):
+    import torch
+
+    from conftest import TASKS
+    from grokkit.capacity import load_capacity_spec, run_study
+    from grokkit.errors import ConfigError
+
+    spec = load_capacity_spec(TASKS / "huang2026.toml")
+    assert spec.train.device == "cuda" and spec.capacity.dim == 1024 and max(spec.stack.widths) == 256
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the paper-scale spec would run")
+    with pytest.raises(ConfigError, match="train.device"):
+        run_study(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

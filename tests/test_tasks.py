@@ -5,7 +5,7 @@ or one run. Each is
 first loaded exactly as shipped (every value validated, a sweep expanded), then trained
 briefly: a run or the first and last run of a sweep for two steps at the spec's own
 sizes (a few seconds even at p = 113), a toy sweep with small n and the spec's first
-training-set sizes, a capacity study for two steps with one seed. Specs meant for a GPU (``device = "cuda"``) are validated as written
+training-set sizes, a capacity study for two steps with one seed and its first two widths. Specs meant for a GPU (``device = "cuda"``) are validated as written
 and trained on the CPU with their sizes cut down.
 """
 
@@ -83,9 +83,9 @@ def test_toy_spec_loads_and_trains_at_a_small_n(path, tmp_path):
 def test_capacity_spec_loads_and_trains_two_steps(path, tmp_path):
     from grokkit.capacity import load_capacity_spec, run_study
 
-    load_capacity_spec(path)  # every value as written
+    shipped = load_capacity_spec(path)  # every value as written, including a GPU-only device
     spec = load_capacity_spec(path, ["train.steps=2", "measures.eval_every=1", "measures.interference_batch=16",
-                                     "stack.seeds=1", "train.device=cpu"])
+                                     "stack.seeds=1", "train.device=cpu", f"stack.widths={shipped.stack.widths[:2]}"])
     result = run_study(spec, tmp_path / "capacity", log=lambda *_: None)
     assert len(result.results) == len(spec.members()) * spec.capacity.K
     assert all(row["step"] == 2 and math.isfinite(row["loss_norm"]) for row in result.results)

@@ -101,5 +101,38 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> CapacitySpec:
 
 
 def load_capacity_spec(path: str | Path, overrides: Iterable[str] = ()) -> CapacitySpec:
-    """Read a capacity TOML spec, apply ``--set`` overrides, and validate everything."""
-    return spec_from_dict(apply_overrides(read_spec(path), overrides), source=str(path))
+    """Read a capacity TOML spec, apply ``--set`` overrides, and validate everything (memory included)."""
+    spec = spec_from_dict(apply_overrides(read_spec(path), overrides), source=str(path))
+    check_memory(spec)
+    return spec
+
+
+FLOAT = 4
+
+
+def least_bytes(spec: CapacitySpec) -> int:
+    """A lower bound on what one training step of the whole stack holds: per model, its copy of the batch
+    ([B_max, D] inputs), its hidden and all-decoder outputs and their gradients ([B_max, N_max + K·d_T], twice),
+    and its parameters with gradients and AdamW's two moments (4 copies of N_max·(D + K·d_T))."""
+    mix, train = spec.capacity, spec.train
+    injected = max((injected_samples(g, train.batch_size, float(frequencies(mix.K, b)[mix.rare]))
+                    for g in spec.injection.gaps for b in spec.betas), default=0)
+    rows = train.batch_size + injected
+    n_max, outputs = max(spec.stack.widths), mix.K * mix.d_T
+    per_model = rows * (mix.dim + 2 * (n_max + outputs)) + 4 * n_max * (mix.dim + outputs)
+    return FLOAT * len(spec.members()) * per_model
+
+
+def check_memory(spec: CapacitySpec, host: int | None = None) -> None:
+    """Refuse (ConfigError naming stack.widths) a CPU stack that cannot fit in the host's memory."""
+    from grokkit.limits import gigabytes, host_available
+
+    if spec.train.device != "cpu":
+        return  # a GPU's memory is its own; torch says so at the first step
+    host = host_available() if host is None else host
+    need = least_bytes(spec)
+    if host is not None and need > host:
+        raise ConfigError(f"stack.widths: {len(spec.members())} models up to width {max(spec.stack.widths)} need at "
+                          f"least {gigabytes(need)} of host memory per step; {gigabytes(host)} is available; allowed: "
+                          "fewer models (stack.widths, stack.seeds, stack.betas, injection.gaps) or a smaller "
+                          "train.batch_size")
