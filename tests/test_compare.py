@@ -174,7 +174,6 @@ def test_unmeasured_runs_are_refused_then_measured_with_the_flag(sweeps, tmp_pat
     ("toy_missing", "--toy"),
     ("transformer_empty", "--transformer"),
     ("measures_without_excluded", "--transformer"),
-    ("out_is_dir", "--out"),
 ])
 def test_bad_input_is_one_line_exit_2_nothing_written(sweeps, measured, tmp_path, capsys, case, arg):
     toy, transformer, page = sweeps[0], measured, tmp_path / "page.html"
@@ -192,9 +191,6 @@ def test_bad_input_is_one_line_exit_2_nothing_written(sweeps, measured, tmp_path
         shutil.copytree(measured, transformer)
         target = transformer / "runs" / "task.frac_train=0.7" / "measures.jsonl"
         target.write_text(json.dumps({"step": 0, "weight_norm": 1.0}) + "\n")
-    elif case == "out_is_dir":
-        page = tmp_path / "dir"
-        page.mkdir()
     before = sorted(p.name for p in tmp_path.rglob("*"))
     code, _, err = cli(capsys, "compare", "--toy", toy, "--transformer", transformer, "--out", page, "--measure")
     assert code == 2 and err.startswith(f"grokkit: error: {arg}") and err.count("\n") == 1, err
@@ -222,6 +218,15 @@ def test_compare_of_measured_sweeps_does_not_import_transformer_lens(sweeps, mea
     argv = ["compare", "--toy", str(sweeps[0]), "--transformer", str(measured), "--out", str(page)]
     assert heavy_imports(f"from grokkit.cli import main\nassert main({argv!r}) == 0") == []
     assert page.is_file()
+
+
+@pytest.mark.parametrize("out", [".", "pages/", "pages/../page.html"])
+def test_out_may_be_a_folder_or_an_odd_but_valid_path(sweeps, measured, tmp_path, capsys, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    code, printed, err = cli(capsys, "compare", "--toy", sweeps[0], "--transformer", measured, "--out", out)
+    assert code == 0, err  # `--out .` was refused as a directory
+    expected = {".": "compare.html", "pages/": "pages/compare.html", "pages/../page.html": "page.html"}[out]
+    assert (tmp_path / expected).is_file()
 
 
 def test_compare_refuses_a_sweep_record_naming_a_path_outside_its_runs(tmp_path, capsys):

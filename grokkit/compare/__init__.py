@@ -17,13 +17,12 @@ from grokkit.compare.collect import OWN_DIRECTION, ToySide, TransformerRun, load
 
 def write_comparison(toy: str | Path, transformer: str | Path, out: str | Path, measure: bool = False,
                      log=print) -> Path:
-    """Check both sweeps, measure what ``measure`` allows, then write the page to ``out`` atomically."""
+    """Check both sweeps, measure what ``measure`` allows, then write the page to ``out`` atomically
+    (``out`` a folder: ``compare.html`` in it)."""
     from grokkit.compare.page import render_page
-    from grokkit.errors import RunError
-    from grokkit.files.page import write_page
+    from grokkit.files.page import page_path, write_page
 
-    if Path(out).is_dir():
-        raise RunError(f"--out {out}: is a directory; give the page's file name, e.g. {Path(out) / 'compare.html'}")
+    out = page_path(out, "compare.html")  # `--out .` or `--out pages/`: compare.html in that folder
     toy_side = load_toy(toy)
     runs = load_transformer(transformer, measure=measure, log=log)
     return write_page(out, render_page(toy_side, runs, transformer))

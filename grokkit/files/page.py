@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
@@ -133,13 +134,24 @@ Promise.all(Object.entries(FIGURES).map(([id, fig]) => Plotly.newPlot(id, fig.da
 """
 
 
+def page_path(out: str | Path, name: str = REPORT_FILE) -> Path:
+    """Where a page given as ``out`` goes: ``out`` itself, or ``name`` inside it when it names a folder
+    (one that exists, ``.`` included, or any path written with a trailing separator)."""
+    if str(out).endswith(("/", os.sep)) or Path(out).is_dir():
+        return Path(out) / name
+    return Path(out)
+
+
 def write_page(path: str | Path, page: str) -> Path:
-    """Write ``page`` to ``path`` atomically (its folder made if need be) and return the path."""
-    path = Path(path)
+    """Write ``page`` to ``path`` atomically (its folder made if need be) and return the path written.
+
+    ``path`` may name a folder (``--out .``, ``--out runs/``: one that exists, or any path ending in a
+    separator): the page is then ``REPORT_FILE`` inside it."""
+    path = page_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, page)
     return path
 
 
-__all__ = ["REPORT_FILE", "STYLE", "Section", "card", "dom_id", "esc", "figure_div", "page_html", "script_json", "table",
-           "write_page"]
+__all__ = ["REPORT_FILE", "STYLE", "Section", "card", "dom_id", "esc", "figure_div", "page_html", "page_path",
+           "script_json", "table", "write_page"]

@@ -63,7 +63,7 @@ def write_run(source: Source, config: RunConfig, out: str | Path, loaded: Loaded
     that exists (empty) is written under its lock, re-checked empty once the lock is held: an import
     racing another writer there (a second import, a ``train --out``) is refused in one line.
     """
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # `--out .` or `x/..` too: the hidden folder is named after the folder itself
     if out.is_symlink():
         raise ImportFileError(f"--out {out}: is a symbolic link; import into a new directory")
     if out.exists() and (not out.is_dir() or not RunFolder(out).is_empty()):

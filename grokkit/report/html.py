@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from grokkit.files.page import REPORT_FILE, card, esc, page_html, table, write_page
+from grokkit.files.page import REPORT_FILE, card, esc, page_html, page_path, table, write_page
 from grokkit.report.collect import ReportData, collect, measures_at
 from grokkit.report.sections import curve_sections, final_sections
 
@@ -154,7 +154,7 @@ def write_report(run: Any, out: str | Path | None = None, step: int | None = Non
     A report written inside the run folder is gathered and written under the run's lock (one rule for
     writers, ``grokkit.files.lock``): beside a process training or measuring the run it is refused in
     one line, and it never shows a table half-way through a rewrite."""
-    path = Path(out) if out is not None else Path(run.path) / REPORT_FILE
+    path = page_path(out) if out is not None else Path(run.path) / REPORT_FILE  # `--out .` or `--out dir/` too
     if not _inside(path, Path(run.path)):
         return write_page(path, render_page(collect(run, step)))
     with run.locked():
