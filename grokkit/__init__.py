@@ -46,7 +46,9 @@ _EXPORTS = {
     "write_comparison": "grokkit.compare",  # what `grokkit compare` does
 }
 
-__all__ = sorted(_EXPORTS)
+_SUBMODULES = ("plots",)  # public submodules: grokkit.plots (every figure as a function) loads on first use
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES])
 
 
 def lazy_getattr(package: str, exports: dict[str, str], namespace: dict[str, Any]) -> Callable[[str], Any]:
@@ -62,7 +64,13 @@ def lazy_getattr(package: str, exports: dict[str, str], namespace: dict[str, Any
     return getattr_
 
 
-__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
+_names = lazy_getattr(__name__, _EXPORTS, globals())
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    return _names(name)
 
 
 def __dir__() -> list[str]:

@@ -237,3 +237,28 @@ def test_compare_refuses_a_sweep_record_naming_a_path_outside_its_runs(tmp_path,
     (tmp_path / "sw" / "sweep.json").write_text(json.dumps(record))
     with pytest.raises(RunError, match="not a folder name"):
         load_transformer(tmp_path / "sw")
+
+
+def test_the_plots_functions_draw_the_pages_figures_from_the_sweep_folders(sweeps, measured):
+    """grokkit.plots' compare, toy and sweep figures, from the folders alone (no width: they fill a cell)."""
+    import grokkit
+    import grokkit.plots as gp
+    from grokkit.compare.collect import load_toy, load_transformer
+    from grokkit.compare.page import memorised_figure, toy_counts_figure
+
+    toy, transformer = sweeps
+    assert gp.compare_toy_counts(toy).to_json() == toy_counts_figure(load_toy(toy)).to_json()
+    runs = load_transformer(measured, log=lambda *_: None)
+    assert gp.compare_memorised(measured).to_json() == memorised_figure(runs).to_json()
+    assert len(gp.compare_transformer_loss(measured).data[1].x) == len(runs)
+    for name in ("toy_test_loss", "toy_dimensionality", "toy_geometry", "toy_norms"):
+        fig = getattr(gp, name)(toy)
+        assert fig.data and fig.layout.width is None, name
+    from grokkit.toy.sweep import load_rows
+
+    mean_line = gp.toy_test_loss(toy).data[1]
+    assert sorted(set(mean_line.x)) == sorted({r["T"] for r in load_rows(toy)})  # the sweep's T values
+    with pytest.raises(grokkit.GrokkitError, match="varies 1 setting"):
+        gp.phase_diagram(transformer)  # only frac_train varies
+    fig = gp.phase_diagram(transformer, "final_test_acc", axes=("task.frac_train", "task.frac_train"))
+    assert fig.data and fig.layout.width is None

@@ -14,7 +14,7 @@ from grokkit.analysis.fourier import fourier_basis
 from grokkit.report import figures
 from grokkit.report.collect import FinalArrays, PhaseBand, ReportData
 from grokkit.report.html import render_page
-from grokkit.report.sections import series_for
+from grokkit.report.run_figures import series_for
 
 from conftest import TINY_SPEC
 
@@ -66,12 +66,13 @@ def test_every_section_draws_when_its_keys_are_present():
         neuron_explained=np.array([False, False, False, False, True, True]),
         attn_eq=np.full((2, 2, p, p), 0.5), attn_b_values=list(range(p)),
         logit_fourier=np.eye(p), key_freqs=[2], key_freqs_source="final",
+        component_names=["k=1", "k=2", "k=3"], component_shares=np.array([0.05, 0.9, 0.02]),
     )
     page = render_page(fake_data(measures, final))
     ids = figure_ids(page)
     for name in ("loss", "accuracy", "excluded_restricted", "ratio", "gini", "weight_norm", "neurons_explained",
                  "excluded_per_freq", "cos_cube", "attn_training", "embed", "logit_fourier", "neurons",
-                 "attention"):
+                 "attention", "key_components"):
         assert f"fig-{name}" in ids
     assert len(ids) == len(set(ids))
     assert "Not shown" not in page.split("Final checkpoint")[1]

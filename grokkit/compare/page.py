@@ -15,7 +15,7 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grokkit.compare.collect import GROKKED_ACC, OWN_DIRECTION, ToySide, TransformerRun
+from grokkit.compare.collect import GROKKED_ACC, OWN_DIRECTION, ToySide, TransformerRun, load_toy, load_transformer
 from grokkit.compare.explain import comparison_findings, memorised_summary, toy_findings, transformer_findings
 from grokkit.files.page import Section, card, esc, page_html, table
 from grokkit.report.figures import PALETTE
@@ -96,6 +96,22 @@ def memorised_figure(runs: list[TransformerRun]) -> go.Figure:
                     {"label": "log count", "method": "relayout", "args": [{"yaxis.type": "log"}]}],
     }])
     return _style(fig, 620)
+
+
+# --- the comparison's figures from the two sweep folders, one call each (``grokkit.plots`` lists them) -------
+def compare_toy_counts(toy: str | Path) -> go.Figure:
+    """Toy model: training points and features with their own direction against T."""
+    return toy_counts_figure(load_toy(toy))
+
+
+def compare_transformer_loss(transformer: str | Path, measure: bool = False) -> go.Figure:
+    """Transformer sweep: final test loss against the number of training pairs."""
+    return transformer_loss_figure(load_transformer(transformer, measure=measure, log=lambda *_: None))
+
+
+def compare_memorised(transformer: str | Path, measure: bool = False) -> go.Figure:
+    """Transformer sweep: memorised training examples (still right without the key frequencies) across training."""
+    return memorised_figure(load_transformer(transformer, measure=measure, log=lambda *_: None))
 
 
 def toy_table(toy: ToySide) -> str:

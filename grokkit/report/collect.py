@@ -69,6 +69,7 @@ class FinalArrays:
     attn_b_values: list[int] | None = None  # the b of each grid column (division skips b = 0)
     logit_fourier: np.ndarray | None = None  # [n, n] ‖(F·L·Fᵀ)[i, j, :]‖ over output classes
     logit_components: np.ndarray | None = None  # [n_components + 1]² the same, per (component of a, of b)
+    component_shares: np.ndarray | None = None  # [n_components] share of the centred logit table per component
     key_freqs: list[int] | None = None
     key_freqs_source: str = ""
     key_rule: str = ""  # the rule that chose them ("user" when given)
@@ -99,8 +100,9 @@ class ReportData:
     outcome: Any = None  # grokkit.measures.outcome.Outcome of the metrics rows (None without one)
 
 
-def collect(run: Any, step: int | None = None) -> ReportData:
-    """Gather a report's data from ``run`` (static figures from checkpoint ``step``, default the last)."""
+def collect(run: Any, step: int | None = None, final: bool = True) -> ReportData:
+    """Gather a report's data from ``run`` (static figures from checkpoint ``step``, default the last;
+    ``final=False``: the curves only, no checkpoint opened)."""
     data = ReportData(
         run_path=str(run.path.resolve()),
         config=run.config.to_dict(),
@@ -119,7 +121,9 @@ def collect(run: Any, step: int | None = None) -> ReportData:
         )
     _add_phases(data)
     data.outcome = classify(data.metrics)
-    if run.config.task.is_mixture:  # one group per task: the mixture sections (grokkit.report.mixture) instead
+    if not final:
+        data.missing["final"] = "the final checkpoint was not read (collect(final=False))"
+    elif run.config.task.is_mixture:  # one group per task: the mixture sections (grokkit.report.mixture) instead
         data.missing["final"] = ("a task mixture: its tasks' groups differ, so the final checkpoint is read per task "
                                  "in the sections of the task mixture above")
     elif run.checkpoint_steps():
@@ -194,7 +198,7 @@ def _last_position(run: Any, step: int) -> _LastPosition:
 def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], missing: dict[str, str]) -> FinalArrays:
     """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
     from grokkit.analysis import fourier
-    from grokkit.analysis.groups import group_for, group_grid
+    from grokkit.analysis.groups import component_logit_shares, group_for, group_grid
     from grokkit.analysis.keys import key_set
 
     task = run.config.task
@@ -245,8 +249,10 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     out.neuron_freq = np.asarray(clusters.freq, dtype=np.int64)
     out.neuron_frac = np.asarray(clusters.frac_explained, dtype=np.float64)
     out.neuron_explained = np.asarray(clusters.explained, dtype=bool)
+    L_all = last.logits[grid.rows, : task.n_symbols].double()  # every output class, as the measures score
+    if group.circuit:
+        out.component_shares = component_logit_shares(basis, grid.labels, L_all).float().numpy()
     if group.circuit and row.get("step") == step and keys_fail(row):  # the self-check, with the better set
-        L_all = last.logits[grid.rows, : task.n_symbols].double()  # every output class, as the measures score
         better, explained, loss = better_keys(basis, grid.labels, L_all, ds.labels[grid.rows], row["test_loss"])
         out.key_check = KeyCheck(step, list(row["key_freqs"]), row["restricted_loss"], row["test_loss"],
                                  better, explained, loss)

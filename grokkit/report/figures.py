@@ -40,7 +40,9 @@ class Series(NamedTuple):
     dash: str | None = None
 
 
-def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+def style(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    """grokkit's look: the title at the left, white template, legend below; a height and no width, so the
+    figure fills its container (a notebook cell, a report card)."""
     fig.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 15}},
         height=height,
@@ -99,7 +101,7 @@ def line_figure(
             {"label": "log steps", "method": "relayout", "args": [{"xaxis.type": "log"}]},
         ],
     }])
-    return _layout(fig, title)
+    return style(fig, title)
 
 
 def embedding_norm_figure(names: Sequence[str], norms: Sequence[float], key_freqs: Sequence[int] = ()) -> go.Figure:
@@ -121,7 +123,7 @@ def embedding_norm_figure(names: Sequence[str], norms: Sequence[float], key_freq
     fig.update_layout(barmode="group", hovermode="x")
     fig.update_xaxes(title_text="frequency k (0 = constant)", dtick=max(1, len(ks) // 28))
     fig.update_yaxes(title_text="norm of W_E's Fourier row")
-    return _layout(fig, "Embedding W_E in the Fourier basis", height=SQUARE)
+    return style(fig, "Embedding W_E in the Fourier basis", height=SQUARE)
 
 
 def neuron_cluster_figure(freq: np.ndarray, frac: np.ndarray, explained: np.ndarray, n_freqs: int) -> go.Figure:
@@ -144,7 +146,7 @@ def neuron_cluster_figure(freq: np.ndarray, frac: np.ndarray, explained: np.ndar
     fig.update_xaxes(title_text="frequency k", row=1, col=2)
     fig.update_yaxes(title_text="neurons", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="share of the neuron's Fourier mass", range=[0, 1.02], row=1, col=2)
-    _layout(fig, f"MLP neurons clustered by frequency ({int(explained.sum())} of {len(freq)} explained)")
+    style(fig, f"MLP neurons clustered by frequency ({int(explained.sum())} of {len(freq)} explained)")
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -169,7 +171,7 @@ def attention_figure(attn_eq: np.ndarray, b_values: Sequence[int], cols: int = 4
     fig.update_xaxes(title_text="b", constrain="domain")
     fig.update_yaxes(title_text="a", autorange="reversed", constrain="domain")
     fig.update_annotations(font_size=11)
-    _layout(fig, "Attention from '=' at the final checkpoint", height=110 + 300 * rows)
+    style(fig, "Attention from '=' at the final checkpoint", height=110 + 300 * rows)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -187,7 +189,7 @@ def logit_fourier_figure(names: Sequence[str], grid: np.ndarray) -> go.Figure:
     axis = {"tickvals": ticks, "ticktext": ["const"] + [t.split()[1] for t in ticks[1:]]}
     fig.update_xaxes(title_text="frequency k over b (cos k, then sin k)", **axis)
     fig.update_yaxes(title_text="frequency k over a", autorange="reversed", scaleanchor="x", **axis)
-    _layout(fig, "Logits in the 2-D Fourier basis", height=SQUARE)
+    style(fig, "Logits in the 2-D Fourier basis", height=SQUARE)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -199,7 +201,7 @@ def component_norm_figure(names: Sequence[str], norms: Sequence[float], key_freq
     fig = go.Figure(go.Bar(x=list(names), y=[float(v) for v in norms], marker_color=colours, name="norm"))
     fig.update_xaxes(title_text="component (red: key)")
     fig.update_yaxes(title_text="norm of W_E in the component")
-    return _layout(fig, "Embedding W_E by component of the group's basis", height=SQUARE)
+    return style(fig, "Embedding W_E by component of the group's basis", height=SQUARE)
 
 
 def component_map_figure(names: Sequence[str], grid: np.ndarray) -> go.Figure:
@@ -211,6 +213,25 @@ def component_map_figure(names: Sequence[str], grid: np.ndarray) -> go.Figure:
     ))
     fig.update_xaxes(title_text="component over b")
     fig.update_yaxes(title_text="component over a", autorange="reversed", scaleanchor="x")
-    _layout(fig, "Logits by pair of components of the group's basis", height=SQUARE)
+    style(fig, "Logits by pair of components of the group's basis", height=SQUARE)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def component_share_figure(names: Sequence[str], shares: Sequence[float], key_freqs: Sequence[int] = (),
+                           step: int | None = None) -> go.Figure:
+    """Each component's share of the centred logit table's squared norm (``component_logit_shares``); the key
+    components in red, their total share (what restricted loss keeps) in the title."""
+    keys = set(key_freqs)
+    shares = [float(v) for v in shares]
+    colours = ["#d62728" if k in keys else "#1f77b4" for k in range(1, len(shares) + 1)]
+    fig = go.Figure(go.Bar(x=list(names), y=shares, marker_color=colours, name="share",
+                           hovertemplate="%{x}<br>share %{y:.3f}<extra></extra>"))
+    explained = sum(shares[k - 1] for k in keys if 0 < k <= len(shares))
+    at = "" if step is None else f" at step {step}"
+    keys_text = ", ".join(names[k - 1] for k in sorted(keys) if 0 < k <= len(names)) or "none"
+    fig.update_xaxes(title_text="component (red: key)")
+    fig.update_yaxes(title_text="share of the centred logit table", rangemode="tozero")
+    style(fig, f"Key components {keys_text} explain {explained:.3f} of the logits{at}")
     fig.update_layout(hovermode="closest")
     return fig

@@ -51,9 +51,11 @@ def phase_grid(rows: list[dict[str, Any]], x: str, y: str, value: str) -> tuple[
     return xs, ys, z, text
 
 
-def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title: str, missing: str):
+def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title: str, missing: str,
+                   width: int | None = None):
     """A heatmap of the cells' medians, and the cells where no run got there in their own colour (MISSING_COLOUR,
-    with a legend entry), so a sweep where nothing grokked still draws every cell."""
+    with a legend entry), so a sweep where nothing grokked still draws every cell. ``width``: fixed (the page's
+    grid), or None to size to the container (a notebook cell)."""
     import plotly.graph_objects as go
 
     xs, ys, z, text = phase_grid(rows, x, y, value)
@@ -80,7 +82,7 @@ def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{missing}: no run of the cell got there",
                                  marker={"symbol": "square", "size": 14, "color": MISSING_COLOUR}, showlegend=True))
     fig.update_layout(
-        title=title, xaxis_title=x, yaxis_title=y, width=FIGURE_WIDTH, height=480, autosize=False,
+        title=title, xaxis_title=x, yaxis_title=y, width=width, height=480, autosize=width is None,
         margin={"t": 60, "l": 90, "r": 20, "b": 110}, plot_bgcolor="white",
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": xs},
         yaxis={"type": "category", "categoryorder": "array", "categoryarray": ys},
@@ -136,6 +138,51 @@ def critical_figures(rows: list[dict[str, Any]], critical: Any) -> list[Any]:
     return figs
 
 
+def sweep_rows(sweep: Any) -> list[dict[str, Any]]:
+    """The results rows of a sweep: ``run_sweep``'s outcome, its folder (``results.jsonl``), or the rows."""
+    from grokkit.errors import RunError
+    from grokkit.files.jsonl import loads
+    from grokkit.files.results import RESULTS_JSONL
+
+    if not isinstance(sweep, (str, Path)):
+        return list(getattr(sweep, "rows", sweep))
+    path = Path(sweep) / RESULTS_JSONL
+    try:
+        rows = [loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: cannot read the sweep's results ({exc})") from None
+    if not all(isinstance(row, dict) for row in rows):
+        raise RunError(f"{path}: not a results table (one JSON object per line)")
+    return rows
+
+
+def varied_settings(rows: list[dict[str, Any]]) -> list[str]:
+    """The settings (``section.key`` columns) that take more than one value across the rows, in column order."""
+    columns = list(dict.fromkeys(k for row in rows for k in row if "." in k))
+    return [c for c in columns if len({repr(row.get(c)) for row in rows}) > 1]
+
+
+def phase_diagram(sweep: Any, value: str = "grok_step", axes: tuple[str, str] | None = None) -> Any:
+    """The phase diagram of ``value`` (``grok_step``, ``memorise_step`` or ``final_test_acc``) over two varied
+    settings (default the first two), a cell per pair, coloured by the median over the other settings.
+
+    ``sweep``: ``run_sweep``'s outcome, a sweep folder or its results rows.
+    """
+    from grokkit.errors import RunError
+
+    rows = sweep_rows(sweep)
+    labels = {v: (label, missing) for v, label, missing in DIAGRAMS}
+    if value not in labels:
+        raise RunError(f"phase_diagram: value {value!r}; allowed: {', '.join(labels)}")
+    if axes is None:
+        varied = varied_settings(rows)
+        if len(varied) < 2:
+            raise RunError(f"phase_diagram: the sweep varies {len(varied)} setting(s) ({', '.join(varied) or 'none'}); "
+                           "a diagram needs two")
+        axes = (varied[0], varied[1])
+    return diagram_figure(rows, axes[0], axes[1], value, *labels[value])
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     columns = list(dict.fromkeys(k for row in rows for k in row))
 
@@ -161,7 +208,7 @@ def write_sweep_report(out: Path, rows: list[dict[str, Any]], axes: tuple[str, s
             first = False
     if axes is not None:
         for value, label, missing in DIAGRAMS:
-            fig = diagram_figure(rows, axes[0], axes[1], value, label, missing)
+            fig = diagram_figure(rows, axes[0], axes[1], value, label, missing, width=FIGURE_WIDTH)
             parts.append(fig.to_html(full_html=False, include_plotlyjs=first, div_id=f"fig-{value}"))
             first = False
     elif critical is None:

@@ -163,6 +163,50 @@ def _default_hidden_T(Ts: list[int]) -> list[int]:
     return sorted({Ts[round(i * (len(Ts) - 1) / 3)] for i in range(4)})
 
 
+def base_curve(rows: list[dict]) -> tuple:
+    """The curve the dimensionality and geometry figures show: m = 2 when present, else the first."""
+    keys = list(summary.curves(rows, "test_loss"))
+    return next((k for k in keys if k[0] == 2), keys[0])
+
+
+# --- the figures of a toy sweep folder, one call each (``grokkit.plots`` lists them) --------------------
+def toy_test_loss(sweep: str | Path, x: str = "T") -> go.Figure:
+    """Test loss − 1 against T (``x="T(1-S)"``: against the times each feature is seen), mean and range over seeds."""
+    return loss_figure(load_rows(sweep), x)
+
+
+def toy_dimensionality(sweep: str | Path) -> go.Figure:
+    """Feature and data-point dimensionalities against T, with the m/T guide."""
+    rows = load_rows(sweep)
+    return dimensionality_figure(Path(sweep), rows, base_curve(rows))
+
+
+def toy_geometry(sweep: str | Path, Ts: list[int] | None = None) -> go.Figure:
+    """W columns and hidden vectors of one m = 2 model per T (default: the report's choice of T)."""
+    rows = load_rows(sweep)
+    fig = geometry_figure(Path(sweep), rows, base_curve(rows), Ts or _default_hidden_T(sorted({r["T"] for r in rows})))
+    if fig is None:
+        from grokkit.errors import RunError
+
+        raise RunError(f"{sweep}: no m = 2 model at T = {Ts}: nothing to draw")
+    return fig
+
+
+def toy_norms(sweep: str | Path) -> go.Figure:
+    """‖W‖_F, ‖b‖ and mean ‖h_t‖ against T."""
+    return norms_figure(load_rows(sweep))
+
+
+def toy_loss_map(sweep: str | Path) -> go.Figure:
+    """Test loss − 1 over (T, m), when m is swept."""
+    return loss_map_figure(load_rows(sweep))
+
+
+def toy_repeated(sweep: str | Path) -> go.Figure:
+    """The repeated-data experiment: the repeated point's loss and the pentagon-band features against R."""
+    return repeated_figure(load_rows(sweep))
+
+
 def write_report(out: str | Path) -> Path:
     """Write OUT/report.html from the finished chunks of a sweep and return its path."""
     out = Path(out)
@@ -180,8 +224,7 @@ def write_report(out: str | Path) -> Path:
     sections.append(("Test loss (double descent)", intro, [loss_figure(rows)]))
 
     # the base curve: m = 2 when present, the first value of every other swept setting
-    keys = list(all_curves)
-    base = next((k for k in keys if k[0] == 2), keys[0])
+    base = base_curve(rows)
     checks = summary.regime_checks(rows, base)
     check_table = table(
         ["T", "seeds", "T-gon (all D_t within 10 % of m/T)", "max |D_t − m/T|/(m/T)", f"pentagon (5 in {PENTAGON_BAND}, rest < {SMALL_DIM})"],
