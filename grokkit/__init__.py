@@ -44,6 +44,7 @@ _EXPORTS = {
     "train_many": "grokkit.workflow",  # many runs of one shape as one stack
     "run_sweep": "grokkit.sweep.run",  # what `grokkit sweep` does
     "write_comparison": "grokkit.compare",  # what `grokkit compare` does
+    "run_pipeline": "grokkit.pipeline",  # what `grokkit run` does: train → measure → report
 }
 
 _SUBMODULES = ("plots",)  # public submodules: grokkit.plots (every figure as a function) loads on first use

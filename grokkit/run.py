@@ -23,6 +23,7 @@ from grokkit.spec import RunConfig, config_from_dict
 from grokkit.files.checkpoint import Checkpoint, load_checkpoint
 from grokkit.files.jsonl import MAX_STEP
 from grokkit.files.lock import locked
+from grokkit.files.rows import Rows
 from grokkit.files.run_folder import METRIC_KEYS, RunFolder, RunStatus, extensions_of  # noqa: F401 (METRIC_KEYS: read here by older callers)
 
 
@@ -151,13 +152,13 @@ class Run:
         """The run's full input grid, labels and train/test split."""
         return AlgorithmicDataset(self.config.task)
 
-    def metrics(self) -> list[dict[str, Any]]:
+    def metrics(self) -> Rows:
         """Every evaluation's row (a torn last line from a hard kill is skipped)."""
-        return self.folder.metrics()
+        return Rows(self.folder.metrics(), "metrics")
 
-    def measures(self) -> list[dict[str, Any]]:
+    def measures(self) -> Rows:
         """The progress-measures table, one row per measured step (empty before any measure)."""
-        return self.folder.measures()
+        return Rows(self.folder.measures(), "measures")
 
     def imported_curves(self) -> list[dict[str, Any]]:
         """An imported run's own loss records (``imported_losses.jsonl``: ``step``, ``train_loss``,
@@ -167,6 +168,55 @@ class Run:
     def status(self) -> RunStatus | None:
         """How training ended (finished, stopped early, diverged, imported); None while it has not."""
         return self.folder.status()
+
+
+    # --- views: what a notebook asks of a run -----------------------------------------------------------
+    # Presentation sits above this module (grokkit.report), so these import it when called, as pandas'
+    # ``DataFrame.plot`` does its plotting backend; a run read from Python alone never loads plotly.
+    def plot(self, name: str = "losses", **options: Any) -> Any:
+        """The report's figure ``name`` of this run as a plotly Figure (``grokkit.plots.RUN_FIGURES``: losses,
+        accuracies, excluded_restricted, gini, weight_norm, llc, embedding, neuron_clusters, attention,
+        logit_map, key_components …); the final-checkpoint figures take ``step=``."""
+        from grokkit.report.run_figures import RUN_FIGURES
+
+        if name not in RUN_FIGURES:
+            raise GrokkitError(f"plot: no figure {name!r}; allowed: {', '.join(RUN_FIGURES)}")
+        return RUN_FIGURES[name](self, **options)
+
+    def report(self, out: str | Path | None = None, step: int | None = None) -> Path:
+        """Write the HTML report (default ``RUN/report.html``) and return its path."""
+        from grokkit.report.html import write_report
+
+        return write_report(self, out, step)
+
+    def measure(self, measures: list[str] | None = None, **options: Any) -> Rows:
+        """``grokkit.measure_run`` on this run: the measures at every checkpoint, merged into its table."""
+        from grokkit.measures.offline import measure_run
+
+        return measure_run(self, measures, **options)
+
+    def summary(self) -> dict[str, Any]:
+        """Progress, milestones, phases and key components (what ``grokkit info --json`` prints)."""
+        from grokkit.report.summary import summarise
+
+        return summarise(self)
+
+    def __repr__(self) -> str:
+        from grokkit.report.summary import summary_lines
+
+        try:
+            return "\n".join(summary_lines(self))
+        except GrokkitError as exc:  # a damaged log: the repr still says which run and why
+            return f"Run({str(self.path)!r}): {exc}"
+
+    def _repr_html_(self) -> str:
+        from grokkit.files.page import esc
+        from grokkit.report.summary import run_html
+
+        try:
+            return run_html(self)
+        except GrokkitError as exc:
+            return f"<p>grokkit run {esc(self.path)}: {esc(exc)}</p>"
 
 
 def check_extensions(record: dict[str, Any], config: RunConfig, where: str) -> list[dict[str, Any]]:

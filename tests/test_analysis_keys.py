@@ -157,7 +157,7 @@ def test_a_frequency_whose_neurons_carry_a_harmonic_is_missed_by_neurons_and_fou
 def test_report_info_and_measure_tell_one_story(tmp_path, capsys):
     """The same milestones and phases in ``info``, ``measure`` and the report, from the stored metrics."""
     from grokkit.cli import main
-    from grokkit.commands.info import summarise
+    from grokkit.report.summary import summarise
     from grokkit.report.collect import collect
 
     run = fixture_run("add", tmp_path)

@@ -169,7 +169,7 @@ def test_interrupted_stack_resumes_bit_identical(tmp_path, tiny_config):
 
 def test_a_stacked_run_is_an_ordinary_run(tmp_path, tiny_config):
     """The solo trainer resumes a stacked checkpoint; the model loads as a TransformerLens bridge."""
-    from grokkit.commands.info import summarise
+    from grokkit.report.summary import summarise
 
     config = tiny_config(train={"grokfast": "ma", "grokfast_window": 4})
     solo = Run.create(tmp_path / "solo", config)

@@ -393,3 +393,32 @@ def test_a_negative_step_is_refused(tmp_path: Path, capsys) -> None:
     assert main(["import", str(tmp_path / "m.pth"), "--out", str(tmp_path / "run"), "--step", "-4"]) == 2
     assert "--step" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pth"]
+
+
+def test_a_run_written_in_the_papers_format_imports_back_with_the_same_logits(tmp_path: Path, tiny_config) -> None:
+    """``write_paper_file`` (the stand-in for the paper's published checkpoint in the notebook) round-trips."""
+    from grokkit.importer.export import write_paper_file
+    from grokkit.workflow import train_run
+
+    paper = {"init": "paper", "eq_output": True, "train_biases": True}
+    run = Run.create(tmp_path / "ours", tiny_config(task={"split": "paper", "seed": 3}, model=paper,
+                                                    train={"steps": 20, "eval_every": 1, "checkpoint_every": 10}))
+    train_run(run, progress=False)
+    path = write_paper_file(run, tmp_path / "paper" / "full_run.pth")
+    data = torch.load(path, weights_only=True)
+    assert data["checkpoint_epochs"] == [9, 19] and data["config"]["fn_name"] == "add"
+    assert data["checkpoints"][0]["blocks.0.attn.W_O"].dim() == 2  # the paper's layout
+
+    imported, source = import_file(path, tmp_path / "imported")
+    assert (source.format, source.layout) == ("checkpoints", "paper")
+    assert imported.checkpoint_steps() == [10, 20]
+    assert (imported.config.task.split, imported.config.task.seed) == ("paper", 3)
+    tokens = run.dataset.tokens
+    for step in (10, 20):
+        with torch.no_grad():
+            assert_close(imported.load_model(step)(tokens)[:, -1], run.load_model(step)(tokens)[:, -1])
+    from grokkit.files.jsonl import read_rows
+
+    curves = read_rows(imported.path / CURVES_FILE)
+    ours = {r["step"]: r["train_loss"] for r in run.metrics()}
+    assert all(abs(r["train_loss"] - ours[r["step"]]) < 1e-6 for r in curves if "train_loss" in r)

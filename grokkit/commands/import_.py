@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.commands.info import print_summary
+    from grokkit.report.summary import summary_lines
     from grokkit.importer import import_file
 
     run_, source = import_file(args.file, args.out, args.overrides, step=args.step)
@@ -27,5 +27,5 @@ def run(args: argparse.Namespace) -> int:
           f"({source.format}, {source.layout} layout), steps {steps[0]}…{steps[-1]}")
     for note in source.notes:
         print(f"  note: {note}")
-    print_summary(run_)
+    print("\n".join(summary_lines(run_)))
     return 0

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 from dataclasses import asdict
 from typing import Any
 
@@ -90,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         raise GrokkitError("measure: give a RUN directory (or --list)")
 
     from grokkit.analysis.groups import group_for
-    from grokkit.commands.info import measures_of
+    from grokkit.pipeline import measure_checked
+    from grokkit.report.summary import measures_of
     from grokkit.run import Run
 
     check_device(args.device)
@@ -124,26 +124,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def measure_checked(run_: Any, measures: list[str] | None = None, **kwargs: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """``measure_run`` with its self-check warnings (``grokkit.measures.keycheck.KeyWarning``) returned as
-    messages for the command to print, not as Python warnings."""
-    from grokkit.measures.keycheck import KeyWarning
-    from grokkit.measures.offline import measure_run
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", KeyWarning)
-        rows = measure_run(run_, measures, **kwargs)
-    for w in caught:  # anything else goes on as it would have
-        if not issubclass(w.category, KeyWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return rows, [str(w.message) for w in caught if issubclass(w.category, KeyWarning)]
-
-
 def print_table(run_: Any, rows: list[dict[str, Any]], group: Any, warned: list[str]) -> None:
     """What ``measure`` computed, in ``info``'s words: the last checkpoint, the keys and the share of the
     logit table they explain, milestones and phases (``run_phases``, as ``info`` and the report), then
     the self-check's warnings (``warned``)."""
-    from grokkit.commands.info import fmt_num, keys_of, print_keys, print_story, story_of
+    from grokkit.report.summary import fmt_num, keys_lines, keys_of, story_lines, story_of, task_lines, tasks_of
 
     last = rows[-1]
     parts = [f"{name} {fmt_num(last[key], '.3g')}" for name, key in
@@ -152,7 +137,8 @@ def print_table(run_: Any, rows: list[dict[str, Any]], group: Any, warned: list[
     parts += [f"test acc {fmt_num(last['test_acc'], '.1%')}"] if "test_acc" in last else []
     print(f"last     step {last['step']}: {' | '.join(parts)}" if parts else f"last     step {last['step']}")
     keys = keys_of(rows)
-    print_keys(keys, warn=not warned)  # the self-check's own message names the better set
+    for line in keys_lines(keys, warn=not warned):  # the self-check's own message names the better set
+        print(line)
     if keys is not None:
         names = [group.component_name(k) for k in keys["key_freqs"]]
         if any(not name.startswith("k=") for name in names):  # components that are not plain frequencies
@@ -161,11 +147,10 @@ def print_table(run_: Any, rows: list[dict[str, Any]], group: Any, warned: list[
             print("note: no key components found; the group measures used an empty set; "
                   "pass --key-freqs or another --rule")
     story = story_of(run_, measures=rows)
-    print_story(*story.milestones, asdict(story.phases), None if story.paper is None else asdict(story.paper),
-                story.provenance() if story.from_records else None)
+    print("\n".join(story_lines(*story.milestones, asdict(story.phases),
+                                 None if story.paper is None else asdict(story.paper),
+                                 story.provenance() if story.from_records else None)))
     if run_.config.task.is_mixture:
-        from grokkit.commands.info import print_tasks, tasks_of
-
-        print_tasks(tasks_of(run_, run_.metrics(), rows))
+        print("\n".join(task_lines(tasks_of(run_, run_.metrics(), rows))))
     for message in warned:
         print(f"warning: {message}")

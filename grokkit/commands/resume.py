@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.commands.info import print_summary
+    from grokkit.report.summary import summary_lines
     from grokkit.errors import RunError
     from grokkit.extend import data_changes, extend_run, extension_changes
     from grokkit.run import Run
@@ -54,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
 
         check_resources(run_.config)  # device and memory, as for a new run, before the engine allocates
         train_run(run_, resume=True, progress=not args.no_progress, log=args.log)
-    print_summary(run_)
+    print("\n".join(summary_lines(run_)))
     return 0

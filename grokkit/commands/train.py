@@ -33,19 +33,10 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.commands.info import print_summary
-    from grokkit.run import Run
-    from grokkit.spec import load_spec
-    from grokkit.track import make_trackers
-    from grokkit.workflow import train_run
+    from grokkit.pipeline import train_spec
+    from grokkit.report.summary import summary_lines
 
-    config = load_spec(args.spec, args.overrides)  # validated before anything touches disk
-    make_trackers(config, getattr(args, "log", None))  # a missing tracker package or W&B login, too
-    run_ = Run.create(args.out, config)
-    resume = bool(run_.checkpoint_steps())
-    if resume:
-        state = "finished" if (run_.status() or {}).get("finished") else "started"
-        print(f"{run_.path}: same config already {state} here; resuming from step {run_.checkpoint_steps()[-1]}")
-    train_run(run_, resume=resume, progress=not args.no_progress, log=getattr(args, "log", None))
-    print_summary(run_)
+    run_ = train_spec(args.spec, args.out, args.overrides, progress=not args.no_progress,
+                      log_backends=getattr(args, "log", None), say=print)
+    print("\n".join(summary_lines(run_)))
     return 0

@@ -26,6 +26,7 @@ import torch
 from grokkit.errors import CheckpointError, RunError
 from grokkit.files.jsonl import read_rows
 from grokkit.files.layout import MEASURES_FILE  # noqa: F401 (imported from here by older callers)
+from grokkit.files.rows import Rows
 from grokkit.files.run_folder import RunFolder, fold_rows
 from grokkit.analysis.keys import DEFAULT_RULE
 from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_keys
@@ -50,7 +51,7 @@ def measure_run(
     device: str | torch.device = "cpu",
     progress: bool = False,
     replace: bool = False,
-) -> list[dict[str, Any]]:
+) -> Rows:
     """Compute ``measures`` (default: all that apply) at every checkpoint of ``run``.
 
     Key frequencies, for the Fourier measures: ``key_freqs`` if given (source "user"),
@@ -87,7 +88,7 @@ def measure_run(
                                      progress)
         run.folder.merge_measures(rows, replace=replace, forget=None if replace else _stale_columns(run, rows))
     warn(check)
-    return rows
+    return Rows(rows, "measures")
 
 
 def _measure_steps(run: Any, chosen: list[Any], steps: list[int], key_freqs: list[int] | None, source: str,

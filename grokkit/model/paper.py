@@ -42,6 +42,32 @@ def paper_to_hooked(paper: dict[str, Tensor]) -> dict[str, Tensor]:
     return hooked
 
 
+def hooked_to_paper(hooked: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The inverse of ``paper_to_hooked``: HookedTransformer-named weights in the paper's names and layouts.
+
+    The paper's model has no attention or unembedding biases: those must be zero (as a grokkit run's are,
+    trained with ``train_biases`` or not), or the paper's model would compute another function.
+    """
+    for name in ("blocks.0.attn.b_Q", "blocks.0.attn.b_K", "blocks.0.attn.b_V", "blocks.0.attn.b_O", "unembed.b_U"):
+        if name in hooked and bool(hooked[name].any()):
+            raise ValueError(f"{name} is not zero: the paper's model has no such bias")
+    n_heads, d_model, d_head = hooked["blocks.0.attn.W_Q"].shape
+    paper = {
+        "embed.W_E": hooked["embed.W_E"].T,  # [d_model, d_vocab]
+        "pos_embed.W_pos": hooked["pos_embed.W_pos"],
+        "blocks.0.attn.W_O": hooked["blocks.0.attn.W_O"].reshape(n_heads * d_head, d_model).T,  # head-major columns
+        "blocks.0.mlp.W_in": hooked["blocks.0.mlp.W_in"].T,  # [d_mlp, d_model]
+        "blocks.0.mlp.W_out": hooked["blocks.0.mlp.W_out"].T,  # [d_model, d_mlp]
+        "unembed.W_U": hooked["unembed.W_U"],
+    }
+    for name in ("W_Q", "W_K", "W_V"):
+        paper[f"blocks.0.attn.{name}"] = hooked[f"blocks.0.attn.{name}"].permute(0, 2, 1)  # [n_heads, d_head, d_model]
+    for name in BIASES:
+        if name in hooked:
+            paper[name] = hooked[name]
+    return {name: value.detach().contiguous() for name, value in paper.items()}
+
+
 def paper_init(d_model: int, n_heads: int, d_head: int, d_mlp: int, n_ctx: int, d_vocab: int, d_vocab_out: int,
                seed: int) -> dict[str, Tensor]:
     """Weights drawn as the paper's constructor draws them, in its layout and order.

@@ -52,6 +52,21 @@ class SweepOutcome:
     wall_s: float
     critical: Any = None  # grokkit.sweep.critical.Critical, for a spec with [sweep.critical]
 
+    def __repr__(self) -> str:
+        grokked = sum(r.get("grok_step") is not None for r in self.rows)
+        return (f"sweep: {len(self.rows)} runs ({len(self.trained)} trained now, {len(self.skipped)} already "
+                f"finished), {grokked} grokked; {self.wall_s:.1f} s\nresults  {self.results}\nreport   {self.report}")
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the counts, then the results table (name, varied settings, milestones, test acc)."""
+        from grokkit.files.page import esc
+        from grokkit.files.rows import rows_html
+        from grokkit.sweep.report import varied_settings
+
+        columns = ["name", *varied_settings(self.rows), "memorise_step", "grok_step", "final_test_acc"]
+        lines = "".join(f"<div>{esc(line)}</div>" for line in repr(self).splitlines())
+        return f"<div style='font-family:system-ui,sans-serif;font-size:13px'>{lines}</div>" + rows_html(self.rows, columns)
+
 
 def check_runs(spec: SweepSpec) -> None:
     """Every run fits this machine, alone and in its stack, and its trackers can start (a missing
