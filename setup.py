@@ -4,7 +4,8 @@ Everything else about the build is in pyproject.toml. The specs stay at the repo
 root (the README runs ``grokkit run tasks/quickstart.toml``); this copies them into the
 built package as ``grokkit/tasks/`` so that an installed grokkit resolves
 ``grokkit run quickstart`` without a checkout (``grokkit.spec.resolve_spec_path``). The
-examples (``examples/*.py``, which use the packaged specs by name) go to ``grokkit/examples/``.
+examples (``examples/*.py`` and the notebooks ``examples/*.ipynb``, which use the packaged specs by name)
+go to ``grokkit/examples/``.
 """
 
 import shutil
@@ -25,7 +26,7 @@ class BuildWithTasks(build_py):
             shutil.copy2(spec, target / spec.name)
         examples = Path(self.build_lib) / "grokkit" / "examples"
         examples.mkdir(parents=True, exist_ok=True)
-        for script in sorted((ROOT / "examples").glob("*.py")):
+        for script in sorted([*(ROOT / "examples").glob("*.py"), *(ROOT / "examples").glob("*.ipynb")]):
             shutil.copy2(script, examples / script.name)
 
 

@@ -39,12 +39,12 @@ def test_info_opens_with_a_short_header_and_keeps_the_full_config_behind_a_flag(
 
 
 def test_ctrl_c_prints_the_resume_command_with_the_run_path(tmp_path, capsys, monkeypatch):
-    import grokkit.workflow
+    import grokkit.pipeline
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(grokkit.workflow, "train_run", interrupted)
+    monkeypatch.setattr(grokkit.pipeline, "train_run", interrupted)  # what train and run call
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)
     out = tmp_path / "my runs" / "quick"

@@ -21,7 +21,7 @@ def section_code(title: str) -> list[str]:
 
 def test_every_code_block_of_from_python_runs(tmp_path):
     blocks = section_code("From Python")
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     script = tmp_path / "from_python.py"
     script.write_text("\n".join(blocks))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -33,5 +33,12 @@ def test_every_code_block_of_from_python_runs(tmp_path):
     for name in ("zero 10 neurons", "mean", "resample", "remove k = 4, 11"):
         assert re.search(rf"^{re.escape(name)}\s+train acc \d+\.\d%$", out, flags=re.M), name
     assert "py_callback step 100: test acc" in out
+    assert "Figure ['train', 'test']" in out  # grokkit.plots: the figure calls
+    for name in ("excluded_restricted", "gini", "weight_norm", "embedding", "neuron_clusters", "key_components",
+                 "logit_map", "attention"):
+        assert re.search(rf"^{name} [1-9]\d*$", out, flags=re.M), name  # a figure with traces
+    assert "Train and test accuracy" in out and "status   finished: step 300 of 300" in out
+    assert "report.html ['measures', 'report', 'total', 'train']" in out
+    assert (tmp_path / "runs" / "py_pipeline" / "report.html").is_file()
     assert "Z_59 ['const', 'cos 1', 'sin 1'] ['cyclic', 'finite', 'generic', 'multiplicative', 's5']" in out
     assert (tmp_path / "runs" / "py_quickstart" / "measures.jsonl").is_file()

@@ -1,9 +1,10 @@
-"""The training progress bar, as an engine callback (tqdm)."""
+"""The training progress bar, as an engine callback (``grokkit.terminal.progress_bar``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from grokkit.terminal import progress_bar
 from grokkit.train.callbacks import Callback
 
 
@@ -15,13 +16,11 @@ class ProgressBar(Callback):
         self.first = None
 
     def on_train_start(self, runs: list[Any], start_step: int) -> None:
-        from tqdm.auto import tqdm
-
         self.close()
         self.first = runs[0].path
         total = max(r.config.train.steps for r in runs)
         desc = None if len(runs) == 1 else f"{len(runs)} runs"
-        self.bar = tqdm(total=total, initial=start_step, unit="step", dynamic_ncols=True, mininterval=0.5, desc=desc)
+        self.bar = progress_bar(total=total, initial=start_step, unit="step", desc=desc)
 
     def on_step(self, step: int, n_active: int) -> None:
         if self.bar is not None:

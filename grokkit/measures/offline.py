@@ -157,9 +157,9 @@ def _stale_columns(run: Any, rows: list[dict[str, Any]]) -> dict[int, list[str]]
 def _progress(steps: list[int], enabled: bool):
     if not enabled:
         return steps
-    from tqdm.auto import tqdm
+    from grokkit.terminal import progress_bar
 
-    return tqdm(steps, unit="ckpt", dynamic_ncols=True, mininterval=0.5)
+    return progress_bar(steps, unit="ckpt")
 
 
 def measure_model(

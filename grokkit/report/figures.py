@@ -44,7 +44,8 @@ def style(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
     """grokkit's look: the title at the left, white template, legend below; a height and no width, so the
     figure fills its container (a notebook cell, a report card)."""
     fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}},
+        # at the very top, so the linear/log buttons just above the plot never cover it
+        title={"text": title, "x": 0.01, "y": 0.985, "yref": "container", "yanchor": "top", "font": {"size": 15}},
         height=height,
         margin={"l": 60, "r": 20, "t": 56, "b": 45},
         template="plotly_white",

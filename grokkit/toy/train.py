@@ -91,9 +91,9 @@ def train_models(
     opt = InstanceAdamW([models.W, models.b], wd, [True, cfg.decay_bias], cfg)
     bar = None
     if progress:
-        from tqdm import tqdm
+        from grokkit.terminal import progress_bar
 
-        bar = tqdm(total=cfg.steps, desc=f"{len(instances)} models", leave=False, mininterval=1.0)
+        bar = progress_bar(total=cfg.steps, desc=f"{len(instances)} models", leave=False)
     start = time.perf_counter()
     for step in range(1, cfg.steps + 1):
         out = models.loss_and_grad(train, grad=True, block_elements=cfg.block_elements)
