@@ -51,11 +51,10 @@ def phase_grid(rows: list[dict[str, Any]], x: str, y: str, value: str) -> tuple[
     return xs, ys, z, text
 
 
-def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title: str, missing: str,
-                   width: int | None = None):
+def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title: str, missing: str):
     """A heatmap of the cells' medians, and the cells where no run got there in their own colour (MISSING_COLOUR,
-    with a legend entry), so a sweep where nothing grokked still draws every cell. ``width``: fixed (the page's
-    grid), or None to size to the container (a notebook cell)."""
+    with a legend entry), so a sweep where nothing grokked still draws every cell. It sizes to its container
+    (a notebook cell); the page fixes its width."""
     import plotly.graph_objects as go
 
     xs, ys, z, text = phase_grid(rows, x, y, value)
@@ -82,7 +81,7 @@ def diagram_figure(rows: list[dict[str, Any]], x: str, y: str, value: str, title
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{missing}: no run of the cell got there",
                                  marker={"symbol": "square", "size": 14, "color": MISSING_COLOUR}, showlegend=True))
     fig.update_layout(
-        title=title, xaxis_title=x, yaxis_title=y, width=width, height=480, autosize=width is None,
+        title=title, xaxis_title=x, yaxis_title=y, height=480,
         margin={"t": 60, "l": 90, "r": 20, "b": 110}, plot_bgcolor="white",
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": xs},
         yaxis={"type": "category", "categoryorder": "array", "categoryarray": ys},
@@ -208,7 +207,8 @@ def write_sweep_report(out: Path, rows: list[dict[str, Any]], axes: tuple[str, s
             first = False
     if axes is not None:
         for value, label, missing in DIAGRAMS:
-            fig = diagram_figure(rows, axes[0], axes[1], value, label, missing, width=FIGURE_WIDTH)
+            fig = phase_diagram(rows, value, axes)  # the function a notebook calls
+            fig.update_layout(width=FIGURE_WIDTH, autosize=False)  # the page's grid column
             parts.append(fig.to_html(full_html=False, include_plotlyjs=first, div_id=f"fig-{value}"))
             first = False
     elif critical is None:
