@@ -10,6 +10,7 @@ when it lays figures out in its grid)::
     >>> gp.embedding(data); gp.neuron_clusters(data); gp.key_components(data)
     >>> gp.phase_diagram("runs/phase", "grok_step")  # a sweep folder, run_sweep's outcome or its rows
     >>> gp.toy_test_loss("runs/toy_cpu")             # a toy sweep folder
+    >>> gp.capacity("runs/capacity")["interference"]  # a capacity study folder: its figures by name
 
 Conventions for a new figure (one implementation: the report calls the same function):
 
@@ -25,6 +26,9 @@ Names are imported lazily: ``import grokkit.plots`` does not load plotly or torc
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from grokkit import lazy_getattr
 
@@ -51,9 +55,17 @@ _EXPORTS = {
     "style": "grokkit.report.figures", "line_figure": "grokkit.report.figures", "Series": "grokkit.report.figures",
     "shade_phases": "grokkit.report.figures", "PALETTE": "grokkit.report.figures",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "capacity"])
 __getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+def capacity(study: str | Path) -> dict[str, Any]:
+    """Every figure of a finished capacity study folder, by name (``grokkit.capacity.figures.figures``: what its
+    report shows)."""
+    from grokkit.capacity.figures import figures
+
+    return figures(study)
