@@ -37,6 +37,11 @@ class GrokkitError(Exception):
             args = (bounded(args[0]),)
         super().__init__(*args)
 
+    def _render_traceback_(self) -> list[str]:
+        """In IPython and Jupyter: the one line the CLI prints (the field and what is allowed), not a traceback
+        through grokkit's internals; a bug (any other exception) keeps its traceback."""
+        return [f"{type(self).__name__}: {' '.join(str(self).split())}"]
+
 
 class ConfigError(GrokkitError, ValueError):
     """A configuration value is out of range, unknown, or inconsistent."""

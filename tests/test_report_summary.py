@@ -74,3 +74,15 @@ def test_run_pipeline_is_grokkit_run_as_a_function(tmp_path, capsys):
     again = grokkit.run_pipeline(spec, tmp_path / "run", progress=False, say=said.append)  # the same spec: reused
     assert any("already covers every checkpoint" in line for line in said) and again.run.path == result.run.path
     assert "report   " in repr(again) and "grokkit run" in again._repr_html_()
+
+
+def test_a_grokkit_error_shows_as_its_one_line_in_a_notebook():
+    """IPython shows ``_render_traceback_`` instead of the traceback; the line is the CLI's."""
+    import grokkit
+    from grokkit.errors import ConfigError
+
+    try:
+        grokkit.load_spec("quickstart", ["train.lr=-1"])
+    except ConfigError as exc:
+        lines = exc._render_traceback_()
+    assert len(lines) == 1 and lines[0].startswith("ConfigError: ") and "train.lr" in lines[0]
