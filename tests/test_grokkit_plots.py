@@ -20,7 +20,7 @@ SECTION_OF = {"loss": "losses", "accuracy": "accuracies", "excluded_restricted":
               "excluded_per_freq": "excluded_per_frequency", "cos_cube": "cos_cube", "lookup": "lookup",
               "clock_pizza": "clock_pizza", "attn_training": "attention_over_training", "embed": "embedding",
               "neurons": "neuron_clusters", "attention": "attention", "logit_fourier": "logit_map",
-              "key_components": "key_components", "llc": "llc"}
+              "key_components": "key_components", "llc": "llc", "efficiency": "efficiency"}
 MLP_ONLY = {"gromov_form", "gromov_phase"}  # figures of the MLP model kind (model.kind = mlp)
 
 
