@@ -17,6 +17,8 @@ SHORT = {
     "inspect_run.py": ("--tiny", [r"4 checkpoints, steps 0…30", r"step +30: test acc"]),
     "custom_ablation.py": ("--tiny", [r"excluded loss by hand .* built-in .*: agree"]),
     "toy_superposition.py": ("--quick", [r"trained 2 models", r"T =   100"]),
+    "capacity_staircase.py": ("--quick", [r"trained 4 widths in one stack", r"task 1: predicted learned from width 1",
+                                          r"figures: phase_beta1.0"]),
 }
 
 
