@@ -24,3 +24,4 @@ SWEEP_FILE = "sweep.json"
 NODES_FILE = "nodes.json"  # under Ray: the node each run trained on
 CRITICAL_FILE = "critical.json"  # a sweep with [sweep.critical]: D_crit, its bracket and curve
 RUNS_DIR = "runs"
+MIXTURE_FILE = "mixture.html"  # a task mixture's width report (grokkit.sweep.mixture)

@@ -8,6 +8,7 @@ Layout (names from ``grokkit.files.layout``)::
     OUT/report.html         phase diagrams + the results table
     OUT/nodes.json          under Ray: the node each run trained on
     OUT/critical.json       with [sweep.critical]: D_crit, its bracket and the curve (grokkit.sweep.critical)
+    OUT/mixture.html        a task mixture's width report (``grokkit.sweep.mixture``)
 
 A sweep never reaches into a run folder: ``remove_previous`` (``grokkit sweep --restart``) asks
 each run folder to remove its own files, holding every run's lock first (all or none), so a run
@@ -23,14 +24,15 @@ from typing import Any, Callable
 from grokkit.errors import RunError
 from grokkit.files.atomic import write_json_atomic
 from grokkit.files.jsonl import loads
-from grokkit.files.layout import (CONFIG_FILE, CRITICAL_FILE, NODES_FILE, REPORT_FILE, RUNS_DIR, SWEEP_FILE, SWEEP_FORMAT,
-                                  SWEEP_VERSION)
+from grokkit.files.layout import (CONFIG_FILE, CRITICAL_FILE, MIXTURE_FILE, NODES_FILE, REPORT_FILE, RUNS_DIR,
+                                  SWEEP_FILE, SWEEP_FORMAT, SWEEP_VERSION)
 from grokkit.files.lock import locked
 from grokkit.files.results import RESULTS_CSV, RESULTS_JSONL
 from grokkit.files.run_folder import RunFolder
 from grokkit.files.tagged import MAX_RECORD, read_tagged
 
-OUTPUTS = (SWEEP_FILE, RESULTS_CSV, RESULTS_JSONL, REPORT_FILE, NODES_FILE, CRITICAL_FILE)  # restart removes these
+OUTPUTS = (SWEEP_FILE, RESULTS_CSV, RESULTS_JSONL, REPORT_FILE, NODES_FILE, CRITICAL_FILE,
+           MIXTURE_FILE)  # restart removes these
 
 
 def plain_name(name: Any) -> bool:

@@ -77,14 +77,32 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
         "outcome": None if outcome is None else outcome.outcome,
         "final_step": last.get("step"),
         **{f"final_{k}": last.get(k) for k in METRICS},
-        "key_freqs": (keys := key_freqs_of(run) if run.checkpoint_steps() else None),
+        "key_freqs": (keys := key_freqs_of(run) if run.checkpoint_steps() and not run.config.task.is_mixture
+                      else None),
         "key_names": key_names_of(run, keys),
         "memorisation_end": phases.memorisation_end,
         "circuit_formation_end": phases.circuit_formation_end,
         "cleanup_end": phases.cleanup_end,
         "finished": bool(status.get("finished")),
         "diverged_at": status.get("diverged_at"),
+        **mixture_columns(run, rows),
     }
+
+
+def mixture_columns(run: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A task mixture's per-task milestones and final test accuracy (none for one task)."""
+    from grokkit.measures.milestones import task_column, task_milestones
+
+    task = run.config.task
+    if not task.is_mixture:
+        return {}
+    out: dict[str, Any] = {}
+    last = rows[-1] if rows else {}
+    for k, ms in enumerate(task_milestones(rows, len(task.mixture))):
+        out[task_column(k, "memorise_step")] = ms.memorised_step
+        out[task_column(k, "grok_step")] = ms.grokked_step
+        out[task_column(k, "final_test_acc")] = last.get(task_column(k, "test_acc"))
+    return out
 
 
 def write_results(out: Path, rows: list[dict[str, Any]]) -> tuple[Path, Path]:

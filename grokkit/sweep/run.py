@@ -168,6 +168,11 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions 
         SweepFolder(out).write_critical(critical.to_dict())
     results, _ = write_results(out, rows)
     page = write_sweep_report(out, rows, spec.diagram, title, critical)
+    from grokkit.sweep import mixture
+
+    if mixture.is_mixture_sweep(spec):  # per-task grok step, neurons per task and interference against width
+        mixture.measure_runs(runs, report)
+        report(f"mixture: {mixture.write_mixture_report(out, runs, {r.name: r.settings for r in spec.runs}, title)}")
     trained = [name for name in runs if name not in skipped]
     return SweepOutcome(trained, skipped, rows, page, results, time.perf_counter() - t0, critical)
 

@@ -1,0 +1,45 @@
+"""A width sweep of a task mixture: trained in one process, measured, and its width report written."""
+
+from __future__ import annotations
+
+import re
+
+from grokkit.sweep import expand, run_sweep
+from grokkit.sweep.mixture import allocation_figure, grok_step_figure, interference_figure, width_rows
+
+BASE = {
+    "task": {"op": "mixture", "p": 7, "frac_train": 0.6, "zipf_beta": 1.0,
+             "mixture": [{"op": "add"}, {"op": "sub"}, {"op": "add", "offset": 2}]},
+    "model": {"d_model": 16, "n_heads": 2, "d_head": 8, "d_mlp": 16},
+    "train": {"steps": 30, "lr": 1e-2, "eval_every": 10, "checkpoint_every": 15, "device": "cpu"},
+}
+
+
+def test_a_width_sweep_of_a_mixture_writes_its_width_report(tmp_path):
+    data = {k: dict(v) for k, v in BASE.items()}
+    data["sweep"] = {"grid": {"model.d_mlp": [8, 16], "model.d_model": [8, 16]}}
+    spec = expand(data)
+    lines = []
+    outcome = run_sweep(spec, tmp_path / "sw", report=lines.append)
+    assert len(outcome.rows) == 4 and all("task2_grok_step" in row and row["key_freqs"] is None
+                                          for row in outcome.rows)
+    page = (tmp_path / "sw" / "mixture.html").read_text()
+    for title in ("Grok step per task", "Neurons per task", "Gradient interference"):
+        assert title in page
+    assert any(line.startswith("mixture: ") for line in lines)
+    from grokkit.run import Run
+
+    runs = {r.name: Run(tmp_path / "sw" / "runs" / r.name) for r in spec.runs}
+    rows = width_rows(runs, {r.name: r.settings for r in spec.runs})
+    for row, run in zip(rows, runs.values()):
+        last = run.measures()[-1]
+        assert row["task1_neurons"] == last["task1_neurons"] and row["d_mlp"] == run.config.model.d_mlp
+        assert sum(row[f"task{k}_neurons"] for k in range(3)) + row["neurons_shared"] <= row["d_mlp"]
+        assert -1 <= row["cos_mean"] <= 1
+    labels = ["a", "b", "c"]
+    for fig in (grok_step_figure(rows, labels), allocation_figure(rows, labels), interference_figure(rows)):
+        assert fig.data and all(list(trace.x) == [8, 16] for trace in fig.data if trace.x is not None)
+    # a second call finds every run finished and measured: it trains and measures nothing
+    lines.clear()
+    again = run_sweep(spec, tmp_path / "sw", report=lines.append)
+    assert again.trained == [] and not any(re.match("measured", line) for line in lines)
