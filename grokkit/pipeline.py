@@ -86,8 +86,13 @@ def train_spec(spec: str | Path | RunConfig, out: str | Path, overrides: Iterabl
 
 def measures_complete(run: Run) -> bool:
     """True when the measures table has a row with every applicable measure's keys for every checkpoint."""
-    expected = {key for measure in resolve(None, run.config.task.op, model_kind=run.config.model.kind)
-                for key in measure.keys}
+    if run.config.task.is_mixture:  # each task's measures, prefixed, and the mixture's own
+        from grokkit.measures.mixture import mixture_keys
+
+        expected = mixture_keys(run.config.task)
+    else:
+        expected = {key for measure in resolve(None, run.config.task.op, model_kind=run.config.model.kind)
+                    for key in measure.keys}
     rows = {row["step"]: row for row in run.measures()}
     return all(step in rows and expected <= rows[step].keys() for step in run.checkpoint_steps())
 

@@ -148,3 +148,15 @@ def test_measures_that_need_a_b_positions_are_refused(capsys):
     result = cli(capsys, "measure", trained(0).path, "--measures", "gradient_symmetricity")
     assert result.code != 0
     one_line_error(result.err, "gradient_symmetricity", "mixture")
+
+
+def test_grokkit_run_trains_measures_and_reports_a_mixture(tmp_path, capsys):
+    from conftest import tiny_toml, write_spec
+
+    spec = write_spec(tmp_path, tiny_toml(task={"op": "mixture", "p": 7, "frac_train": 0.6}, train={"steps": 20})
+                      + '[[task.mixture]]\nop = "add"\n[[task.mixture]]\nop = "sub"\n')
+    result = cli(capsys, "run", spec, "--out", tmp_path / "run", "--no-progress")
+    assert result.code == 0, result.err
+    assert "task1    sub p 7" in result.out and (tmp_path / "run" / "report.html").is_file()
+    again = cli(capsys, "run", spec, "--out", tmp_path / "run", "--no-progress")
+    assert "already covers every checkpoint" in again.out

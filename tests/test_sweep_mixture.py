@@ -43,3 +43,17 @@ def test_a_width_sweep_of_a_mixture_writes_its_width_report(tmp_path):
     lines.clear()
     again = run_sweep(spec, tmp_path / "sw", report=lines.append)
     assert again.trained == [] and not any(re.match("measured", line) for line in lines)
+
+
+def test_compare_refuses_a_mixture_sweep_in_one_line(tmp_path):
+    import pytest
+
+    from grokkit.compare.collect import load_transformer
+    from grokkit.errors import RunError
+
+    data = {k: dict(v) for k, v in BASE.items()}
+    data["train"] = {**data["train"], "steps": 4}
+    data["sweep"] = {"grid": {"model.d_mlp": [8, 16]}}
+    run_sweep(expand(data), tmp_path / "sw", report=lambda *_: None)
+    with pytest.raises(RunError, match="is a task mixture"):
+        load_transformer(tmp_path / "sw", measure=True, log=lambda *_: None)

@@ -150,9 +150,12 @@ class TransformerRun:
 
 def _measures_needed(run: Any, rows: list[dict[str, Any]], arg: str, sweep: Path, measure: bool) -> bool:
     """True when ``rows`` (its measures) lack excluded_acc and ``measure`` allows computing them; else an error."""
+    where = f"{arg} {sweep}: run {run.path.name}"
+    if run.config.task.is_mixture:  # its excluded accuracy is per task (task0_excluded_acc …), in each task's group
+        raise RunError(f"{where}: is a task mixture; compare sets one task's memorised rows beside the toy model's "
+                       "(its per-task measures: `grokkit measure`, `grokkit report`)")
     if any("excluded_acc" in row for row in rows):
         return False
-    where = f"{arg} {sweep}: run {run.path.name}"
     if rows:
         raise RunError(f"{where}: {MEASURES_FILE} has no excluded_acc; recompute it with `grokkit measure {run.path}`")
     if not measure:

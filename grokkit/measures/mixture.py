@@ -51,6 +51,20 @@ OWN = ("neuron_tasks", "grad_interference")
 OWNER_SHARE = 0.5
 
 
+def mixture_keys(task: Any) -> set[str]:
+    """Every column a full measure of a mixture run writes in each row (``grokkit run`` checks for them)."""
+    from grokkit.measures.registry import resolve
+
+    keys = {"neurons_shared", "neurons_dead", "grad_cos", "grad_cos_mean", "grad_norm"}
+    for k in range(len(task.mixture)):
+        for m in resolve(None, task.task_config(k).op):
+            if m.name in SHARED:
+                keys |= set(m.keys)
+            elif m.name not in NOT_IN_MIXTURE:
+                keys |= {task_column(k, key) for key in m.keys}
+    return keys
+
+
 class NeuronTasks(NamedTuple):
     """Each neuron's task (−1: shared, −2: dead) and the share of its variance that task holds."""
 
