@@ -129,8 +129,8 @@ def test_bad_names_and_ops_are_one_line_errors():
         resolve(["excluded"], "x2_plus_y")
     assert all(m.needs != "circuit" for m in resolve(None, "x2_plus_y"))
     assert "gini" in [m.name for m in resolve(None, "x2_plus_y")]  # the generic 2-D view applies
-    assert [m.name for m in resolve(None, "mul")] == [m for m in MEASURES if m not in ("llc", "gromov_form")]  # all but
-    # the opt-in one and the MLP-only one
+    assert [m.name for m in resolve(None, "mul")] == [m for m in MEASURES if m not in ("llc", "gromov_form", "irrep_shares")]
+    # all but the opt-in one, the MLP-only one and the one for finite groups given by a table
     with pytest.raises(MeasureError, match="final checkpoint"):
         resolve(["embedding_projection"], "add", live=True)
     assert "embedding_projection" not in [m.name for m in resolve(["all"], "add", live=True)]
@@ -181,7 +181,7 @@ def test_measure_run_writes_every_key_and_matches_live_rows(run):
     assert [r["step"] for r in live] == [0, 20, 40]
     rows = measure_run(run, key_freqs=[1, 3])
     assert rows == read_measures(run.path)
-    keys = {k for m in MEASURES.values() if not m.opt_in and m.reads("transformer") for k in m.keys} | {"step", "group", "key_freqs", "key_freqs_source", "key_rule", "keys_explained"}
+    keys = {k for m in resolve(None, "add") for k in m.keys} | {"step", "group", "key_freqs", "key_freqs_source", "key_rule", "keys_explained"}
     assert set(rows[-1]) == keys
     assert rows[-1]["key_freqs"] == [1, 3] and rows[-1]["key_freqs_source"] == "user" and rows[-1]["group"] == "Z_13"
     for live_row, row in zip(live, rows):

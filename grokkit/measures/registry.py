@@ -36,9 +36,9 @@ MEASURES: dict[str, Measure] = {
         LOOKUP_SIGNATURE,
         GRADIENT_SYMMETRICITY,
         DISTANCE_IRRELEVANCE,
+        EFFICIENCY,
         LLC,
         GROMOV,
-        EFFICIENCY,
     )
 }
 
