@@ -24,8 +24,9 @@ smaller F is a subset of its training rows and a larger F adds test rows in the 
 order; the rows it no longer trains on are scored as test rows from then on. Weights, optimiser,
 filter and batch-sampler state continue untouched from the checkpoint at that step. It is refused
 (one line, nothing written) on a run that is still training (its lock is held) or that has not ended
-(an interrupted run: finish it first), without more steps to train on the new data, and when the new
-fraction leaves a class without training rows.
+(an interrupted run: finish it first), without more steps to train on the new data, when the new
+fraction leaves a class without training rows, and for a task mixture (its tasks keep their own
+fractions and splits).
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def check_data_change(run: Any, config: Any, status: dict[str, Any], reached: in
     from grokkit.data.dataset import classes_without_train_rows
 
     # the caller (extend_run) holds the run's lock: a run still training refused there, in the lock's own words
+    if config.task.is_mixture:  # each task keeps its own split and fraction: one task.frac_train is no data change
+        raise RunError(f"task.frac_train: {run.path} is a task mixture, whose tasks carry their own fractions; "
+                       "a data change is for one-task runs")
     if not status.get("finished"):
         raise RunError(f"{run.path}: has not ended (interrupted?); finish it with `grokkit resume {run.path}` "
                        "first: its data can change only at the step where it ended")

@@ -174,3 +174,20 @@ def test_a_run_that_has_not_ended_cannot_change_its_data(tmp_path, capsys):
     code, _, err = change(capsys, run_dir, 0.4, 60)
     assert code != 0
     one_line_error(err, "has not ended")
+
+
+def test_a_task_mixture_cannot_change_its_data(tmp_path):
+    from conftest import tiny_dict
+    from grokkit.engine.loop import train_runs
+    from grokkit.errors import RunError
+    from grokkit.extend import extend_run
+    from grokkit.spec import config_from_dict
+
+    config = config_from_dict(tiny_dict(task={"op": "mixture", "mixture": [{"op": "add"}, {"op": "sub"}]},
+                                        train={"steps": 10, "eval_every": 10, "checkpoint_every": 10, "device": "cpu"}))
+    run = Run.create(tmp_path / "mix", config)
+    train_runs([run])
+    record = (tmp_path / "mix" / "config.json").read_bytes()
+    with pytest.raises(RunError, match="task.frac_train: .* is a task mixture"):
+        extend_run(run, {"steps": 20}, {"frac_train": 0.3})
+    assert (tmp_path / "mix" / "config.json").read_bytes() == record
