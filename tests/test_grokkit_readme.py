@@ -42,3 +42,13 @@ def test_every_code_block_of_from_python_runs(tmp_path):
     assert (tmp_path / "runs" / "py_pipeline" / "report.html").is_file()
     assert "Z_59 ['const', 'cos 1', 'sin 1'] ['cyclic', 'finite', 'generic', 'multiplicative', 's5']" in out
     assert (tmp_path / "runs" / "py_quickstart" / "measures.jsonl").is_file()
+
+
+def test_the_finite_group_section_runs():
+    """"Every finite group": its Python block prints A4's computed real irreps, the complex one marked."""
+    blocks = section_code("Every finite group")
+    assert len(blocks) == 1
+    done = subprocess.run([sys.executable, "-c", blocks[0]], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["trivial real 1 (12, 1, 1)", "3a real 3 (12, 3, 3)",
+                                        "2a (complex) complex 2 (12, 2, 2)"]
