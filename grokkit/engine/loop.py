@@ -37,7 +37,7 @@ from grokkit.optim.kinds import filter_key
 from grokkit.optim.optimizers import StackOptimizer
 from grokkit.run import Run
 from grokkit.train.callbacks import Callback, emit
-from grokkit.train.device import flush_subnormals, resolve_device
+from grokkit.train.device import flush_subnormals, resolve_device, retain_freed_memory
 from grokkit.engine.trainer import Member, Trainer, TrainResult, build_stack, run_lr
 
 __all__ = ["DivergedError", "TrainResult", "build_stack", "run_lr", "stack_key", "train", "train_runs"]
@@ -105,7 +105,10 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
         from grokkit.engine.progress import ProgressBar
 
         callbacks.append(ProgressBar())
-    with locked(*[r.path for r in runs]), flush_subnormals(resolve_device(runs[0].config.train.device)):
+    device = resolve_device(runs[0].config.train.device)
+    if device == "cpu":
+        retain_freed_memory()  # no page faults for each step's activations (grokkit.train.device)
+    with locked(*[r.path for r in runs]), flush_subnormals(device):
         for r in runs:  # what this call read before the lock must still hold (one rule for writers)
             r.check_unchanged()
         results = _train_locked(runs, resume, callbacks)

@@ -88,21 +88,26 @@ class StackOptimizer:
     def step(self, lr: Tensor) -> None:
         """One update of every run; ``lr``: ``[R]`` float64 on the parameters' device."""
         self.t += 1
+        names = list(self.params)
+        leaves = [self.params[name] for name in names]
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in leaves]
+        params = [p.detach() for p in leaves]
         for kind, idx in self.groups.items():
             sel = slice(None) if idx is None else idx
             coefs = {decay: self._coefficients(kind, lr[sel], sel, decay)  # once per kind, not per parameter
-                     for decay in {self.decay.get(name, True) for name in self.params}}
-            for name, p in self.params.items():
-                grad = p.grad if p.grad is not None else torch.zeros_like(p)
-                c = coefs[self.decay.get(name, True)]
-                if idx is None:  # every run uses this optimiser: update in place
-                    self._update(kind, p.detach(), grad, {s: self.state[s][name] for s in OPTIMIZERS[kind].slots}, c)
-                    continue
-                part = {s: self.state[s][name].index_select(0, idx) for s in OPTIMIZERS[kind].slots}
-                theta = p.detach().index_select(0, idx)
-                self._update(kind, theta, grad.index_select(0, idx), part, c)
-                p.detach().index_copy_(0, idx, theta)
-                for s, value in part.items():
+                     for decay in {self.decay.get(name, True) for name in names}}
+            c = [coefs[self.decay.get(name, True)] for name in names]
+            slots = OPTIMIZERS[kind].slots
+            if idx is None:  # every run uses this optimiser: update in place
+                self._update(kind, params, grads, {s: [self.state[s][name] for name in names] for s in slots}, c)
+                continue
+            part = {s: [self.state[s][name].index_select(0, idx) for name in names] for s in slots}
+            theta = [p.index_select(0, idx) for p in params]
+            self._update(kind, theta, [g.index_select(0, idx) for g in grads], part, c)
+            for p, value in zip(params, theta):
+                p.index_copy_(0, idx, value)
+            for s, values in part.items():
+                for name, value in zip(names, values):
                     self.state[s][name].index_copy_(0, idx, value)
 
     def _coefficients(self, kind: str, lr: Tensor, sel, decay: bool = True) -> dict[str, Tensor]:
@@ -119,24 +124,37 @@ class StackOptimizer:
         return {k: None if v is None else v.to(dtype) for k, v in c.items()}
 
     @staticmethod
-    def _update(kind: str, p: Tensor, g: Tensor, state: dict[str, Tensor], c: dict[str, Tensor]) -> None:
-        def col(v: Tensor) -> Tensor:  # [r] → [r, 1, …], a view
-            return v.view(-1, *([1] * (p.dim() - 1)))
+    def _update(kind: str, p: list[Tensor], g: list[Tensor], state: dict[str, list[Tensor]],
+                c: list[dict[str, Tensor]]) -> None:
+        """The update of parameters ``p`` (lists: one tensor per parameter, ``c`` their coefficients).
 
-        if c["l2"] is not None:
-            g = g.add(col(c["l2"]) * p)  # L2 penalty in the gradient (no data-dependent branch: no sync)
+        ``torch._foreach_*`` ops: one call per operation for every parameter instead of one per
+        parameter (the per-step Python overhead); each applies the same elementwise operation to
+        each tensor as the single-tensor op would, so the result is the same bit for bit.
+        """
+        def col(key: str) -> list[Tensor]:  # each parameter's [r] coefficient as [r, 1, …], a view
+            return [ci[key].view(-1, *([1] * (pi.dim() - 1))) for pi, ci in zip(p, c)]
+
+        if c[0]["l2"] is not None:
+            g = torch._foreach_add(g, torch._foreach_mul(col("l2"), p))  # L2 penalty in the gradient (no sync)
         if kind == "sgd":
             buf = state["momentum_buffer"]
-            buf.mul_(col(c["momentum"])).add_(g)  # b starts at 0, so the first b is g, as torch's clone
-            p.sub_(col(c["lr"]) * buf)
+            torch._foreach_mul_(buf, col("momentum"))
+            torch._foreach_add_(buf, g)  # b starts at 0, so the first b is g, as torch's clone
+            torch._foreach_sub_(p, torch._foreach_mul(col("lr"), buf))
             return
         if kind == "adamw":
-            p.mul_(col(c["decay"]))
+            torch._foreach_mul_(p, col("decay"))
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.lerp_(g, col(c["one_minus_beta1"]))
-        v.mul_(col(c["beta2"])).addcmul_(g, g * col(c["one_minus_beta2"]))
-        denom = (v.sqrt() / col(c["bias_correction2_sqrt"])).add_(col(c["eps"]))
-        p.sub_(col(c["step_size"]) * m / denom)  # addcdiv's order: value · m / denom
+        torch._foreach_lerp_(m, g, col("one_minus_beta1"))
+        torch._foreach_mul_(v, col("beta2"))
+        torch._foreach_addcmul_(v, g, torch._foreach_mul(g, col("one_minus_beta2")))
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, col("bias_correction2_sqrt"))
+        torch._foreach_add_(denom, col("eps"))
+        update = torch._foreach_mul(col("step_size"), m)  # addcdiv's order: value · m / denom
+        torch._foreach_div_(update, denom)
+        torch._foreach_sub_(p, update)
 
     def zero_grad(self) -> None:
         for p in self.params.values():
