@@ -36,6 +36,7 @@ from typing import Any
 
 from grokkit.errors import RunError
 from grokkit.spec import config_from_dict, parse_override
+from grokkit.train.cadence import evaluates_at
 
 EXTENDABLE = ("steps", "early_stop_after")  # the train keys an extension may change
 DATA_KEYS = ("frac_train",)  # the task keys a data change may set: the split stays nested (make_split)
@@ -148,7 +149,7 @@ def _extend_locked(run: Any, changes: dict[str, Any], task: dict[str, Any] | Non
     if any(key.startswith("task.") for key in changed):
         check_data_change(run, config, status, reached)
     # the rows a run started with the new config logs too (the engine's grok step reads only these)
-    eval_grid = [row for row in rows if row["step"] % train.eval_every == 0 or row["step"] == train.steps]
+    eval_grid = [row for row in rows if evaluates_at(train, row["step"])]
     grok = next((row["step"] for row in eval_grid
                  if row.get("test_acc") is not None and row["test_acc"] >= train.early_stop_acc), None)
     if train.early_stop_after is not None and grok is not None and grok + train.early_stop_after < reached:

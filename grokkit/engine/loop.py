@@ -36,6 +36,7 @@ from grokkit.optim.filters import GradientFilter
 from grokkit.optim.kinds import filter_key
 from grokkit.optim.optimizers import StackOptimizer
 from grokkit.run import Run
+from grokkit.train.cadence import evaluates_at
 from grokkit.train.callbacks import Callback, emit
 from grokkit.train.device import flush_subnormals, resolve_device, retain_freed_memory
 from grokkit.engine.trainer import Member, Trainer, TrainResult, build_stack, run_lr
@@ -187,7 +188,7 @@ def _prepare(m: Member, ckpt, device: torch.device) -> None:
     # stopped at does not (grokkit.extend), so it stops early where that run would
     m.grok_step = next((row["step"] for row in history
                         if row.get("test_acc") is not None and row["test_acc"] >= acc
-                        and (row["step"] % m.cfg.eval_every == 0 or row["step"] == m.cfg.steps)), None)
+                        and evaluates_at(m.cfg, row["step"])), None)
     m.last_row = history[-1] if history else {}
     if m.cfg.batch_size is not None and m.cfg.batch_size < len(m.run.dataset.split.train):
         # mini-batches (a batch at least the training set is the full batch: no sampler)

@@ -26,6 +26,7 @@ from grokkit.optim.filters import GradientFilter
 from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
 from grokkit.run import Run
+from grokkit.train.cadence import checkpoints_at, evaluates_at
 from grokkit.train.callbacks import Callback, emit
 from grokkit.engine.stack import Grid, StackState
 
@@ -217,7 +218,7 @@ class Trainer:
                 self.diverge(pos, self.global_step - 1, "the training loss is not finite")
                 leaving.add(pos)
             step = self.global_step
-            due = [pos for pos, c in enumerate(cfgs) if pos not in leaving and (step % c.eval_every == 0 or step == c.steps)]
+            due = [pos for pos, c in enumerate(cfgs) if pos not in leaving and evaluates_at(c, step)]
             for pos in self.evaluate(due) if due else []:
                 self.diverge(pos, step, "the loss is not finite")
                 leaving.add(pos)
@@ -226,7 +227,7 @@ class Trainer:
                     continue
                 early = pos in due and self.member(pos).stops_early(step)
                 last = step == c.steps or early
-                if step % c.checkpoint_every == 0 or last:
+                if last or checkpoints_at(c, step):
                     if not self.checkpoint(pos):
                         self.diverge(pos, step, "a weight is not finite")
                         leaving.add(pos)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from grokkit.errors import ConfigError
 from grokkit.optim.kinds import GROKFAST, OPTIMIZERS, grokfast_lambda
 from grokkit.optim.schedule import SCHEDULES
+from grokkit.train.cadence import CADENCES
 from grokkit.train.device import DEVICES, resolve_device
 
 LOSSES = ("softmax", "stablemax", "mse")  # see grokkit.model.loss
@@ -59,6 +60,16 @@ class TrainConfig:
     """Steps between evaluations (rows of the run's metrics log)."""
     checkpoint_every: int = 100
     """Steps between checkpoints (the reference's 100)."""
+    eval_schedule: str = "even"
+    """even: a metrics row every eval_every steps; log: eval_count log-spaced steps from 0 to steps
+    (for long runs; see grokkit.train.cadence). The last step is always evaluated."""
+    eval_count: int = 300
+    """Evaluations of a log eval_schedule, first and last step included (ignored by even)."""
+    checkpoint_schedule: str = "even"
+    """even: a checkpoint every checkpoint_every steps; log: checkpoint_count log-spaced steps from 0
+    to steps (a 10⁶-step run keeps a few hundred). The last step is always checkpointed."""
+    checkpoint_count: int = 300
+    """Checkpoints of a log checkpoint_schedule, first and last step included (ignored by even)."""
     early_stop_after: int | None = None
     """Stop this many steps after test accuracy first reaches early_stop_acc (None: never)."""
     early_stop_acc: float = 0.99
@@ -102,6 +113,11 @@ class TrainConfig:
             _check_int("batch_size", self.batch_size, 1)
         _check_int("eval_every", self.eval_every, 1)
         _check_int("checkpoint_every", self.checkpoint_every, 1)
+        for name in ("eval_schedule", "checkpoint_schedule"):
+            if getattr(self, name) not in CADENCES:
+                raise ConfigError(f"train.{name}: must be one of {', '.join(CADENCES)}, got {getattr(self, name)!r}")
+        _check_int("eval_count", self.eval_count, 2)
+        _check_int("checkpoint_count", self.checkpoint_count, 2)
         if self.early_stop_after is not None:
             _check_int("early_stop_after", self.early_stop_after, 0)
         _check_float("early_stop_acc", self.early_stop_acc, 0.0, 1.0 + 1e-12)
