@@ -120,3 +120,40 @@ def test_unknown_kinds_are_refused_with_the_allowed_names(tiny_config):
         tiny_config(train={"optimizer": "lion"})
     with pytest.raises(ValueError, match="allowed: none, ema, ma"):
         GradientFilter("fast")
+
+
+@pytest.mark.parametrize("kind", ["adamw", "adam", "sgd"])
+def test_the_update_of_every_parameter_at_once_is_the_single_tensor_update_bit_for_bit(kind):
+    """The optimiser updates all parameters with torch._foreach_* ops; each is the single-tensor op's arithmetic."""
+    torch.manual_seed(0)
+    shapes = {"a": (2, 5, 3), "b": (2, 4), "c": (2, 3, 2, 2)}
+    params = {k: torch.randn(s).requires_grad_() for k, s in shapes.items()}
+    ref = {k: v.detach().clone() for k, v in params.items()}
+    h = Hyper(kind, 0.3, 0.9, 0.98, momentum=0.9)
+    opt = StackOptimizer(params, [h, h], decay={"b": False})
+    slots = {s: {k: torch.zeros(s_) for k, s_ in shapes.items()} for s in ("exp_avg", "exp_avg_sq", "momentum_buffer")}
+    lr = torch.tensor([1e-2, 3e-3], dtype=torch.float64)
+    for _ in range(5):
+        grads = {k: torch.randn(s) for k, s in shapes.items()}
+        for k, g in grads.items():
+            params[k].grad = g.clone()
+        opt.step(lr)
+        for k, g in grads.items():  # the update as one tensor at a time
+            c = opt._coefficients(kind, lr, slice(None), k != "b")
+            col = lambda v: v.view(-1, *([1] * (g.dim() - 1)))  # noqa: E731
+            p = ref[k]
+            if c["l2"] is not None:
+                g = g.add(col(c["l2"]) * p)
+            if kind == "sgd":
+                buf = slots["momentum_buffer"][k]
+                buf.mul_(col(c["momentum"])).add_(g)
+                p.sub_(col(c["lr"]) * buf)
+                continue
+            if kind == "adamw":
+                p.mul_(col(c["decay"]))
+            m, v = slots["exp_avg"][k], slots["exp_avg_sq"][k]
+            m.lerp_(g, col(c["one_minus_beta1"]))
+            v.mul_(col(c["beta2"])).addcmul_(g, g * col(c["one_minus_beta2"]))
+            denom = (v.sqrt() / col(c["bias_correction2_sqrt"])).add_(col(c["eps"]))
+            p.sub_(col(c["step_size"]) * m / denom)
+    assert all(torch.equal(params[k].detach(), ref[k]) for k in shapes)

@@ -85,6 +85,7 @@ class RunContext:
     key_explain: float = EXPLAIN  # the logits rule's target share of the logit table
     gini_over: str = "freqs"
     sgld: SGLD = SGLD()  # the local learning coefficient's sampler
+    metrics: Callable[[], list[dict[str, Any]]] = field(default=lambda: [])  # the run's metrics rows, read on demand
     final_W_E: Tensor | None = None  # [d_vocab, d_model], for measures that compare with the end of training
     tokens: Tensor = field(init=False)  # [N, 3]
     labels: Tensor = field(init=False)  # [N]

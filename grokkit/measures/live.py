@@ -53,7 +53,7 @@ class LiveMeasures:
                 run.dataset, model.W_E.device, key_freqs=cfg.key_freqs,
                 key_freqs_source="user" if cfg.key_freqs is not None else "per_checkpoint",
                 key_freq_rule=cfg.key_freq_rule, key_explain=cfg.key_explain, gini_over=cfg.gini_over,
-                sgld=cfg.sgld,
+                sgld=cfg.sgld, metrics=run.metrics,
             )
         with torch.no_grad():
             row = compute_row(Context(self.contexts[run.path], step, weights_of(model)), chosen)

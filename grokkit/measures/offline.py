@@ -109,6 +109,7 @@ def _measure_steps(run: Any, chosen: list[Any], steps: list[int], key_freqs: lis
 
     ctx_run = RunContext(run.dataset, device, key_freqs=key_freqs, key_freqs_source=source,
                          key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over, sgld=cfg.sgld,
+                         metrics=run.metrics,
                          key_explain=cfg.key_explain if explain is None else explain)
     if any(m.needs == "circuit" for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
         load(run.checkpoint(steps[-1]))

@@ -11,9 +11,11 @@ from grokkit.measures.embedding import EMBEDDING_PROJECTION
 from grokkit.measures.excluded import EXCLUDED
 from grokkit.measures.gini import GINI
 from grokkit.measures.gromov import GROMOV
+from grokkit.measures.htsr import HTSR_ALPHA
 from grokkit.measures.irreps import IRREP_SHARES
 from grokkit.measures.llc import LLC
 from grokkit.measures.loss import LOSS
+from grokkit.measures.loss_spectrum import LOSS_SPECTRUM
 from grokkit.measures.lookup import LOOKUP_SIGNATURE
 from grokkit.measures.neurons import MLP_SPARSITY, NEURONS_EXPLAINED
 from grokkit.measures.restricted import RESTRICTED
@@ -28,6 +30,8 @@ MEASURES: dict[str, Measure] = {
         GINI,
         IRREP_SHARES,
         WEIGHT_NORM,
+        HTSR_ALPHA,
+        LOSS_SPECTRUM,
         NEURONS_EXPLAINED,
         COS_CUBE,
         ATTENTION,

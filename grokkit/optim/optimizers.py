@@ -99,7 +99,8 @@ class StackOptimizer:
             c = [coefs[self.decay.get(name, True)] for name in names]
             slots = OPTIMIZERS[kind].slots
             if idx is None:  # every run uses this optimiser: update in place
-                self._update(kind, params, grads, {s: [self.state[s][name] for name in names] for s in slots}, c)
+                state = {s: [self.state[s][name] for name in names] for s in slots}
+                self._update(kind, params, grads, state, c)
                 continue
             part = {s: [self.state[s][name].index_select(0, idx) for name in names] for s in slots}
             theta = [p.index_select(0, idx) for p in params]

@@ -141,6 +141,17 @@ CURVES = (
               "the rest (memorising circuit), each divided by the norm of all parameters. Grokking hands the "
               "margin from the memorising to the generalising circuit; a run continued below the critical "
               "dataset size hands it back (ungrokking)."),
+    CurveSpec("htsr_alpha", "Early warning: power-law exponent α of the weights' spectra",
+              ("htsr_alpha", "htsr_alpha_per_matrix"), ("htsr_alpha", "htsr_alpha_per_matrix"), "α", False,
+              "Martin & Mahoney's heavy-tailed self-regularisation: the exponent of the power-law tail of each "
+              "weight matrix's eigenvalue spectrum (dashed), and their mean. No data is needed; α below 2 is read "
+              "as over-fitting, and a mean α leaving 2 as the warning of a late collapse (anti-grokking)."),
+    CurveSpec("loss_spectrum", "Early warning: spectral signature of the training loss",
+              ("loss_spectrum_low", "loss_hjorth_activity"), ("loss_spectrum_low", "loss_hjorth_activity"),
+              "amplitude", True,
+              "Notsawo et al. 2023: at each checkpoint, the Fourier transform of the training-loss curve so far; "
+              "the summed amplitude of its lowest tenth of frequencies and its variance (Hjorth activity). "
+              "Oscillations of the early training loss, which these pick up, came before grokking in their runs."),
     CurveSpec("attn_training", "Attention from '=' over training", ("attn_eq_to_a", "attn_eq_to_b"),
               ("attn_eq_to_a", "attn_eq_to_b"), "mean attention", False,
               "Mean attention from '=' to a (solid) and to b (dashed), per head.", (0, 1.03),
@@ -174,6 +185,8 @@ LABELS = {
     "gromov_phase_error": "|ψ − φ_a ∓ φ_b|",
     "efficiency": "whole network", "efficiency_gen": "generalising (key directions)",
     "efficiency_mem": "memorising (the rest)",
+    "htsr_alpha": "mean α", "htsr_alpha_per_matrix": "", "loss_spectrum_low": "low-frequency amplitude",
+    "loss_hjorth_activity": "Hjorth activity (variance)",
 }
 
 
@@ -188,7 +201,8 @@ def series_for(key: str, metrics: Sequence[dict], measures: Sequence[dict]) -> l
     if not rows:
         return []
     label = LABELS.get(key, key)
-    dash = "dash" if key.endswith(("_to_b", "per_param", "_memorised_frac", "_generalised_frac")) else None
+    dashed = ("_to_b", "per_param", "per_matrix", "_memorised_frac", "_generalised_frac")
+    dash = "dash" if key.endswith(dashed) else None
     first = rows[0][key]
     if isinstance(first, (dict, list)):
         entries = sorted({e for r in rows for e in (r[key] if isinstance(r[key], dict) else range(len(r[key])))},

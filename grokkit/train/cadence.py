@@ -26,7 +26,7 @@ CADENCES = ("even", "log")  # train.eval_schedule and train.checkpoint_schedule
 
 
 def log_steps(steps: int, count: int) -> list[int]:
-    """``min(count, steps + 1)`` distinct steps from 0 to ``steps`` (both included), log-spaced; see the module docstring."""
+    """``min(count, steps + 1)`` distinct steps from 0 to ``steps`` (both included), log-spaced (module docstring)."""
     if steps < 0 or count < 2:
         raise ValueError(f"log_steps: needs steps >= 0 and count >= 2, got steps={steps}, count={count}")
     if count >= steps + 1:
