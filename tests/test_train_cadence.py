@@ -55,6 +55,15 @@ def test_a_run_with_a_log_schedule_evaluates_and_checkpoints_at_its_steps(tmp_pa
     assert config["checkpoint_schedule"] == "log" and config["checkpoint_count"] == 6
     info = cli(capsys, "info", tmp_path / "run")
     assert info.code == 0 and "6 checkpoints" in info.out, info.out
+    measured = cli(capsys, "measure", tmp_path / "run", "--measures", "loss,weight_norm", "--no-progress")
+    assert measured.code == 0, measured.err
+    assert [row["step"] for row in json.loads(f"[{','.join(open(tmp_path / 'run' / 'measures.jsonl'))}]")] \
+        == log_steps(60, 6)
+    assert cli(capsys, "report", tmp_path / "run").code == 0 and (tmp_path / "run" / "report.html").is_file()
+    resumed = cli(capsys, "resume", tmp_path / "run", "--steps", "90", "--no-progress")
+    assert resumed.code == 0, resumed.err  # the rest follows the schedule of a 90-step run
+    more = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert more == sorted({f"step_{s:07d}" for s in [*log_steps(60, 6), *(s for s in log_steps(90, 6) if s > 60)]})
 
 
 @pytest.mark.parametrize("override,needle", [("train.checkpoint_schedule=linear", "train.checkpoint_schedule"),

@@ -82,7 +82,7 @@ def fit_power_law(evals: Tensor) -> PowerLaw:
 
 
 class HTSR(NamedTuple):
-    htsr_alpha: float  # mean α over the fitted matrices
+    htsr_alpha: float | None  # mean α over the fitted matrices (None: no matrix large enough)
     htsr_alpha_per_matrix: dict[str, float]  # {"W_E": α, "W_in": α, …}
 
 
@@ -94,7 +94,7 @@ def htsr_alpha(ctx: Context) -> HTSR:
             fit = fit_power_law(eigenvalues(value).cpu())
             if fit.alpha == fit.alpha:  # not NaN: a tail was fitted
                 per[name] = fit.alpha
-    mean = sum(per.values()) / len(per) if per else float("nan")
+    mean = sum(per.values()) / len(per) if per else None
     return HTSR(mean, per)
 
 

@@ -28,18 +28,18 @@ import torch
 
 from grokkit.measures.base import Context, Measure
 
-MIN_POINTS = 4  # fewer logged losses than this: no spectrum (NaN)
+MIN_POINTS = 4  # fewer logged losses than this: no spectrum (None)
 
 
 class LossSpectrum(NamedTuple):
-    loss_spectrum_low: float  # Σ of the lowest tenth of |F_k| / n of the training loss so far
-    loss_hjorth_activity: float  # its variance
+    loss_spectrum_low: float | None  # Σ of the lowest tenth of |F_k| / n of the loss so far (None: too few rows)
+    loss_hjorth_activity: float | None  # its variance
 
 
 def spectrum(steps: list[int], losses: list[float]) -> LossSpectrum:
     """The signature of the curve ``losses`` logged at ``steps`` (ascending), see the module docstring."""
     if len(steps) < MIN_POINTS or steps[-1] <= steps[0]:
-        return LossSpectrum(float("nan"), float("nan"))
+        return LossSpectrum(None, None)
     x = torch.tensor(steps, dtype=torch.float64)
     y = torch.tensor(losses, dtype=torch.float64)
     n = len(steps)
