@@ -17,6 +17,7 @@ _EXPORTS = {
     "OPERATIONS": "grokkit.data.ops",
     "ModelConfig": "grokkit.model.config",
     "build_model": "grokkit.model.build",
+    "gromov_solution": "grokkit.model.gromov",  # Gromov's analytic MLP for a + b mod p: 100 % with no training
     "TrainConfig": "grokkit.train.config",
     "RunConfig": "grokkit.spec",
     "load_spec": "grokkit.spec",

@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from conftest import cli, interrupt_at, one_line_error, tiny_mlp_dict, tiny_mlp_toml, write_spec
 from grokkit.ablation import fourier_ablation, zero_ablation
-from grokkit.data.dataset import AlgorithmicDataset
+from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
 from grokkit.engine.loop import train_runs
 from grokkit.model.build import build_model
 from grokkit.model.forward import last_position
@@ -19,7 +19,7 @@ from grokkit.spec import config_from_dict
 from grokkit.workflow import train_run
 
 VARIANTS = [  # Chughtai's; summed; shared; Gromov's
-    {"combine": "concat", "act_fn": "relu", "train_biases": True},
+    {"combine": "concat", "act_fn": "relu", "train_biases": True, "mlp_init": "chughtai"},
     {"combine": "sum", "act_fn": "gelu"},
     {"embed": "shared", "combine": "sum", "act_fn": "relu", "train_biases": True},
     {"combine": "direct", "act_fn": "square", "mlp_init": "gromov"},
@@ -62,6 +62,20 @@ def test_forward_matches_a_plain_reference(variant):
     torch.testing.assert_close(out.logits[0], want_logits, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(out.post[0], want_post, rtol=1e-5, atol=1e-5)
     assert out.pattern is None
+
+
+def test_initialisations_draw_the_stated_scales():
+    """chughtai: N(0, 1/fan_in) (embeddings: 1/width), biases 0; gromov: N(0, 0.25/(2N)^(2/3)); torch: nn's."""
+    torch.manual_seed(0)
+    model = build_model(mlp_config(mlp_init="chughtai", d_model=64, d_mlp=128).model, TaskConfig(p=101))
+    assert abs(model.W_E_a.std().item() * 64 ** 0.5 - 1) < 0.05 and abs(model.W_in.std().item() * 128 ** 0.5 - 1) < 0.05
+    assert abs(model.W_U.std().item() * 128 ** 0.5 - 1) < 0.05 and not model.b_in.any()
+    gromov = build_model(mlp_config(mlp_init="gromov", combine="direct", d_mlp=512).model, TaskConfig(p=101))
+    assert abs(gromov.W_E_b.std().item() / (0.5 / 1024 ** (1 / 3)) - 1) < 0.05
+    torch_init = build_model(mlp_config(d_model=64).model, TaskConfig(p=101))
+    assert abs(torch_init.W_E_a.std().item() - 1) < 0.05 and torch_init.W_in.abs().max() <= 1 / 128 ** 0.5
+    again = build_model(mlp_config(d_model=64).model, TaskConfig(p=101))
+    assert torch.equal(torch_init.W_in, again.W_in)  # drawn from model.seed, not the global generator
 
 
 def test_a_stack_of_two_computes_each_run():
@@ -163,7 +177,7 @@ def test_mse_on_one_hot_targets_is_torchs():
     ({"act_fn": "tanh"}, "model.act_fn: must be one of relu, gelu, square for the mlp kind"),
     ({"combine": "product"}, "model.combine: must be one of concat, sum, direct"),
     ({"embed": "tied"}, "model.embed: must be one of separate, shared"),
-    ({"mlp_init": "xavier"}, "model.mlp_init: must be one of torch, gromov"),
+    ({"mlp_init": "xavier"}, "model.mlp_init: must be one of torch, gromov, chughtai"),
     ({"kind": "cnn"}, "model.kind: must be one of transformer, mlp"),
 ])
 def test_bad_mlp_specs_are_one_line_errors(tmp_path, capsys, model, needle):

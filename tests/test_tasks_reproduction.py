@@ -37,3 +37,20 @@ def test_quickstart_memorises_then_groks(tmp_path):
     plateau = [r for r in rows if memorised <= r["step"] < memorised + 500]
     assert all(r["train_acc"] == 1.0 and r["test_acc"] < 0.2 for r in plateau)
     assert grokked > memorised + 1500
+
+
+@pytest.mark.slow
+def test_gromov_mlp_memorises_then_groks_with_plain_gradient_descent(tmp_path):
+    """tasks/gromov_cpu.toml (Gromov 2023 at reduced scale: x², MSE, full-batch GD, no regulariser): train
+    accuracy ≥ 95 % while test accuracy is still at chance, then 99 % test accuracy, then Gromov's form."""
+    from grokkit.measures import measure_run
+
+    run = Run.create(tmp_path / "gromov", load_spec(TASKS / "gromov_cpu.toml"))
+    train(run, progress=False)
+    rows = run.metrics()
+    memorised = next(r["step"] for r in rows if r["train_acc"] >= 0.95)
+    grokked = next(r["step"] for r in rows if r["test_acc"] >= 0.99)
+    assert next(r for r in rows if r["step"] == memorised)["test_acc"] < 0.05
+    assert grokked >= memorised + 100
+    first, last = (measure_run(run, ["gromov_form"], key_freqs=[1])[i] for i in (0, -1))
+    assert last["gromov_ipr_in"] > 2 * first["gromov_ipr_in"]

@@ -14,7 +14,7 @@ KINDS = ("transformer", "mlp")
 MLP_ACT_FNS = ("relu", "gelu", "square")
 EMBEDS = ("separate", "shared")
 COMBINES = ("concat", "sum", "direct")
-MLP_INITS = ("torch", "gromov")
+MLP_INITS = ("torch", "gromov", "chughtai")
 # fields only one kind reads, with their defaults: setting one for the other kind is an error
 TRANSFORMER_ONLY = {"n_heads": 4, "d_head": 32, "n_layers": 1, "attn_coeff": 1.0, "layer_norm": False,
                     "residual_init_scaling": True, "eq_output": False, "init": "tl"}
@@ -73,9 +73,10 @@ class ModelConfig:
     W_in·(e_a + e_b); direct: no W_in, embeddings of width d_mlp summed into the pre-activations
     (Gromov's first layer acting on the concatenated one-hot inputs; d_model unused)."""
     mlp_init: str = "torch"
-    """mlp: torch (PyTorch's defaults, as Chughtai's nn.Embedding / nn.Linear: embeddings N(0, 1),
-    weights and biases U(±1/√fan_in)) or gromov (every weight N(0, 0.25/(2·d_mlp)^(2/3)), the
-    d-doshi/Grokking code's "standard initialization"). init_scale multiplies either."""
+    """mlp: torch (PyTorch's nn.Embedding / nn.Linear defaults: embeddings N(0, 1), weights and biases
+    U(±1/√fan_in)), gromov (every weight N(0, 0.25/(2·d_mlp)^(2/3)), the d-doshi/Grokking code's "standard
+    initialization"; biases 0) or chughtai (bilal-chughtai/rep-theory-mech-interp's OneLayerMLP: every
+    weight N(0, 1/fan_in), the embeddings' fan-in their own width; biases 0). init_scale multiplies each."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -162,6 +162,8 @@ def init_state(cfg: ModelConfig, n_symbols: int, d_vocab_out: int) -> dict[str, 
         if cfg.mlp_init == "gromov":  # d-doshi/Grokking's fcn: N(0, 0.25/(2N)^(2/3)), no biases
             std = 0.5 / (2 * cfg.d_mlp) ** (1 / 3)
             t = t.normal_(0.0, std, generator=generator) if name.endswith("weight") else t.zero_()
+        elif cfg.mlp_init == "chughtai":  # rep-theory-mech-interp's OneLayerMLP: N(0, 1/fan_in), no biases
+            t = t.normal_(0.0, 1 / math.sqrt(shape[1]), generator=generator) if len(shape) == 2 else t.zero_()
         elif name in (SHARED, NAMES["W_E_a"], NAMES["W_E_b"]):  # nn.Embedding: N(0, 1)
             t.normal_(0.0, 1.0, generator=generator)
         else:  # nn.Linear: weight and bias U(±1/√fan_in)
