@@ -24,6 +24,8 @@ is checked too, before its grid or weights are built (``check_readable``).
 
 from __future__ import annotations
 
+import math
+
 import copy
 import os
 from typing import Any, Callable, NamedTuple
@@ -50,6 +52,11 @@ class Estimate(NamedTuple):
 def n_parameters(config: Any) -> int:
     """Weights of the one-layer model: embeddings, attention, MLP and unembedding."""
     m, task = config.model, config.task
+    if m.kind == "mlp":  # grokkit.model.mlp.expected_shapes, plus the first layer's tables the forward folds
+        from grokkit.model.mlp_names import expected_shapes
+
+        shapes = expected_shapes(m, task.n_symbols, task.d_vocab_out).values()
+        return sum(math.prod(shape) for shape in shapes) + 2 * task.n_symbols * m.d_mlp
     d_model, d_mlp, heads = m.d_model, m.d_mlp, m.n_heads * m.d_head
     d_vocab_out = task.d_vocab_out + 1  # generous: the '=' class when model.eq_output is on
     return (task.d_vocab * d_model + task.n_ctx * d_model  # W_E, W_pos
@@ -62,6 +69,8 @@ def row_bytes(config: Any) -> int:
     """Activations of one input row: residuals, q/k/v/z and scores at every position, the MLP at '=',
     the logits in float32 and once more in float64 for the loss."""
     m, task = config.model, config.task
+    if m.kind == "mlp":  # the gathered first layer, pre- and post-activations, the logits (float32 and float64)
+        return FLOAT * 4 * m.d_mlp + (FLOAT + 8) * (task.d_vocab_out + 1)
     heads = m.n_heads * m.d_head
     per_position = 3 * m.d_model + 4 * heads + m.n_heads * task.n_ctx
     return FLOAT * (task.n_ctx * per_position + 2 * m.d_mlp) + (FLOAT + 8) * (task.d_vocab_out + 1)

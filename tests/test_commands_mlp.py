@@ -67,3 +67,17 @@ def test_an_mlp_sweep_trains_as_stacks_and_compares(tmp_path, capsys):
                  "--measure")
     assert result.code == 0, result.err
     assert "Test loss against training-set size" in page.read_text(encoding="utf-8")
+
+
+def test_info_and_report_of_a_measured_mlp_run_do_not_import_transformer_lens(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    assert cli(capsys, "run", write_spec(tmp_path, SPEC), "--out", run_dir, "--no-progress").code == 0
+    for command in ("info", "report"):
+        probe = (f"from grokkit.cli import main\nassert main([{command!r}, {str(run_dir)!r}]) == 0\n"
+                 "import sys\nprint('heavy:' + str('transformer_lens' in sys.modules))")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "heavy:False", command

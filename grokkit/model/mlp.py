@@ -21,7 +21,7 @@ Every activation has one position (axis 1), the place of the transformer's ``=``
 written for ``[:, -1]`` (``grokkit.ablation``'s ``pos=-1``, the measures) reads the MLP
 unchanged. The input is the task's tokens ``[batch, n_ctx]``: a at position 0, b at 1.
 
-State-dict names (the checkpoints' and the training stack's): ``embed_a.weight``,
+State-dict names (the checkpoints' and the training stack's; ``grokkit.model.mlp_names``): ``embed_a.weight``,
 ``embed_b.weight`` (or one ``embed.weight`` when shared), ``hidden.weight`` (absent with
 ``combine = "direct"``), ``hidden.bias``, ``unembed.weight``, ``unembed.bias``.
 """
@@ -38,6 +38,7 @@ from transformer_lens.HookedRootModule import HookedRootModule
 
 from grokkit.model.config import ModelConfig
 from grokkit.model.mlp_forward import HOOKS, MLPParams, mlp_forward
+from grokkit.model.mlp_names import NAMES, SHARED, expected_shapes, mlp_params
 
 
 class _Bias(nn.Module):
@@ -121,36 +122,6 @@ class HookedMLP(HookedRootModule):
     def forward(self, tokens: Tensor) -> Tensor:
         """``[batch, n_ctx]`` int tokens (a at 0, b at 1) → logits ``[batch, 1, d_vocab_out]``."""
         return mlp_forward(self.params(), tokens, hook=self._hook).logits.transpose(0, 1)
-
-
-# state-dict name of each MLPParams field
-NAMES = {"W_E_a": "embed_a.weight", "W_E_b": "embed_b.weight", "W_in": "hidden.weight", "b_in": "hidden.bias",
-         "W_U": "unembed.weight", "b_U": "unembed.bias"}
-SHARED = "embed.weight"
-
-
-def mlp_params(stack: dict[str, Tensor], act_fn: str, combine: str) -> MLPParams:
-    """The typed view of a stack of MLP runs (no copies); a frozen bias absent from ``stack`` is None."""
-    fields = {field: stack.get(name) for field, name in NAMES.items()}
-    if SHARED in stack:
-        fields["W_E_a"] = fields["W_E_b"] = stack[SHARED]
-    return MLPParams(**fields, act_fn=act_fn, combine=combine)
-
-
-def expected_shapes(cfg: ModelConfig, n_symbols: int, d_vocab_out: int) -> dict[str, tuple[int, ...]]:
-    """State-dict name → shape of every tensor of the MLP ``cfg`` describes."""
-    d_embed = cfg.d_mlp if cfg.combine == "direct" else cfg.d_model
-    shapes: dict[str, tuple[int, ...]] = {}
-    if cfg.embed == "shared":
-        shapes[SHARED] = (n_symbols, d_embed)
-    else:
-        shapes[NAMES["W_E_a"]] = shapes[NAMES["W_E_b"]] = (n_symbols, d_embed)
-    if cfg.combine != "direct":
-        shapes[NAMES["W_in"]] = (cfg.d_mlp, 2 * cfg.d_model if cfg.combine == "concat" else cfg.d_model)
-    shapes[NAMES["b_in"]] = (cfg.d_mlp,)
-    shapes[NAMES["W_U"]] = (d_vocab_out, cfg.d_mlp)
-    shapes[NAMES["b_U"]] = (d_vocab_out,)
-    return shapes
 
 
 def init_state(cfg: ModelConfig, n_symbols: int, d_vocab_out: int) -> dict[str, Tensor]:

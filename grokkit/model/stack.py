@@ -68,7 +68,7 @@ class Shape:
 def params(stack: dict[str, Tensor], shape: Shape) -> Params | MLPParams:
     """The typed view of a stack (no copies)."""
     if shape.kind == "mlp":
-        from grokkit.model.mlp import mlp_params
+        from grokkit.model.mlp_names import mlp_params
 
         return mlp_params(stack, shape.act_fn, shape.combine)
     blocks = tuple(
@@ -85,7 +85,7 @@ def check_shapes(state: dict[str, Tensor], model_cfg: Any, task_cfg: Any) -> Non
     weights, no run axis) whose shape is not what ``build_model(model_cfg, task_cfg)`` has, or that is missing
     (biases may be absent: frozen at zero)."""
     if model_cfg.kind == "mlp":
-        from grokkit.model.mlp import expected_shapes
+        from grokkit.model.mlp_names import expected_shapes
 
         expected = expected_shapes(model_cfg, task_cfg.n_symbols, task_cfg.d_vocab_out)
         return _check_against(state, expected)
