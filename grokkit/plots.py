@@ -40,7 +40,7 @@ _EXPORTS = {
     "neurons_explained": _RUN, "excluded_per_frequency": _RUN, "cos_cube": _RUN, "lookup": _RUN,
     "clock_pizza": _RUN, "llc": _RUN, "attention_over_training": _RUN, "efficiency": _RUN, "gromov_form": _RUN,
     "gromov_phase": _RUN,
-    "curve": _RUN,
+    "curve": _RUN, "section": _RUN,
     "embedding": _RUN, "neuron_clusters": _RUN, "attention": _RUN, "logit_map": _RUN, "key_components": _RUN,
     # a transformer sweep (its folder, run_sweep's outcome, or its rows)
     "phase_diagram": "grokkit.sweep.report",

@@ -67,14 +67,19 @@ def test_the_report_page_is_assembled_from_the_plots_functions(data):
     import grokkit.plots as gp
     from grokkit.report.html import render_page
 
+    from grokkit.report.run_figures import CURVES
+
     drawn = page_figures(render_page(data))
     others = {fid for fid in drawn if fid.startswith("fig-other-")}  # measures without a figure of their own
-    assert others == {"fig-other-2d-keys_explained"}
-    assert set(drawn) - others == {f"fig-{sid}" for sid in SECTION_OF}  # one function per figure of the page
-    calls = {f"fig-{sid}": lambda name=name: getattr(gp, name)(data) for sid, name in SECTION_OF.items()}
-    calls["fig-other-2d-keys_explained"] = lambda: gp.curve(data, "keys_explained")
-    for fid, call in calls.items():
-        assert drawn[fid]["data"] == json.loads(pio.to_json(call(), validate=False))["data"], fid
+    assert "fig-other-2d-keys_explained" in others
+    assert {f"fig-{sid}" for sid in SECTION_OF} <= set(drawn)  # every named function's figure is on the page
+    calls = {f"fig-{spec.id}": lambda sid=spec.id: gp.section(data, sid) for spec in CURVES}  # curves added later
+    calls.update({f"fig-{sid}": lambda name=name: getattr(gp, name)(data) for sid, name in SECTION_OF.items()})
+    calls.update({fid: lambda key=fid.removeprefix("fig-other-2d-"): gp.curve(data, key) for fid in others
+                  if fid.startswith("fig-other-2d-")})
+    assert set(drawn) <= set(calls), set(drawn) - set(calls)  # and every figure of the page comes from one
+    for fid in drawn:
+        assert drawn[fid]["data"] == json.loads(pio.to_json(calls[fid](), validate=False))["data"], fid
 
 
 def test_figures_take_a_run_or_its_folder_and_say_why_when_there_is_nothing_to_draw(tmp_path):

@@ -463,6 +463,14 @@ def efficiency(run: Source) -> go.Figure:
     return _curve(run, "efficiency")
 
 
+def section(run: Source, section_id: str) -> go.Figure:
+    """Any curve figure of the report by its section id (``[spec.id for spec in CURVES]``), including ones
+    added without a function of their own."""
+    if section_id not in _SPECS:
+        raise RunError(f"section: no curve {section_id!r}; allowed: {', '.join(_SPECS)}")
+    return _curve(run, section_id)
+
+
 def gromov_form(run: Source) -> go.Figure:
     """An MLP's distance from Gromov's analytic form: per-neuron IPR of its Fourier spectra, shared frequencies."""
     return _curve(run, "gromov_form")
