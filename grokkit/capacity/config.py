@@ -8,57 +8,15 @@ the paper's own values are quoted beside each field.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
+from grokkit.checks import check_choice, check_int, check_list, check_nonneg, check_positive, check_unit, is_num
 from grokkit.errors import ConfigError
 from grokkit.train.config import DEVICES, resolve_device
 
 COMPOSITIONS = ("fixed", "sampled")
 OBJECTIVES = ("sampled", "expected")
 
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_num(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def check_int(name: str, value: object, minimum: int) -> None:
-    if not _is_int(value) or value < minimum:
-        raise ConfigError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-
-
-def check_positive(name: str, value: object) -> None:
-    if not _is_num(value) or value <= 0:
-        raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
-
-
-def check_nonneg(name: str, value: object) -> None:
-    if not _is_num(value) or value < 0:
-        raise ConfigError(f"{name}: must be a finite number >= 0, got {value!r}")
-
-
-def check_unit(name: str, value: object) -> None:
-    if not _is_num(value) or not 0.0 <= value < 1.0:
-        raise ConfigError(f"{name}: must be in [0, 1), got {value!r}")
-
-
-def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
-
-
-def check_list(name: str, values: object, check, *args) -> None:
-    """A non-empty list of distinct values, each passing ``check(name[i], value, *args)``."""
-    if not isinstance(values, list) or not values:
-        raise ConfigError(f"{name}: must be a non-empty list, got {values!r}")
-    for i, value in enumerate(values):
-        check(f"{name}[{i}]", value, *args)
-    if len(set(values)) != len(values):
-        raise ConfigError(f"{name}: values must be distinct, got {values!r}")
 
 
 @dataclass
@@ -90,7 +48,7 @@ class MixtureConfig:
             if self.D < self.K * self.d_T:
                 raise ConfigError(f"capacity.D: must be >= K·d_T = {self.K * self.d_T} (each task owns a block), "
                                   f"got {self.D}")
-        if not _is_num(self.beta) or self.beta <= 0:
+        if not is_num(self.beta) or self.beta <= 0:
             raise ConfigError(f"capacity.beta: must be a finite number > 0 (π_k ∝ k^−β), got {self.beta!r}")
         check_positive("capacity.alpha", self.alpha)
         if self.alphas is not None:
@@ -102,7 +60,7 @@ class MixtureConfig:
             check_int("capacity.rare_task", self.rare_task, 1)
             if self.rare_task > self.K:
                 raise ConfigError(f"capacity.rare_task: must be <= K = {self.K}, got {self.rare_task}")
-        if not _is_num(self.frequent_mass) or not 0 < self.frequent_mass <= 1:
+        if not is_num(self.frequent_mass) or not 0 < self.frequent_mass <= 1:
             raise ConfigError(f"capacity.frequent_mass: must be in (0, 1], got {self.frequent_mass!r}")
 
     @property
@@ -213,7 +171,7 @@ class MeasureConfig:
     def __post_init__(self) -> None:
         check_int("measures.eval_every", self.eval_every, 1)
         check_int("measures.interference_batch", self.interference_batch, 1)
-        if not _is_num(self.learned) or not 0 < self.learned < 1:
+        if not is_num(self.learned) or not 0 < self.learned < 1:
             raise ConfigError(f"measures.learned: must be in (0, 1), got {self.learned!r}")
 
 

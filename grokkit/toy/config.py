@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from grokkit.checks import check_int, check_list, check_nonneg, check_unit, is_num
 from grokkit.errors import ConfigError
 from grokkit.train.config import DEVICES, resolve_device
 
@@ -18,39 +19,6 @@ COSINES = ("half", "quarter")
 # The T grid of a published replication (3 … 100k), used when a spec names none.
 PAPER_T = [3, 5, 6, 8, 10, 15, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
 
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_num(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def check_int(name: str, value: object, minimum: int) -> None:
-    if not _is_int(value) or value < minimum:
-        raise ConfigError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-
-
-def check_unit(name: str, value: object) -> None:
-    """Probability-like values: [0, 1)."""
-    if not _is_num(value) or not 0.0 <= value < 1.0:
-        raise ConfigError(f"{name}: must be in [0, 1), got {value!r}")
-
-
-def check_nonneg(name: str, value: object) -> None:
-    if not _is_num(value) or not 0 <= value < math.inf:
-        raise ConfigError(f"{name}: must be a finite number >= 0, got {value!r}")
-
-
-def check_list(name: str, values: object, check, *args) -> None:
-    """A non-empty list whose every element passes ``check(name[i], element, *args)``."""
-    if not isinstance(values, list) or not values:
-        raise ConfigError(f"{name}: must be a non-empty list, got {values!r}")
-    for i, value in enumerate(values):
-        check(f"{name}[{i}]", value, *args)
-    if len(set(values)) != len(values):
-        raise ConfigError(f"{name}: values must be distinct, got {values!r}")
 
 
 @dataclass
@@ -127,7 +95,7 @@ class ToyTrainConfig:
             raise ConfigError(f"train.decay_bias: must be true or false, got {self.decay_bias!r}")
         check_unit("train.beta1", self.beta1)
         check_unit("train.beta2", self.beta2)
-        if not _is_num(self.eps) or not 0 < self.eps < math.inf:
+        if not is_num(self.eps) or not 0 < self.eps < math.inf:
             raise ConfigError(f"train.eps: must be a finite number > 0, got {self.eps!r}")
         check_int("train.best_of", self.best_of, 1)
         check_int("train.best_of_max_T", self.best_of_max_T, 0)
