@@ -3,7 +3,7 @@ evaluations and checkpoints, projected from the engine's own step, evaluation an
 
 Training 10⁶ steps to compare two schedules is hours; what differs between them is only how many
 evaluations and checkpoints the run makes. So this times, in one process and alternating, the three
-things the trainer does (``grokkit.engine.trainer.Trainer``): a step (``Trainer.step``, with the loop's
+things the trainer does (``grokkit.train.trainer.Trainer``): a step (``Trainer.step``, with the loop's
 own bookkeeping), an evaluation (``Trainer.evaluate``: the logits of every row, four losses and
 accuracies, a metrics row appended) and a checkpoint (``Trainer.checkpoint``: weights and optimiser
 state written, hashed, fsynced and renamed into place), on the quickstart model at its state after
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import torch
 
-from grokkit.engine.loop import _prepare
-from grokkit.engine.trainer import Member, Trainer
+from grokkit.train.runs import _prepare
+from grokkit.train.trainer import Member, Trainer
 from grokkit.model.build import build_model
 from grokkit.run import Run
 from grokkit.spec import load_spec

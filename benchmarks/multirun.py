@@ -8,7 +8,7 @@ checkpoints, status) to a temporary folder.
 - sequential: the engine on each run in turn (a stack of one, N times);
 - vectorised: the engine on all N at once (one stack).
 
-Both are ``grokkit.engine.loop.train_runs``, so the ratio is what stacking alone gives.
+Both are ``grokkit.train.runs.train_runs``, so the ratio is what stacking alone gives.
 
 Ends with one line per N, the last being the headline::
 
@@ -29,7 +29,7 @@ import torch
 
 from grokkit.run import Run
 from grokkit.spec import load_spec
-from grokkit.engine.loop import train, train_runs
+from grokkit.train.runs import train, train_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 

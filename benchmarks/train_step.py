@@ -5,7 +5,7 @@ default): full-batch AdamW, float64 cross-entropy of the last position.
 
 - baseline: the demo's way: the full ``[a, b, =]`` sequence through the TransformerLens
   model every step, ``logits[:, -1]``, ``torch.optim.AdamW``;
-- grokkit: the engine's step on a stack of one run (``grokkit.engine.stack.StackState.step``:
+- grokkit: the engine's step on a stack of one run (``grokkit.train.step.StackState.step``:
   the ``=``-position forward, the per-run loss, backward, the stacked AdamW).
 
 Rounds alternate between the two so drift on a noisy machine hits both alike. With
@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from grokkit.data import AlgorithmicDataset
 from grokkit.model import build_model, trainable_parameters
 from grokkit.spec import load_spec
-from grokkit.engine.loop import build_stack, run_lr
+from grokkit.train.trainer import build_stack, run_lr
 
 ROOT = Path(__file__).resolve().parent.parent
 

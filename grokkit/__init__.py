@@ -43,7 +43,7 @@ _EXPORTS = {
     "mean_activation": "grokkit.ablation",
     "fourier_ablation": "grokkit.ablation",
     "train_many": "grokkit.workflow",  # many runs of one shape as one stack
-    "run_sweep": "grokkit.sweep.run",  # what `grokkit sweep` does
+    "run_sweep": "grokkit.sweep.driver",  # what `grokkit sweep` does
     "write_comparison": "grokkit.compare",  # what `grokkit compare` does
     "run_pipeline": "grokkit.pipeline",  # what `grokkit run` does: train → measure → report
 }

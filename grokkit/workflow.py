@@ -1,7 +1,7 @@
 """Training as a researcher calls it: the engine plus what the spec asks for around it.
 
 ``train_run(run)`` and ``train_many(runs)`` are the training engine
-(``grokkit.engine.loop``) with the callbacks a spec asks for added: its
+(``grokkit.train.runs``) with the callbacks a spec asks for added: its
 ``[measures] live`` rows after every checkpoint, its ``[log]`` trackers (W&B,
 TensorBoard; ``log`` overrides the backends, as ``--log`` does) and the progress bar.
 They sit above the engine, the measures and the trackers, so none imports another.
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from grokkit.engine import loop
-from grokkit.engine.loop import TrainResult
 from grokkit.measures.live import live_measures
 from grokkit.track import make_trackers
+from grokkit.train.runs import train, train_runs
+from grokkit.train.trainer import TrainResult
 
 
 def _spec_callbacks(runs: list[Any], log: str | None) -> list[Any]:
@@ -24,12 +24,12 @@ def _spec_callbacks(runs: list[Any], log: str | None) -> list[Any]:
 
 def train_many(runs: Sequence[Any], resume: bool = False, progress: bool = True,
                callbacks: Sequence[Any] = (), log: str | None = None) -> list[TrainResult]:
-    """Train runs of one shape as one stack (see ``grokkit.engine.loop.train_runs``), with their spec's callbacks."""
+    """Train runs of one shape as one stack (see ``grokkit.train.runs.train_runs``), with their spec's callbacks."""
     runs = list(runs)
     if not runs:
         return []
-    return loop.train_runs(runs, resume=resume, progress=progress,
-                           callbacks=[*_spec_callbacks(runs, log), *callbacks])
+    return train_runs(runs, resume=resume, progress=progress,
+                      callbacks=[*_spec_callbacks(runs, log), *callbacks])
 
 
 def train_run(run: Any, resume: bool = False, progress: bool = True,
@@ -41,5 +41,5 @@ def train_run(run: Any, resume: bool = False, progress: bool = True,
     bridge holding that checkpoint's weights. ``log``: tracker backends instead of the
     spec's ``[log] backends`` (``"wandb"``, ``"tensorboard"``, both comma-separated, or ``""``).
     """
-    return loop.train(run, resume=resume, progress=progress, on_checkpoint=on_checkpoint,
-                      callbacks=[*_spec_callbacks([run], log), *callbacks])
+    return train(run, resume=resume, progress=progress, on_checkpoint=on_checkpoint,
+                 callbacks=[*_spec_callbacks([run], log), *callbacks])

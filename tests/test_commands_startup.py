@@ -45,7 +45,7 @@ def test_the_report_reads_a_one_layer_checkpoint_as_the_bridge_does(tmp_path, ti
     """The report's forward on the saved tensors gives the bridge cache's logits, hook_post and pattern."""
     import torch
 
-    from grokkit.engine.loop import train
+    from grokkit.train.runs import train
     from grokkit.report.collect import _last_position
     from grokkit.run import Run
 

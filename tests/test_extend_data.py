@@ -104,7 +104,7 @@ def test_growing_the_set_takes_test_rows_and_shrinking_again_is_nested(tmp_path,
 def test_a_data_change_equals_a_run_started_from_that_checkpoint_with_the_new_data(tmp_path, capsys, batch):
     """The 'other means': a fresh run folder with the new config, its trainer fed the old run's
     weights, optimiser and sampler state at the change step, trained by the engine's Trainer directly."""
-    from grokkit.engine.trainer import Member, Trainer
+    from grokkit.train.trainer import Member, Trainer
     from grokkit.model.build import build_model
     from grokkit.spec import config_from_dict
     from grokkit.train.device import flush_subnormals
@@ -178,7 +178,7 @@ def test_a_run_that_has_not_ended_cannot_change_its_data(tmp_path, capsys):
 
 def test_a_task_mixture_cannot_change_its_data(tmp_path):
     from conftest import tiny_dict
-    from grokkit.engine.loop import train_runs
+    from grokkit.train.runs import train_runs
     from grokkit.errors import RunError
     from grokkit.extend import extend_run
     from grokkit.spec import config_from_dict

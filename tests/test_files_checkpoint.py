@@ -3,7 +3,7 @@ saved and an older one is refused. 3: an edited config.json is refused. 4: an ed
 refused (its own hash, its step against the folder's). 6: resume from checkpoint 0 logs nothing
 twice; a checkpoint is replaced only once its successor is in place; incomplete and temporary
 folders are removed with a note. 7: disk full, odd folder names and misshapen checkpoints are
-one line, not a traceback. (Divergence: test_engine_faults.py; one writer: test_files_lock.py.)
+one line, not a traceback. (Divergence: test_train_faults.py; one writer: test_files_lock.py.)
 
 Most tests start from one trained run (``base``) and a copy of it cut back as a hard kill
 would have left it (``cut``), so a resumed copy must end bit-identical to ``base``.

@@ -49,7 +49,7 @@ def test_interference_is_the_cosine_of_the_gradients():
 @functools.lru_cache(maxsize=None)
 def trained(variant: int):
     """Two small trained mixtures (other tasks, seeds, frequencies); measured once per session."""
-    from grokkit.engine.loop import train
+    from grokkit.train.runs import train
     from grokkit.run import Run
     from grokkit.spec import config_from_dict
 

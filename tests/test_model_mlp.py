@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from conftest import cli, interrupt_at, one_line_error, tiny_mlp_dict, tiny_mlp_toml, write_spec
 from grokkit.ablation import fourier_ablation, zero_ablation
 from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
-from grokkit.engine.loop import train_runs
+from grokkit.train.runs import train_runs
 from grokkit.model.build import build_model
 from grokkit.model.forward import last_position
 from grokkit.model.loss import mse_loss, mse_onehot
@@ -81,7 +81,7 @@ def test_initialisations_draw_the_stated_scales():
 def test_a_stack_of_two_computes_each_run():
     configs = [mlp_config(seed=1), mlp_config(seed=2)]
     models = [build_model(c.model, c.task) for c in configs]
-    from grokkit.model.stack import Shape, params, stack_bridges
+    from grokkit.model.param_stack import Shape, params, stack_bridges
 
     stack = stack_bridges(models)
     tokens = torch.tensor([[0, 1, 13], [5, 7, 13], [12, 12, 13]])
@@ -130,7 +130,7 @@ def test_each_stacked_run_matches_its_solo_training(tmp_path):
     for a, b in zip(solo, stacked):
         wa, wb = a.checkpoint(40).model, b.checkpoint(40).model
         assert wa.keys() == wb.keys()
-        for k in wa:  # float32 rounding of the union's GEMM blocks (see tests/test_engine.py)
+        for k in wa:  # float32 rounding of the union's GEMM blocks (see tests/test_train_runs.py)
             assert (wa[k] - wb[k]).abs().max() <= 1e-4 * wa[k].abs().max(), k
 
 

@@ -122,7 +122,7 @@ def test_paper_mode_trains_as_the_papers_trainer(tmp_path) -> None:
     """A dozen updates of the paper's Trainer (written out: AdamW over every parameter, LambdaLR
     min(step/10, 1), float64 loss, losses logged before each update) and of grokkit in paper mode,
     from the same initial weights and split, give the same train and test losses."""
-    from grokkit.engine.loop import train
+    from grokkit.train.runs import train
     from grokkit.run import Run
     from grokkit.spec import config_from_dict
 

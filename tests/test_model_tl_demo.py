@@ -61,7 +61,7 @@ def test_tl_demo_mode_trains_as_the_demos_loop(tmp_path) -> None:
     """A dozen updates of the demo's loop (written out: AdamW over model.parameters() with the biases
     frozen, no scheduler, float64 loss) and of grokkit in demo mode give the same losses. The demo logs
     its train loss before each update and its test loss after it."""
-    from grokkit.engine.loop import train
+    from grokkit.train.runs import train
     from grokkit.model.hooked import hooked_init
     from grokkit.run import Run
     from grokkit.spec import config_from_dict

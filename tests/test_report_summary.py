@@ -56,7 +56,7 @@ def test_a_hostile_run_folder_cannot_put_markup_into_the_card(tmp_path):
 
 
 def test_a_sweep_outcome_shows_its_counts_and_results_table():
-    from grokkit.sweep.run import SweepOutcome
+    from grokkit.sweep.driver import SweepOutcome
 
     rows = [{"name": f"r{i}", "task.frac_train": f, "model.seed": 1, "grok_step": 100 if f > 0.4 else None,
              "memorise_step": 50, "final_test_acc": 0.5, "key_freqs": [1]} for i, f in enumerate((0.3, 0.5))]

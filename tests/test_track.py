@@ -36,7 +36,7 @@ def test_log_config_validates_and_cli_choice_replaces_the_spec() -> None:
 
 def _train(tmp_path: Path, tiny_config, trackers, live: bool = True) -> Run:
     from grokkit.measures.live import LiveMeasures
-    from grokkit.engine.loop import train
+    from grokkit.train.runs import train
 
     measures = {"live": ["weight_norm"]} if live else {}
     run = Run.create(tmp_path / "run", tiny_config(train={"steps": 20}, measures=measures))

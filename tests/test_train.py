@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from conftest import interrupt_at
 from grokkit.errors import ConfigError
 from grokkit.run import Run
-from grokkit.engine.loop import run_lr as lr_at
+from grokkit.train.trainer import run_lr as lr_at
 from grokkit.train.config import TrainConfig
 from grokkit.workflow import train_run as train
 

@@ -9,10 +9,10 @@ the devices of what it is handed (``expect_device``); a test checks that too.
 import pytest
 import torch
 
-from grokkit.model.stack import Shape
+from grokkit.model.param_stack import Shape
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.optimizers import Hyper, StackOptimizer
-from grokkit.engine.stack import Grid, StackState
+from grokkit.train.step import Grid, StackState
 
 META = torch.device("meta")
 
@@ -20,7 +20,7 @@ META = torch.device("meta")
 def meta_stack(tiny_config, n_layers=1, layer_norm=False, kinds=("adamw", "adam", "sgd"), grokfast="ema"):
     from grokkit.data.dataset import AlgorithmicDataset
     from grokkit.model.build import build_model
-    from grokkit.model.stack import stack_bridges
+    from grokkit.model.param_stack import stack_bridges
 
     config = tiny_config(model={"n_layers": n_layers, "layer_norm": layer_norm, "train_biases": True})
     bridge = build_model(config.model, config.task)  # shapes from a real bridge, tensors moved to meta

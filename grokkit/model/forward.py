@@ -15,7 +15,7 @@ last position's logits, MLP activations and attention pattern:
 Gathers are ``F.embedding`` on flattened ``[R·d_vocab, d]`` tables: its backward is a
 dense, deterministic accumulation (an ``index_put_`` with ``accumulate=True``, what
 ``table[tokens]`` differentiates to, is neither deterministic nor fast with several
-CPU threads). ``tests/test_model.py`` (one run) and ``tests/test_engine.py`` (a stack,
+CPU threads). ``tests/test_model.py`` (one run) and ``tests/test_train_runs.py`` (a stack,
 one and two layers) check both forwards against the TransformerLens bridge on every input.
 """
 

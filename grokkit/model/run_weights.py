@@ -18,7 +18,7 @@ from torch import Tensor
 
 from grokkit.errors import ConfigError
 import grokkit.model.forward as forward
-from grokkit.model.stack import bridge_view
+from grokkit.model.param_stack import bridge_view
 
 
 class Weights(NamedTuple):

@@ -178,7 +178,7 @@ def _last_position(run: Any, step: int) -> _LastPosition:
     if run.config.model.n_layers == 1:
         from grokkit.model import forward
         from grokkit.errors import CheckpointError
-        from grokkit.model.stack import Shape, check_shapes, params
+        from grokkit.model.param_stack import Shape, check_shapes, params
 
         ckpt = run.checkpoint(step)
         try:  # what load_state_dict(strict=True) refuses on the bridge path

@@ -2,10 +2,10 @@
 Ray; ``ship.py`` carries run folders to Ray workers as bytes) → ``results.py`` (one row per run) →
 ``report.py`` (phase diagrams).
 
-``run_sweep(spec, out)`` does all of it; ``grokkit sweep SPEC.toml --out DIR`` calls it.
+``run_sweep(spec, out)`` (``driver.py``) does all of it; ``grokkit sweep SPEC.toml --out DIR`` calls it.
 """
 
-from grokkit.sweep.run import run_sweep
+from grokkit.sweep.driver import run_sweep
 from grokkit.sweep.spec import SweepSpec, expand, load_sweep
 
 __all__ = ["SweepSpec", "expand", "load_sweep", "run_sweep"]

@@ -1,6 +1,6 @@
 """The transformer sweep's unit of work: a *batch* of runs trained as one stack.
 
-A batch is a list of run folders that share ``grokkit.engine.loop.stack_key``: runs that differ
+A batch is a list of run folders that share ``grokkit.train.runs.stack_key``: runs that differ
 in optimiser, batch size, learning rate, weight decay, seeds or data fraction share a stack; a
 different task or model shape makes another batch. ``train_batch`` trains one batch from
 whatever is on disk: finished runs (``status.json``) are skipped, started ones resume from their
@@ -20,7 +20,7 @@ from grokkit.sweep.executor import stack_sizes
 def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int, slots: int = 1) -> list[list[str]]:
     """Group (run directory, RunConfig) pairs into batches of stackable runs, at most ``max_stack`` each,
     and each group into at least ``slots`` batches (when it has the runs), so every Ray slot gets work."""
-    from grokkit.engine.loop import stack_key
+    from grokkit.train.runs import stack_key
 
     groups: dict[Any, list[str]] = {}
     for path, config in configs:
@@ -43,7 +43,7 @@ def train_batch(paths: Sequence[str], progress: bool = False) -> list[str]:
     """
     import sys
 
-    from grokkit.engine.loop import DivergedError
+    from grokkit.train.runs import DivergedError
     from grokkit.run import Run
     from grokkit.workflow import train_many
 

@@ -1,6 +1,6 @@
 """The sweep executor: run units of work here ("local") or as Ray tasks ("ray"), one for every sweep.
 
-A *unit* is what a sweep trains at once: a stack of transformer runs (``grokkit.sweep.run``), a
+A *unit* is what a sweep trains at once: a stack of transformer runs (``grokkit.sweep.driver``), a
 chunk of toy models (``grokkit.toy.sweep``). The sweep hands the executor a list of payloads,
 a ``work(payload)`` function and a ``land(index, result, node)`` function:
 

@@ -3,7 +3,7 @@
 ``grokkit sweep`` on a spec whose base task is a mixture (``task.op = "mixture"``) and whose grid
 varies ``model.d_mlp`` and/or ``model.d_model`` (``tasks/mixture_width_cpu.toml``) trains every
 width in one process. Runs of different widths are different shapes, so they train as separate
-stacks one after another (``grokkit.engine.loop.stack_key``); the runs of one width (seeds, say)
+stacks one after another (``grokkit.train.runs.stack_key``); the runs of one width (seeds, say)
 share a stack. Padding the narrow models to the widest and masking would put every width in one
 stack, but on a CPU a padded stack computes the widest width for every member (cost ∝ runs ×
 largest width instead of the sum of the widths), so it would be no faster here.

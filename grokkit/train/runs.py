@@ -15,7 +15,7 @@ steps, early stopping) or diverge leave the stack; the rest go on.
 
 This module decides where each run starts (fresh, or its latest verified checkpoint,
 after the run folder has recovered from an interrupted write) and hands the runs to the
-trainer (``grokkit.engine.trainer``), which steps, evaluates and checkpoints them. The
+trainer (``grokkit.train.trainer``), which steps, evaluates and checkpoints them. The
 engine knows nothing of measures or loggers: live measures, the progress bar and
 experiment trackers are ``grokkit.train.callbacks.Callback`` objects it calls.
 Every run directory is locked for the whole call (``grokkit.files.lock``).
@@ -31,7 +31,7 @@ import torch
 from grokkit.errors import CheckpointError, ConfigError, GrokkitError, RunError
 from grokkit.files.lock import locked
 from grokkit.model.build import build_model
-from grokkit.model.stack import trained_state
+from grokkit.model.param_stack import trained_state
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.kinds import filter_key
 from grokkit.optim.optimizers import StackOptimizer
@@ -39,9 +39,9 @@ from grokkit.run import Run
 from grokkit.train.cadence import evaluates_at
 from grokkit.train.callbacks import Callback, emit
 from grokkit.train.device import flush_subnormals, resolve_device, retain_freed_memory
-from grokkit.engine.trainer import Member, Trainer, TrainResult, build_stack, run_lr
+from grokkit.train.trainer import Member, Trainer, TrainResult
 
-__all__ = ["DivergedError", "TrainResult", "build_stack", "run_lr", "stack_key", "train", "train_runs"]
+__all__ = ["DivergedError", "stack_key", "train", "train_runs"]
 
 
 class DivergedError(GrokkitError):
@@ -100,10 +100,10 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
     keys = {stack_key(r.config) for r in runs}
     if len(keys) > 1:
         raise ConfigError("train: these runs cannot share a stack (they differ in task, model shape, device, "
-                          "loss or gradient filter; see grokkit.engine.loop.stack_key)")
+                          "loss or gradient filter; see grokkit.train.runs.stack_key)")
     callbacks = list(callbacks)
     if progress:
-        from grokkit.engine.progress import ProgressBar
+        from grokkit.train.progress import ProgressBar
 
         callbacks.append(ProgressBar())
     device = resolve_device(runs[0].config.train.device)

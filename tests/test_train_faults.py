@@ -84,7 +84,7 @@ def test_an_initial_model_that_is_not_finite_is_marked_diverged(tmp_path, spec, 
 def poison_after(monkeypatch, update: int, position: int = 0) -> None:
     """Make run ``position`` of the stack hold an infinite weight right after update ``update``
     (its loss at that update is still finite: only the checkpoint's check can see it)."""
-    from grokkit.engine.stack import StackState
+    from grokkit.train.step import StackState
 
     real, calls = StackState.step, []
 
@@ -107,7 +107,7 @@ def poison_after(monkeypatch, update: int, position: int = 0) -> None:
 def test_a_non_finite_run_is_never_checkpointed_and_the_stack_goes_on(tmp_path, tiny_config, monkeypatch,
                                                                       update, eval_every, diverged_at, reason,
                                                                       last_good):
-    from grokkit.engine.loop import DivergedError, train_runs
+    from grokkit.train.runs import DivergedError, train_runs
     from grokkit.run import Run
 
     config = tiny_config(train={"eval_every": eval_every, "device": "cpu"})
@@ -125,7 +125,7 @@ def test_a_non_finite_run_is_never_checkpointed_and_the_stack_goes_on(tmp_path, 
 
 
 def test_a_run_with_a_non_finite_initial_model_leaves_its_stack(tmp_path, tiny_config):
-    from grokkit.engine.loop import DivergedError, train_runs
+    from grokkit.train.runs import DivergedError, train_runs
     from grokkit.run import Run
 
     good = Run.create(tmp_path / "good", tiny_config(train={"device": "cpu"}))
@@ -138,7 +138,7 @@ def test_a_run_with_a_non_finite_initial_model_leaves_its_stack(tmp_path, tiny_c
 
 def test_a_stack_killed_between_its_runs_checkpoints_0_resumes_every_run_from_step_0(tmp_path, tiny_config):
     """One run has its checkpoint 0, the other none yet: the second still gets its step-0 row and checkpoint."""
-    from grokkit.engine.loop import train_runs
+    from grokkit.train.runs import train_runs
     from grokkit.run import Run
 
     configs = [tiny_config(train={"device": "cpu"}), tiny_config(train={"device": "cpu", "lr": 3e-3})]

@@ -1,6 +1,6 @@
 """One optimisation step and one evaluation for R runs of one shape: the tensors only, no files.
 
-``StackState`` holds the stacked parameters (``grokkit.model.stack``), their optimiser and
+``StackState`` holds the stacked parameters (``grokkit.model.param_stack``), their optimiser and
 gradient filter (``grokkit.optim``) and the shared input grid. Run r's loss is the mean of
 a per-row loss over *its own* rows of this step (all its training rows when full-batch,
 a fresh sample when mini-batch), expressed as a row-weight matrix ``[R, U]`` over the
@@ -22,7 +22,7 @@ from torch import Tensor
 
 from grokkit.model.forward import Params, last_logits
 from grokkit.model.loss import ROW_LOSSES
-from grokkit.model.stack import Shape, params, select
+from grokkit.model.param_stack import Shape, params, select
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.optimizers import StackOptimizer
 

@@ -6,7 +6,7 @@ checkpoint). ``train`` is the loop that calls them at each run's intervals and l
 run leave the stack when it finishes, stops early or diverges. Every file it writes goes
 through the run's ``grokkit.files.run_folder.RunFolder``; everything else (live
 measures, progress bar, trackers) is a ``grokkit.train.callbacks.Callback`` it calls.
-Which runs start from which checkpoint is ``grokkit.engine.loop``'s business.
+Which runs start from which checkpoint is ``grokkit.train.runs``'s business.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import torch
 from grokkit.files.run_folder import RunStatus
 from grokkit.model.build import model_state
 from grokkit.model.loss import loss_and_acc
-from grokkit.model.stack import Shape, copy_into_bridge, stack_bridges
+from grokkit.model.param_stack import Shape, copy_into_bridge, stack_bridges
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
 from grokkit.run import Run
 from grokkit.train.cadence import checkpoints_at, evaluates_at
 from grokkit.train.callbacks import Callback, emit
-from grokkit.engine.stack import Grid, StackState
+from grokkit.train.step import Grid, StackState
 
 
 @dataclass
@@ -100,7 +100,7 @@ def build_stack(configs: Sequence[Any], bridges: Sequence[Any], datasets: Sequen
 
 
 class Trainer:
-    """Members (prepared by ``grokkit.engine.loop``) trained as one stack from update ``start``.
+    """Members (prepared by ``grokkit.train.runs``) trained as one stack from update ``start``.
 
     A *position* is a member's index in the stack as it is now: runs that leave are dropped
     from the stack, so positions index ``self.active``, which maps them to members.

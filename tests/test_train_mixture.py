@@ -7,7 +7,7 @@ import torch
 
 from conftest import final_weights, interrupt_at, same_run, tiny_dict
 
-from grokkit.engine.loop import train_runs
+from grokkit.train.runs import train_runs
 from grokkit.run import Run
 from grokkit.spec import config_from_dict
 
@@ -38,7 +38,7 @@ def test_per_task_metrics_match_the_tasks_rows(tmp_path):
 
 def test_the_loss_weighs_each_task_by_its_frequency(tmp_path):
     """One full-batch step's gradient is Σ_k π_k ∇(task k's mean loss)."""
-    from grokkit.engine.trainer import build_stack
+    from grokkit.train.trainer import build_stack
     from grokkit.model.build import build_model
 
     config = mixture_config()
@@ -62,7 +62,7 @@ def test_a_resumed_mixture_is_bit_identical(tmp_path, train):
     whole = Run.create(tmp_path / "whole", config)
     train_runs([whole])
     cut = Run.create(tmp_path / "cut", config)
-    from grokkit.engine.loop import train
+    from grokkit.train.runs import train
 
     with pytest.raises(KeyboardInterrupt):
         train(cut, on_checkpoint=interrupt_at(10))

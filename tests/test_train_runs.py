@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from conftest import interrupt_at
 from grokkit.errors import ConfigError
 from grokkit.run import Run
-from grokkit.engine.loop import stack_key, train_runs
+from grokkit.train.runs import stack_key, train_runs
 from grokkit.workflow import train_run as train
 
 # A stack and a stack of one compute each row the same way, but a stack's forward covers the
@@ -75,7 +75,7 @@ def test_stacked_forward_matches_each_bridge(tiny_config, model):
     from grokkit.data.dataset import AlgorithmicDataset
     from grokkit.model.build import build_model
     from grokkit.model.forward import last_logits
-    from grokkit.model.stack import Shape, params, stack_bridges
+    from grokkit.model.param_stack import Shape, params, stack_bridges
 
     configs = [tiny_config(model={**model, "seed": s, "init_scale": 1 + s / 4}) for s in range(3)]
     bridges = [build_model(c.model, c.task) for c in configs]
@@ -112,13 +112,13 @@ def test_each_stacked_run_matches_its_solo_training(tmp_path, tiny_config, accel
 
 
 def test_chunking_the_stack_over_runs_changes_nothing(tmp_path, tiny_config, monkeypatch):
-    import grokkit.engine.stack as stack_module
+    from grokkit.train import step as step_module
 
     configs = variants(tiny_config)
     whole = [Run.create(tmp_path / f"whole{i}", c) for i, c in enumerate(configs)]
     train_many(whole, progress=False)
     # a budget of one row: every forward, backward and evaluation takes one run at a time
-    monkeypatch.setattr(stack_module, "ROW_BUDGET", {"cuda": 1, "cpu": 1})
+    monkeypatch.setattr(step_module, "ROW_BUDGET", {"cuda": 1, "cpu": 1})
     chunked = [Run.create(tmp_path / f"chunked{i}", c) for i, c in enumerate(configs)]
     train_many(chunked, progress=False)
     for a, b in zip(whole, chunked):
