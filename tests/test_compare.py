@@ -254,7 +254,7 @@ def test_the_plots_functions_draw_the_pages_figures_from_the_sweep_folders(sweep
     for name in ("toy_test_loss", "toy_dimensionality", "toy_geometry", "toy_norms"):
         fig = getattr(gp, name)(toy)
         assert fig.data and fig.layout.width is None, name
-    from grokkit.toy.sweep import load_rows
+    from grokkit.toy import load_rows
 
     mean_line = gp.toy_test_loss(toy).data[1]
     assert sorted(set(mean_line.x)) == sorted({r["T"] for r in load_rows(toy)})  # the sweep's T values

@@ -167,7 +167,7 @@ def test_set_and_max_stack_reach_the_sweep_table(tmp_path, capsys):
 
 
 def test_stack_sizes_spread_runs_over_the_slots():
-    from grokkit.sweep.executor import stack_sizes
+    from grokkit.sweep.batches import stack_sizes
 
     assert stack_sizes(4, 32, 1) == [4]
     assert stack_sizes(4, 32, 2) == [2, 2]      # two Ray CPUs: two stacks, not one stack and an idle node
@@ -178,7 +178,7 @@ def test_stack_sizes_spread_runs_over_the_slots():
 
 def test_ray_flags_imply_ray_and_contradictions_are_one_line(tmp_path, capsys):
     from grokkit.cli import main
-    from grokkit.sweep.executor import ExecutorOptions
+    from grokkit.executor import ExecutorOptions
 
     assert ExecutorOptions(None, "10.0.0.5:6379").kind == "ray"  # was: trained locally, silently
     assert ExecutorOptions(None, None, 2).kind == "ray" and ExecutorOptions().kind == "local"

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from grokkit.sweep import load_sweep, run_sweep
-    from grokkit.sweep.executor import ExecutorOptions
+    from grokkit.executor import ExecutorOptions
 
     overrides = list(args.overrides)
     if args.max_stack is not None:

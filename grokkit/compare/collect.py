@@ -29,23 +29,20 @@ Every problem with an input is a one-line ``RunError`` naming the argument.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grokkit.errors import RunError
-from grokkit.files.jsonl import loads
-from grokkit.files.layout import MEASURES_FILE
-from grokkit.files.tagged import MAX_RECORD
+from grokkit.files.layout import MEASURES_FILE, SWEEP_FILE, SWEEP_FORMAT, TOY_SWEEP_FORMAT
+from grokkit.files.sweep_folder import SweepFolder, plain_name
 from grokkit.measures.milestones import GROKKED_ACC  # re-exported for the page
 from grokkit.measures.phases import story_of_run
 from grokkit.toy.measures import SMALL_DIM
+from grokkit.toy.reader import load_rows, load_spec_of
 from grokkit.toy.summary import CURVE_KEYS, CurvePoint, curve_label, curves, kept, varying_keys
-from grokkit.toy.sweep import SPEC_FILE, SWEEP_FORMAT as TOY_FORMAT
 
 OWN_DIRECTION = SMALL_DIM  # 0.05: the toy report's "not represented" cut, so counts match the rows
-TRANSFORMER_FORMAT = "grokkit-sweep"
 
 
 # --- toy side ------------------------------------------------------------------------------
@@ -75,34 +72,27 @@ class ToySide:
         return next((c for c in self.curves if c.m == 2), self.curves[0])
 
 
-def _sweep_record(path: Path, arg: str, expected: str, what: str) -> dict[str, Any]:
-    """The sweep.json of ``path``, checked to carry ``expected`` as its format tag."""
-    record_path = path / SPEC_FILE  # both sweeps name their record so
-    if not record_path.is_file():
-        raise RunError(f"{arg} {path}: not a {what} (no sweep.json)")
-    if record_path.stat().st_size > MAX_RECORD:
-        raise RunError(f"{arg} {path}: sweep.json is {record_path.stat().st_size} bytes; a sweep record is at most "
-                       f"{MAX_RECORD} (damaged or edited)")
+def _check_kind(folder: SweepFolder, arg: str, expected: str, what: str) -> None:
+    """``folder``'s sweep.json carries ``expected`` as its format tag: a one-line RunError naming ``arg`` otherwise."""
+    if not folder.record_path.is_file():  # both sweeps name their record so
+        raise RunError(f"{arg} {folder.path}: not a {what} (no {SWEEP_FILE})")
     try:
-        record = loads(record_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RunError(f"{arg} {path}: sweep.json is not valid JSON; not a {what}") from None
-    found = record.get("format") if isinstance(record, dict) else None
+        found = folder.record_format()
+    except RunError as exc:
+        raise RunError(f"{arg} {exc}") from None
     if found != expected:
-        other = {TOY_FORMAT: "a toy sweep", TRANSFORMER_FORMAT: "a transformer sweep"}.get(found, "no grokkit sweep")
-        raise RunError(f"{arg} {path}: not a {what} (its sweep.json is {other}'s)")
-    return record
+        other = {TOY_SWEEP_FORMAT: "a toy sweep", SWEEP_FORMAT: "a transformer sweep"}.get(found, "no grokkit sweep")
+        raise RunError(f"{arg} {folder.path}: not a {what} (its {SWEEP_FILE} is {other}'s)")
 
 
 def load_toy(path: str | Path, arg: str = "--toy") -> ToySide:
     """The toy sweep at ``path``: its kept rows and one curve per (m, S, R, weight_decay)."""
-    from grokkit.toy.sweep import load_rows
-
     path = Path(path)
-    record = _sweep_record(path, arg, TOY_FORMAT, "grokkit toy sweep")
+    _check_kind(SweepFolder(path), arg, TOY_SWEEP_FORMAT, "grokkit toy sweep")
     rows = kept(load_rows(path))
     if not rows:
         raise RunError(f"{arg} {path}: no finished chunk yet; run `grokkit toy SPEC --out {path}` first")
+    n = load_spec_of(path).toy.n
     varying = varying_keys(rows)
     by_value = {v: curves(rows, v) for v in ("test_loss", "n_points_above_small", "n_features_above_small")}
     toy_curves = [
@@ -110,7 +100,7 @@ def load_toy(path: str | Path, arg: str = "--toy") -> ToySide:
                  by_value["n_points_above_small"][key], by_value["n_features_above_small"][key])
         for key in by_value["test_loss"]
     ]
-    return ToySide(path, int(record["spec"]["toy"]["n"]), rows, toy_curves)
+    return ToySide(path, n, rows, toy_curves)
 
 
 # --- transformer side ----------------------------------------------------------------------
@@ -178,20 +168,21 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
     from grokkit.run import Run
 
     path = Path(path)
-    record = _sweep_record(path, arg, TRANSFORMER_FORMAT, "grokkit transformer sweep")
-    listed = record.get("runs", {})
-    if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
-        raise RunError(f"{arg} {path}: its sweep.json runs are not a table of run name → settings (damaged or edited)")
+    folder = SweepFolder(path)
+    _check_kind(folder, arg, SWEEP_FORMAT, "grokkit transformer sweep")
+    try:
+        listed = folder.recorded_runs()
+    except RunError as exc:
+        raise RunError(f"{arg} {exc}") from None
     if not listed:
         raise RunError(f"{arg} {path}: the sweep lists no runs")
-    names = list(listed)
     runs = []
-    for name in names:
-        if name in ("", ".", "..") or "/" in name or "\\" in name:  # a folder of runs/, never a path out of it
-            raise RunError(f"{arg} {path}: sweep.json names run {name!r}, which is not a folder name")
-        if not (path / "runs" / name).is_dir():
+    for name in listed:
+        if not plain_name(name):  # a folder of runs/, never a path out of it
+            raise RunError(f"{arg} {path}: {SWEEP_FILE} names run {name!r}, which is not a folder name")
+        if not folder.run_path(name).is_dir():
             raise RunError(f"{arg} {path}: run {name} is missing")
-        run = Run(path / "runs" / name)  # a damaged run: one line naming its file
+        run = Run(folder.run_path(name))  # a damaged run: one line naming its file
         if not run.metrics():
             raise RunError(f"{arg} {path}: run {name} has no metrics yet; finish the sweep first")
         runs.append(run)
@@ -201,7 +192,7 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
         log(f"measuring {run.path.name} ({i}/{len(todo)}): excluded accuracy at every checkpoint")
         measure_run(run, ["excluded"])
         measures[run.path.name] = run.measures()
-    out = [_reduce(run, record["runs"][run.path.name], measures[run.path.name]) for run in runs]
+    out = [_reduce(run, listed[run.path.name], measures[run.path.name]) for run in runs]
     return sorted(out, key=lambda r: (r.n_train, r.name))
 
 

@@ -1,6 +1,8 @@
-"""The names of a run directory's files and the versions of its records, each defined once.
+"""The names of a run directory's files and the versions of its records, each defined once
+(and those of a transformer sweep's and a toy sweep's folders).
 
-``grokkit.files.run_folder`` is the one module that reads and writes these files; every
+``grokkit.files.run_folder`` is the one module that reads and writes a run's files
+(``grokkit.files.sweep_folder`` a sweep's, ``grokkit.toy.folder`` a toy sweep's); every
 other layer asks it.
 """
 
@@ -25,3 +27,11 @@ NODES_FILE = "nodes.json"  # under Ray: the node each run trained on
 CRITICAL_FILE = "critical.json"  # a sweep with [sweep.critical]: D_crit, its bracket and curve
 RUNS_DIR = "runs"
 MIXTURE_FILE = "mixture.html"  # a task mixture's width report (grokkit.sweep.mixture)
+
+# a toy sweep's folder (grokkit.toy.folder): its record is SWEEP_FILE too, with its own format tag
+TOY_SWEEP_FORMAT = "grokkit-toy-sweep"  # sweep.json's format tag (also in each chunk's safetensors metadata)
+TOY_SWEEP_VERSION = 1
+TOY_CHUNK_FORMAT = "grokkit-toy-chunk"  # each chunk's record (grokkit.toy.chunk_file)
+TOY_CHUNK_VERSION = 1
+CHUNKS_DIR = "chunks"
+CHUNK_PREFIX = "chunk_"  # chunks/chunk_NNNN.json and chunks/chunk_NNNN.safetensors

@@ -5,7 +5,7 @@ A link named as one of the run's files (its metrics log, ``checkpoints`` or
 folder. Every writer checks the run folder once, when it takes the run's lock, and refuses
 such a link in one line naming it; nothing is followed, removed or replaced. Links under
 names grokkit does not use are left alone. A toy sweep's folder is checked the same way
-(``grokkit.toy.sweep``).
+(``grokkit.toy.folder``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A sweep's results table on disk: ``results.jsonl`` (one row per run or model) and, optionally, ``results.csv``.
 
-Both sweeps (transformer runs, ``grokkit.sweep``; toy models, ``grokkit.toy.sweep``) write
+Both sweeps (transformer runs, ``grokkit.sweep``; toy models, ``grokkit.toy.folder``) write
 their table here, with one NaN policy, the logs' (``grokkit.files.jsonl.json_safe``): a
 non-finite number (a degenerate model's dimensionality, a diverged run's loss) is
 ``null`` in the JSONL and an empty cell in the CSV, so pandas, jq and browsers read the

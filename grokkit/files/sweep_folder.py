@@ -64,6 +64,24 @@ class SweepFolder:
     def has_record(self) -> bool:
         return self.record_path.exists()
 
+    def record_format(self) -> str | None:
+        """The format tag of ``sweep.json``, whichever sweep wrote it: SWEEP_FORMAT (a transformer sweep) or
+        TOY_SWEEP_FORMAT (a toy sweep, ``grokkit.toy.folder``); None when it carries none. RunError naming the
+        file when it is missing, too large or not JSON."""
+        path = self.record_path
+        if not path.is_file():
+            raise RunError(f"{path}: missing; not a grokkit sweep")
+        if path.stat().st_size > MAX_RECORD:
+            raise RunError(f"{path}: {path.stat().st_size} bytes; a sweep record is at most {MAX_RECORD} "
+                           "(damaged or edited)")
+        try:
+            record = loads(path.read_bytes().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise RunError(f"{path}: not valid JSON; not a grokkit sweep") from None
+        except OSError as exc:
+            raise RunError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        return record.get("format") if isinstance(record, dict) else None
+
     def recorded_runs(self) -> dict[str, Any]:
         """The runs (name → settings) of ``sweep.json``, checked (one line naming the file otherwise)."""
         record = read_tagged(self.record_path, SWEEP_FORMAT, (SWEEP_VERSION,), what="grokkit sweep", keys=("runs",))

@@ -1,4 +1,4 @@
-"""Sweeps: ``spec.py`` (grid / list expansion) → ``batches.py`` (stacks of runs) → ``executor.py`` (here or on
+"""Sweeps: ``spec.py`` (grid / list expansion) → ``batches.py`` (stacks of runs) → ``grokkit.executor`` (here or on
 Ray; ``ship.py`` carries run folders to Ray workers as bytes) → ``results.py`` (one row per run) →
 ``report.py`` (phase diagrams).
 

@@ -11,10 +11,15 @@ checkpoints, new ones start, so a restarted sweep redoes nothing that finished.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from grokkit.sweep.executor import stack_sizes
+
+def stack_sizes(n: int, max_stack: int, slots: int) -> list[int]:
+    """Split ``n`` runs into stacks of at most ``max_stack``, into at least ``min(n, slots)`` of them, evenly."""
+    parts = max(math.ceil(n / max_stack), min(n, slots))
+    return [n // parts + (i < n % parts) for i in range(parts)]
 
 
 def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int, slots: int = 1) -> list[list[str]]:

@@ -32,7 +32,7 @@ from grokkit.files.sweep_folder import SweepFolder
 from grokkit.limits import check_resources, check_stack
 from grokkit.run import Run
 from grokkit.sweep.batches import plan_batches, run_line, train_batch, train_shipped
-from grokkit.sweep.executor import Executor, ExecutorOptions
+from grokkit.executor import Executor, ExecutorOptions
 from grokkit.sweep.report import write_sweep_report
 from grokkit.sweep.results import result_row, write_results
 from grokkit.sweep.ship import land, pack

@@ -1,14 +1,17 @@
 """Typed configs of the sparse toy model on finite datasets (Henighan et al. 2023).
 
-Each section of a toy task spec overrides one of these dataclasses. Every choice the
-paper left unpublished (Adam betas/eps, bias decay, cosine shape, test-set size) is
-a field here with the value the replications used.
+Each section of a toy task spec overrides one of these dataclasses; ``ToySpec`` holds one of
+each (``grokkit.toy.spec`` reads it from TOML). Every choice the paper left unpublished (Adam
+betas/eps, bias decay, cosine shape, test-set size) is a field here with the value the
+replications used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from grokkit.checks import check_int, check_list, check_nonneg, check_unit, is_num
 from grokkit.errors import ConfigError
@@ -18,7 +21,6 @@ COSINES = ("half", "quarter")
 
 # The T grid of a published replication (3 … 100k), used when a spec names none.
 PAPER_T = [3, 5, 6, 8, 10, 15, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
-
 
 
 @dataclass
@@ -191,3 +193,23 @@ class ToyInstance:
     def group(self) -> tuple:
         """Key shared by the best_of inits of one model."""
         return (self.n, self.m, self.S, self.T, self.R, self.weight_decay, self.data_seed)
+
+
+@dataclass
+class ToySpec:
+    """Everything that defines a toy-model sweep: one config per section of its TOML spec."""
+
+    toy: ToyConfig = field(default_factory=ToyConfig)
+    """Model and data."""
+    train: ToyTrainConfig = field(default_factory=ToyTrainConfig)
+    """Optimiser and schedule."""
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    """The grid of models."""
+    report: ReportConfig = field(default_factory=ReportConfig)
+    """Extra report settings."""
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+
+
+SECTIONS: dict[str, type] = {"toy": ToyConfig, "train": ToyTrainConfig, "sweep": SweepConfig, "report": ReportConfig}

@@ -15,10 +15,11 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grokkit.files.page import REPORT_FILE, esc, figure_div, page_html, table, write_page
+from grokkit.files.page import esc, figure_div, page_html, table, write_page
 from grokkit.toy import summary
 from grokkit.toy.measures import PENTAGON_BAND, SMALL_DIM
-from grokkit.toy.sweep import load_rows, load_spec_of, load_tensors
+from grokkit.toy.folder import ToySweepFolder
+from grokkit.toy.reader import load_rows, load_spec_of, load_tensors
 
 PUBLISHED = (
     "Published (n = 10 000, S = 0.999, m = 2): test loss peaks near 1.01 in an intermediate regime "
@@ -258,4 +259,4 @@ def write_report(out: str | Path) -> Path:
     for i, (title, text, figs) in enumerate(sections):
         blocks.append(f"<h2>{esc(title)}</h2>{text}"
                       + "".join(figure_div(f"{i}_{j}", fig, figures) for j, fig in enumerate(figs)))
-    return write_page(out / REPORT_FILE, page_html(spec.report.title, esc(out), blocks, figures))
+    return write_page(ToySweepFolder(out).report_path, page_html(spec.report.title, esc(out), blocks, figures))

@@ -1,39 +1,23 @@
 """Toy task specs: TOML with ``[toy]``, ``[train]``, ``[sweep]`` and ``[report]`` sections.
 
-Each section overrides the defaults of one typed config (grokkit.toy.config);
-unknown sections and keys are errors. ``--set section.key=value`` applies on top,
-parsed as TOML (``--set train.steps=2000``, ``--set sweep.T=[5,50,500]``).
+Each section overrides the defaults of one typed config (grokkit.toy.config, whose ``ToySpec``
+holds them); unknown sections and keys are errors. ``--set section.key=value`` applies on top,
+parsed as TOML (``--set train.steps=2000``, ``--set sweep.T=[5,50,500]``). A spec is checked
+whole before anything touches disk: every grid point (``grokkit.toy.grid``) and the memory
+a chunk needs.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from grokkit.errors import ConfigError
+from grokkit.limits import gigabytes, host_available
 from grokkit.spec import apply_overrides, read_spec, section_configs
-from grokkit.toy.config import ReportConfig, SweepConfig, ToyConfig, ToyTrainConfig
-
-
-@dataclass
-class ToySpec:
-    """Everything that defines a toy-model sweep."""
-
-    toy: ToyConfig = field(default_factory=ToyConfig)
-    """Model and data."""
-    train: ToyTrainConfig = field(default_factory=ToyTrainConfig)
-    """Optimiser and schedule."""
-    sweep: SweepConfig = field(default_factory=SweepConfig)
-    """The grid of models."""
-    report: ReportConfig = field(default_factory=ReportConfig)
-    """Extra report settings."""
-
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
-
-
-SECTIONS: dict[str, type] = {"toy": ToyConfig, "train": ToyTrainConfig, "sweep": SweepConfig, "report": ReportConfig}
+from grokkit.toy.config import SECTIONS, ToySpec
+from grokkit.toy.data import ROW_BLOCK
+from grokkit.toy.grid import expand_grid
 
 
 def spec_from_dict(data: dict[str, Any], source: str = "spec") -> ToySpec:
@@ -43,12 +27,28 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> ToySpec:
 
 def load_toy_spec(path: str | Path, overrides: Iterable[str] = ()) -> ToySpec:
     """Read a toy TOML spec, apply ``--set`` overrides, and validate everything (and every grid point)."""
-    from grokkit.toy.sweep import expand_grid
-
     spec = spec_from_dict(apply_overrides(read_spec(path), overrides), source=str(path))
     expand_grid(spec)  # per-model checks (R <= T, m <= n) before anything touches disk
     check_memory(spec)
     return spec
+
+
+# Spec settings that change neither which models a chunk holds nor what they compute (up to
+# float summation order): a sweep may be continued with other values of these.
+NOT_RESULTS = {"report": None, "train": ("block_elements", "device")}
+
+
+def results_part(spec: Any) -> Any:
+    """``spec`` (a ToySpec dict) without the NOT_RESULTS settings: what two specs must share to share chunks."""
+    if not isinstance(spec, dict):
+        return spec
+    out = {}
+    for section, values in spec.items():
+        if section in NOT_RESULTS and NOT_RESULTS[section] is None:
+            continue
+        drop = NOT_RESULTS.get(section) or ()
+        out[section] = {k: v for k, v in values.items() if k not in drop} if isinstance(values, dict) else values
+    return out
 
 
 FLOAT = 4
@@ -58,8 +58,6 @@ def least_bytes(spec: ToySpec, n: int) -> int:
     """A lower bound on what one chunk of the sweep allocates with ``n`` features: the dense uniform draw
     of a block of points (float32 values, their mask and their sort keys: about 3 floats a cell) and the
     chunk's weights W, b with their gradients and AdamW's two moments (5 copies of ``I · (m + 1) · n``)."""
-    from grokkit.toy.data import ROW_BLOCK
-
     rows = min(max(spec.sweep.T), ROW_BLOCK)
     m = max(spec.sweep.m or [spec.toy.m])
     return FLOAT * n * (3 * rows + 5 * spec.sweep.chunk_instances * (m + 1))
@@ -67,9 +65,6 @@ def least_bytes(spec: ToySpec, n: int) -> int:
 
 def check_memory(spec: ToySpec, host: int | None = None) -> None:
     """Refuse (ConfigError naming toy.n) a sweep whose chunks cannot fit in the host's memory."""
-    from grokkit.errors import ConfigError
-    from grokkit.limits import gigabytes, host_available
-
     host = host_available() if host is None else host
     need = least_bytes(spec, spec.toy.n)
     if host is not None and need > host:

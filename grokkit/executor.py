@@ -1,8 +1,8 @@
 """The sweep executor: run units of work here ("local") or as Ray tasks ("ray"), one for every sweep.
 
-A *unit* is what a sweep trains at once: a stack of transformer runs (``grokkit.sweep.driver``), a
-chunk of toy models (``grokkit.toy.sweep``). The sweep hands the executor a list of payloads,
-a ``work(payload)`` function and a ``land(index, result, node)`` function:
+Both sweeps stand on it: a *unit* is what a sweep trains at once, a stack of transformer runs
+(``grokkit.sweep.batches``) or a chunk of toy models (``grokkit.toy.unit``). The sweep hands the
+executor a list of payloads, a ``work(payload)`` function and a ``land(index, result, node)`` function:
 
 - ``work`` runs wherever the unit is placed: in this process, or in a Ray worker on any node.
   Payloads and results are plain data and bytes (no paths the worker must see), so a
@@ -21,7 +21,6 @@ every node gets work.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -53,12 +52,6 @@ class ExecutorOptions:
             raise ConfigError(f"{ray_only[0]}: only with --executor ray (leave --executor out: it implies Ray)")
         if self.num_cpus is not None and (isinstance(self.num_cpus, bool) or self.num_cpus < 1):
             raise ConfigError(f"--num-cpus: must be an integer >= 1, got {self.num_cpus!r}")
-
-
-def stack_sizes(n: int, max_stack: int, slots: int) -> list[int]:
-    """Split ``n`` runs into stacks of at most ``max_stack``, into at least ``min(n, slots)`` of them, evenly."""
-    parts = max(math.ceil(n / max_stack), min(n, slots))
-    return [n // parts + (i < n % parts) for i in range(parts)]
 
 
 def _run_unit(work: Callable[[Any], Any], payload: Any, threads: int) -> tuple[Any, str | None]:
