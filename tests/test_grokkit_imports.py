@@ -117,7 +117,7 @@ def test_no_new_import_circle_through_deferred_imports():
 def test_the_sweep_executor_stands_beneath_both_sweeps_and_compare_reads_the_toy_room_through_its_reader():
     below = imports("grokkit.executor", deferred=True)
     assert not any(m.startswith(("grokkit.sweep", "grokkit.toy")) for m in below), below
-    assert "grokkit.executor" in imports("grokkit.sweep.run", deferred=False)
+    assert "grokkit.executor" in imports("grokkit.sweep.driver", deferred=False)
     assert "grokkit.executor" in imports("grokkit.toy.sweep", deferred=False)
     from_compare = {m for name in SOURCES if name.startswith("grokkit.compare")
                     for m in imports(name, deferred=True) if m.startswith("grokkit.toy")}
