@@ -40,7 +40,7 @@ def _spread(K: int, count: int) -> list[int]:
     return sorted({round(1 + i * (K - 1) / (count - 1)) for i in range(count)})
 
 
-def phase_diagram(folder: CapacityFolder, beta: float) -> go.Figure:
+def staircase_figure(folder: CapacityFolder, beta: float) -> go.Figure:
     """Final s_k over task × width (no injection, mean over seeds), with the predicted staircase drawn on it."""
     rows = [r for r in folder.results() if r["beta"] == beta and r["gap"] == 0]
     widths = sorted({r["N"] for r in rows})
@@ -178,7 +178,7 @@ def figures(path: str | Path) -> dict[str, go.Figure]:
     out: dict[str, go.Figure] = {}
     has_plain = any(r["gap"] == 0 for r in folder.curves())
     for beta in spec.betas if has_plain else []:
-        out[f"phase_beta{beta}"] = phase_diagram(folder, beta)
+        out[f"phase_beta{beta}"] = staircase_figure(folder, beta)
         out[f"loss_beta{beta}"] = loss_figure(folder, beta)
         out[f"residual_beta{beta}"] = residual_figure(folder, beta, spec.capacity.rare + 1)
     retention = retention_figure(folder)
