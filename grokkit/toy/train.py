@@ -10,7 +10,6 @@ model's own, written by hand (``ToyModels.loss_and_grad``).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +19,7 @@ from grokkit.optim.schedule import lr_at as schedule_lr
 from grokkit.toy.config import ToyInstance, ToyTrainConfig
 from grokkit.toy.data import PointBatch, make_dataset, stack_points
 from grokkit.toy.model import ToyModels
+from grokkit.train.step_loop import StepLoop
 
 _SCHEDULE = {"half": "cosine", "quarter": "cosine_quarter"}  # train.cosine → grokkit.optim.schedule
 
@@ -89,23 +89,11 @@ def train_models(
     models = ToyModels.init(instances, device)
     wd = torch.tensor([inst.weight_decay for inst in instances], device=device)
     opt = InstanceAdamW([models.W, models.b], wd, [True, cfg.decay_bias], cfg)
-    bar = None
-    if progress:
-        from grokkit.terminal import progress_bar
-
-        bar = progress_bar(total=cfg.steps, desc=f"{len(instances)} models", leave=False)
-    start = time.perf_counter()
-    for step in range(1, cfg.steps + 1):
+    loop = StepLoop(cfg.steps, f"{len(instances)} models", progress, device)
+    for step in loop:
         out = models.loss_and_grad(train, grad=True, block_elements=cfg.block_elements)
         opt.step([out.grad_W, out.grad_b], lr_at(step, cfg))
         models.apply_mask()
-        if bar is not None:
-            bar.update(1)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    if bar is not None:
-        bar.close()
     train_loss = models.loss_and_grad(train, grad=False, block_elements=cfg.block_elements).loss
     test_loss = models.loss_and_grad(test, grad=False, block_elements=cfg.block_elements).loss
-    return TrainedModels(models, train, test, train_loss, test_loss, seconds, cfg.steps)
+    return TrainedModels(models, train, test, train_loss, test_loss, loop.seconds, cfg.steps)
