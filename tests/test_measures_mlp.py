@@ -7,6 +7,7 @@ import math
 import shutil
 import tempfile
 import atexit
+import json
 
 import pytest
 import torch
@@ -49,7 +50,7 @@ def run(request):
 
 def test_every_applicable_measure_on_a_trained_mlp(run):
     rows = measure_run(run, ["all", "llc"])
-    chosen = resolve(["all", "llc"], "add", model_kind="mlp")
+    chosen = resolve(["all", "llc"], "add", model_kind="mlp", act_fn=run.config.model.act_fn)
     assert {m.name for m in chosen} >= {"loss", "excluded", "restricted", "gini", "weight_norm", "neurons_explained",
                                         "lookup_signature", "llc", "gromov_form"}
     assert not {"attention", "gradient_symmetricity"} & {m.name for m in chosen}
@@ -124,3 +125,30 @@ def test_the_form_measure_reads_frequencies_and_phases_it_was_given():
 def test_gromov_measure_is_mlp_only():
     assert not MEASURES["gromov_form"].reads("transformer")
     assert "gromov_form" not in {m.name for m in resolve(None, "add")}
+
+
+def test_mlp_sparsity_says_it_does_not_apply_to_the_square_activation(tmp_path, capsys):
+    """x² is > 0 wherever its input is not exactly 0, so 'the share of neurons firing' is ≈ 1 whatever the network
+    computes: the measure is left out for act_fn square, and info, measure and the report say why."""
+    from conftest import cli, one_line_error, tiny_mlp_toml, write_spec
+    from grokkit.measures.registry import MeasureError, not_for_model_line
+
+    assert "mlp_sparsity" in {m.name for m in resolve(None, "add", model_kind="mlp", act_fn="relu")}
+    assert "mlp_sparsity" not in {m.name for m in resolve(None, "add", model_kind="mlp", act_fn="square")}
+    with pytest.raises(MeasureError, match="mlp_sparsity: not defined for model.kind = 'mlp', model.act_fn = 'square'"):
+        resolve(["mlp_sparsity"], "add", model_kind="mlp", act_fn="square")
+    assert "mlp_sparsity" not in not_for_model_line("transformer", "relu")
+    assert "mlp_sparsity" not in not_for_model_line("mlp", "relu")
+
+    spec = write_spec(tmp_path, tiny_mlp_toml(model={"act_fn": "square"}, train={"device": "cpu", "steps": 20}))
+    run_dir = tmp_path / "square"
+    result = cli(capsys, "run", spec, "--out", run_dir, "--no-progress")
+    assert result.code == 0, result.err
+    rows = [json.loads(line) for line in (run_dir / "measures.jsonl").read_text().splitlines()]
+    assert "frac_neurons_explained" in rows[-1] and "mlp_active_frac" not in rows[-1]
+    info = cli(capsys, "info", run_dir).out
+    assert "skipped  not measured on the mlp kind with act_fn 'square': " in info and "mlp_sparsity (" in info
+    assert "mlp_sparsity" in (run_dir / "report.html").read_text(encoding="utf-8")
+    result = cli(capsys, "measure", run_dir, "--measures", "mlp_sparsity", "--no-progress")
+    assert result.code != 0
+    one_line_error(result.err, "mlp_sparsity", "square")

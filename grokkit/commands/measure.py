@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if args.measures is None and run_.config.model.kind != "transformer":
         from grokkit.measures.registry import not_for_model_line
 
-        print(f"note: {not_for_model_line(run_.config.model.kind)}")
+        print(f"note: {not_for_model_line(run_.config.model.kind, run_.config.model.act_fn)}")
     rows, warned = measure_checked(run_, args.measures, key_freqs=args.key_freqs,
                                    per_checkpoint_keys=args.per_checkpoint_keys, rule=args.rule,
                                    explain=args.explain, device=args.device, progress=not args.no_progress,

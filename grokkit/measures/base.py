@@ -50,15 +50,18 @@ class Measure:
     kinds: tuple[str, ...] = ()  # the only group kinds it is defined for (analysis.groups.GROUPS); () = any
     opt_in: bool = False  # costly: computed only when named, never by "all"
     model_kinds: tuple[str, ...] = ()  # the only model kinds (model.kind) it is defined for; () = any
-    why_not: str = ""  # for a measure with model_kinds: what the other kinds lack, in a few words
+    act_fns: tuple[str, ...] = ()  # the only activation functions (model.act_fn) it is defined for; () = any
+    why_not: str = ""  # for a measure with model_kinds or act_fns: what the others lack, in a few words
 
     def applies_to(self, kind: str) -> bool:
         """Whether the measure is defined for an op whose declared group is ``kind``."""
         return (self.needs != "circuit" or kind != "generic") and (not self.kinds or kind in self.kinds)
 
-    def reads(self, model_kind: str) -> bool:
-        """Whether the measure is defined for a model of ``model.kind`` ``model_kind``."""
-        return not self.model_kinds or model_kind in self.model_kinds
+    def reads(self, model_kind: str, act_fn: str | None = None) -> bool:
+        """Whether the measure is defined for a model of ``model.kind`` ``model_kind`` and ``model.act_fn``
+        ``act_fn`` (None: any activation)."""
+        return ((not self.model_kinds or model_kind in self.model_kinds)
+                and (act_fn is None or not self.act_fns or act_fn in self.act_fns))
 
     def __post_init__(self) -> None:
         if self.needs not in NEEDS:

@@ -30,7 +30,8 @@ class LiveMeasures:
         for run in runs:
             if run.config.measures.live:
                 self.chosen[run.path] = resolve(run.config.measures.live, run.config.task.op, live=True,
-                                                  model_kind=run.config.model.kind)
+                                                  model_kind=run.config.model.kind,
+                                                  act_fn=run.config.model.act_fn)
         self.contexts: dict[Any, RunContext] = {}
 
     def __bool__(self) -> bool:

@@ -32,11 +32,15 @@ class MlpSparsity(NamedTuple):
 def mlp_sparsity(ctx: Context) -> MlpSparsity:
     """Mean over inputs of the fraction of MLP neurons with post-activation > 0 at the last position.
 
-    A lookup table fires few neurons per input; the generalising circuit uses many.
+    A lookup table fires few neurons per input; the generalising circuit uses many. Not defined for the
+    square activation: x² is positive wherever the pre-activation is not exactly 0, so the share would be
+    ≈ 1 whatever the network computes (``act_fns``; ``info`` and ``measure`` say so in one line).
     """
     post = ctx.act.post
     return MlpSparsity(torch.count_nonzero(post > 0).item() / post.numel())
 
 
 NEURONS_EXPLAINED = Measure("neurons_explained", neurons_explained, NeuronsExplained, needs="basis")
-MLP_SPARSITY = Measure("mlp_sparsity", mlp_sparsity, MlpSparsity)
+MLP_SPARSITY = Measure("mlp_sparsity", mlp_sparsity, MlpSparsity, act_fns=("relu", "gelu"),
+                       why_not="counts neurons with post-activation > 0, and x² is > 0 wherever its input is not "
+                               "exactly 0: the share is ≈ 1 whatever the network computes")

@@ -73,7 +73,7 @@ def measure_run(
 
         return measure_mixture(run, measures, rule=rule, explain=explain, device=device, progress=progress,
                                replace=replace, key_freqs=key_freqs, per_checkpoint_keys=per_checkpoint_keys)
-    chosen = resolve(measures, run.config.task.op, model_kind=run.config.model.kind)
+    chosen = resolve(measures, run.config.task.op, model_kind=run.config.model.kind, act_fn=run.config.model.act_fn)
     steps = run.checkpoint_steps()
     if not steps:
         raise RunError(f"{run.path}: has no checkpoints to measure")
@@ -186,8 +186,8 @@ def measure_model(
 
         return measure_mixture_model(model, dataset, measures, rule=rule, step=step, explain=explain,
                                      key_freqs=key_freqs)
-    chosen = resolve(measures, dataset.cfg.op, model_kind=model_kind(model))
     weights = weights_of(model)
+    chosen = resolve(measures, dataset.cfg.op, model_kind=model_kind(model), act_fn=weights.act_fn)
     ctx_run = RunContext(dataset, model.W_E.device, key_freqs=key_freqs,
                          key_freqs_source="user" if key_freqs is not None else "per_checkpoint", key_freq_rule=rule)
     if explain is not None:

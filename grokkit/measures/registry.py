@@ -47,26 +47,30 @@ MEASURES: dict[str, Measure] = {
 }
 
 
-def not_for_model(model_kind: str) -> list[Measure]:
-    """The measures that do not apply to a model of this kind (an MLP has no attention)."""
-    return [m for m in MEASURES.values() if not m.reads(model_kind)]
+def not_for_model(model_kind: str, act_fn: str | None = None) -> list[Measure]:
+    """The measures that do not apply to a model of this kind and activation (an MLP has no attention; x² fires
+    every neuron)."""
+    return [m for m in MEASURES.values() if not m.reads(model_kind, act_fn)]
 
 
-def not_for_model_line(model_kind: str) -> str | None:
-    """One line naming the measures that do not apply to ``model_kind`` and why; None when all do."""
-    skipped = not_for_model(model_kind)
+def not_for_model_line(model_kind: str, act_fn: str | None = None) -> str | None:
+    """One line naming the measures that do not apply to ``model_kind`` with ``act_fn`` and why; None when all do."""
+    skipped = not_for_model(model_kind, act_fn)
     if not skipped:
         return None
-    return f"not measured on the {model_kind} kind: " + "; ".join(f"{m.name} ({m.why_not})" for m in skipped)
+    by_act = any(m.reads(model_kind) for m in skipped)  # some are skipped for the activation, not the kind
+    model = f"the {model_kind} kind" + (f" with act_fn {act_fn!r}" if by_act else "")
+    return f"not measured on {model}: " + "; ".join(f"{m.name} ({m.why_not})" for m in skipped)
 
 
-def resolve(names: list[str] | None, op: str, live: bool = False, model_kind: str = "transformer") -> list[Measure]:
+def resolve(names: list[str] | None, op: str, live: bool = False, model_kind: str = "transformer",
+            act_fn: str | None = None) -> list[Measure]:
     """The measures to compute, in registry order.
 
     ``None`` or ``["all"]``: every measure that applies to ``op``'s declared group (those that
     need a circuit only for ops whose labels are group elements: add, sub, mul, div and the S5
     ops; those defined for some groups only, for those; those that need the final checkpoint
-    only offline; those of the model's kind); never the opt-in ones, such as ``llc``, which must be
+    only offline; those of the model's kind and activation); never the opt-in ones, such as ``llc``, which must be
     named (``["all", "llc"]``). Naming a measure that does not apply is an error, never a silently
     wrong or missing number.
     """
@@ -74,7 +78,7 @@ def resolve(names: list[str] | None, op: str, live: bool = False, model_kind: st
     from grokkit.data.ops import OPERATIONS
 
     kind = OPERATIONS[op].analysis_group
-    default = [m for m in MEASURES.values() if m.applies_to(kind) and m.reads(model_kind) and not m.opt_in
+    default = [m for m in MEASURES.values() if m.applies_to(kind) and m.reads(model_kind, act_fn) and not m.opt_in
                and not (live and m.needs_final)]
     if names is None or names == ["all"]:
         return default
@@ -83,10 +87,12 @@ def resolve(names: list[str] | None, op: str, live: bool = False, model_kind: st
         raise MeasureError(f"unknown measure(s) {', '.join(unknown)}; available: {', '.join(MEASURES)}")
     named = set(names) | ({m.name for m in default} if "all" in names else set())  # "all,llc": the default and llc
     chosen = [m for m in MEASURES.values() if m.name in named]
-    other = [m for m in chosen if not m.reads(model_kind)]
+    other = [m for m in chosen if not m.reads(model_kind, act_fn)]
     if other:
-        raise MeasureError(f"measure(s) {', '.join(m.name for m in other)}: not defined for model.kind = "
-                           f"{model_kind!r} ({'; '.join(m.why_not for m in other)})")
+        by_act = any(m.reads(model_kind) for m in other)  # refused for the activation, not the kind
+        model = f"model.kind = {model_kind!r}" + (f", model.act_fn = {act_fn!r}" if by_act else "")
+        raise MeasureError(f"measure(s) {', '.join(m.name for m in other)}: not defined for {model} "
+                           f"({'; '.join(m.why_not for m in other)})")
     refused = [m for m in chosen if not m.applies_to(kind)]
     if refused:
         why = ("is not a group operation on its symbols, so it has no key directions" if kind == "generic"

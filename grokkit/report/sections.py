@@ -27,11 +27,26 @@ def curve_sections(data: ReportData) -> list[Section]:
         drawn = run_figures.other_drawn(data, key)
         if drawn.figure is not None:
             out.append(Section(f"other-{key}", key, "A measure without a dedicated figure here, drawn as is.", *drawn))
+    skipped = skipped_note(data)
+    if skipped is not None:
+        out.append(Section("skipped", "Measures that do not apply to this model",
+                           "Measures left out for this model's kind or activation function, and why.", None, skipped))
     if not data.measures:
         titles = "; ".join(spec.title for spec in CURVES if spec.needs not in (LOSS_KEYS, ACC_KEYS))
         out.append(Section("measures", "Progress measures", f"Not drawn: {titles}.", None,
                            data.missing.get("measures", "")))
     return out
+
+
+def skipped_note(data: ReportData) -> str | None:
+    """``not_for_model_line`` of an MLP run's model (the line ``info`` prints as ``skipped``); None for the
+    transformer (the default model: the MLP-only measures go unsaid, as in ``info``)."""
+    from grokkit.measures.registry import not_for_model_line
+
+    model = data.config.get("model", {})
+    if model.get("kind", "transformer") == "transformer":
+        return None
+    return not_for_model_line(model["kind"], model.get("act_fn"))
 
 
 RATIO_CAPTION = ("Test loss divided by restricted loss (all rows; test rows when that is all there is). "

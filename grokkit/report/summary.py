@@ -234,10 +234,10 @@ def summary_lines(run: Any, with_header: bool = False, s: dict[str, Any] | None 
     lines += story_lines(s["train_acc_99_step"], s["test_acc_99_step"], s["phases"], s["paper_phases"],
                          s["story_provenance"] if s["story_source"] == CURVES_FILE else None)
     lines += keys_lines(s["keys"])
-    if run.config.model.kind != "transformer":  # measures that do not apply, in one line
+    if run.config.model.kind != "transformer":  # measures that do not apply (kind, activation), in one line
         from grokkit.measures.registry import not_for_model_line
 
-        lines.append(f"skipped  {not_for_model_line(run.config.model.kind)}")
+        lines.append(f"skipped  {not_for_model_line(run.config.model.kind, run.config.model.act_fn)}")
     lines += task_lines(s["tasks"])
     return lines
 
