@@ -5,6 +5,7 @@ from __future__ import annotations
 from grokkit.measures.attention import ATTENTION
 from grokkit.measures.base import Measure, MeasureError
 from grokkit.measures.clock_pizza import DISTANCE_IRRELEVANCE, GRADIENT_SYMMETRICITY
+from grokkit.measures.cosets import COSET_VIEW
 from grokkit.measures.cos_cube import COS_CUBE
 from grokkit.measures.efficiency import EFFICIENCY
 from grokkit.measures.embedding import EMBEDDING_PROJECTION
@@ -29,6 +30,7 @@ MEASURES: dict[str, Measure] = {
         RESTRICTED,
         GINI,
         IRREP_SHARES,
+        COSET_VIEW,
         WEIGHT_NORM,
         HTSR_ALPHA,
         LOSS_SPECTRUM,

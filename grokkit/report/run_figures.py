@@ -152,6 +152,13 @@ CURVES = (
               "Notsawo et al. 2023: at each checkpoint, the Fourier transform of the training-loss curve so far; "
               "the summed amplitude of its lowest tenth of frequencies and its variance (Hjorth activity). "
               "Oscillations of the early training loss, which these pick up, came before grokking in their runs."),
+    CurveSpec("cosets", "Coset view: neurons reading cosets of subgroups",
+              ("coset_frac_neurons", "coset_concentration"), ("coset_frac_neurons", "coset_concentration"),
+              "fraction", False,
+              "Stander et al. 2024: a coset neuron's activation is constant on the cells (H_a∘a) × (b∘H_b) for "
+              "nontrivial subgroups H_a, H_b found from the neuron itself (its a-table's left and b-table's right "
+              "stabiliser). Share of neurons that are coset neurons, and the chance-corrected share of the neurons' "
+              "mass their cells hold. The subgroups' orders are drawn as coset_subgroups.", (0, 1.03)),
     CurveSpec("attn_training", "Attention from '=' over training", ("attn_eq_to_a", "attn_eq_to_b"),
               ("attn_eq_to_a", "attn_eq_to_b"), "mean attention", False,
               "Mean attention from '=' to a (solid) and to b (dashed), per head.", (0, 1.03),
@@ -180,7 +187,7 @@ LABELS = {
     "lookup_active_frac": "neurons firing:", "lookup_memorised_frac": "share of train rows memorised",
     "lookup_generalised_frac": "share of train rows generalised",
     "gradient_symmetricity": "gradient symmetricity", "distance_irrelevance": "distance irrelevance",
-    "llc": "λ̂",
+    "llc": "λ̂", "coset_frac_neurons": "coset neurons", "coset_concentration": "concentration (κ, mass-weighted)",
     "gromov_ipr_in": "IPR in (a, b)", "gromov_ipr_out": "IPR out", "gromov_same_freq": "same frequency",
     "gromov_phase_error": "|ψ − φ_a ∓ φ_b|",
     "efficiency": "whole network", "efficiency_gen": "generalising (key directions)",

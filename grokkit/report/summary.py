@@ -64,6 +64,16 @@ def keys_of(measures: list[dict[str, Any]]) -> dict[str, Any] | None:
             "self_check_failed": keys_fail(row)}
 
 
+def cosets_of(measures: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Stander et al.'s coset view at the last measures row that has it (``coset_view``); None without one."""
+    row = next((r for r in sorted(measures, key=lambda r: r["step"], reverse=True) if "coset_frac_neurons" in r),
+               None)
+    if row is None:
+        return None
+    return {"step": row["step"], **{k: row.get(k) for k in ("coset_frac_neurons", "coset_concentration",
+                                                            "coset_subgroups", "coset_distinct")}}
+
+
 def summarise(run: Any) -> dict[str, Any]:
     """Progress, milestones, phases and key components of a run, from its metrics rows, measures table
     and checkpoints (``grokkit info --json`` prints this)."""
@@ -96,6 +106,7 @@ def summarise(run: Any) -> dict[str, Any]:
         "phases": asdict(story.phases) if rows or measures else None,
         "paper_phases": None if story.paper is None else asdict(story.paper),
         "keys": keys_of(measures),
+        "cosets": cosets_of(measures),
         "outcome": outcome_of(rows),
         "tasks": tasks_of(run, rows, measures),
     }
@@ -213,6 +224,16 @@ def keys_lines(keys: dict[str, Any] | None, warn: bool = True) -> list[str]:
     return lines
 
 
+def coset_lines(cosets: dict[str, Any] | None) -> list[str]:
+    """The ``cosets`` line: the share of coset neurons, their concentration, the orders of the subgroups they read."""
+    if cosets is None:
+        return []
+    orders = ", ".join(f"{order} ×{count}" for order, count in (cosets["coset_subgroups"] or {}).items()) or "none"
+    return [f"cosets   {fmt_num(cosets['coset_frac_neurons'], '.0%')} of neurons read cosets (concentration "
+            f"{fmt_num(cosets['coset_concentration'], '.2f')}) at step {cosets['step']}; subgroup orders read: "
+            f"{orders} ({cosets['coset_distinct']} distinct subgroups)"]
+
+
 def summary_lines(run: Any, with_header: bool = False, s: dict[str, Any] | None = None) -> list[str]:
     """``grokkit info``'s text (``with_header``: what was trained, too); ``s``: its ``summarise`` if at hand."""
     s = summarise(run) if s is None else s
@@ -234,6 +255,7 @@ def summary_lines(run: Any, with_header: bool = False, s: dict[str, Any] | None 
     lines += story_lines(s["train_acc_99_step"], s["test_acc_99_step"], s["phases"], s["paper_phases"],
                          s["story_provenance"] if s["story_source"] == CURVES_FILE else None)
     lines += keys_lines(s["keys"])
+    lines += coset_lines(s.get("cosets"))
     if run.config.model.kind != "transformer":  # measures that do not apply (kind, activation), in one line
         from grokkit.measures.registry import not_for_model_line
 
