@@ -129,8 +129,9 @@ def test_bad_names_and_ops_are_one_line_errors():
         resolve(["excluded"], "x2_plus_y")
     assert all(m.needs != "circuit" for m in resolve(None, "x2_plus_y"))
     assert "gini" in [m.name for m in resolve(None, "x2_plus_y")]  # the generic 2-D view applies
-    assert [m.name for m in resolve(None, "mul")] == [m for m in MEASURES if m not in ("llc", "gromov_form", "irrep_shares")]
-    # all but the opt-in one, the MLP-only one and the one for finite groups given by a table
+    assert [m.name for m in resolve(None, "mul")] == [m for m in MEASURES if m not in ("llc", "gromov_form", "irrep_shares",
+                                                                                      "coset_view")]
+    # all but the opt-in one, the MLP-only one and the ones for finite groups given by a table (and the S5 ops)
     with pytest.raises(MeasureError, match="final checkpoint"):
         resolve(["embedding_projection"], "add", live=True)
     assert "embedding_projection" not in [m.name for m in resolve(["all"], "add", live=True)]
