@@ -65,6 +65,7 @@ class Params(NamedTuple):
     act_fn: str
     eps: float = 1e-5
     attn_coeff: float = 1.0  # attention rate α: pattern = α·softmax + (1 − α) on visible positions
+    attn_scale: Tensor | None = None  # [R] each run's √d_head in a padded stack (grokkit.model.pad); None: √d_head
 
     @property
     def runs(self) -> int:
@@ -158,7 +159,8 @@ def eq_forward(p: Params, tokens: Tensor, activations: bool = False) -> LastPosi
     # [R, 1, d_model]: the '=' row, shared by every input (index_select: no sync, as indexing by a 0-d tensor is)
     e_eq = resid_table[:, last].index_select(1, tokens[:1, last])
     q = linear(e_eq, blk.W_Q, blk.b_Q).view(runs, 1, 1, H, d_head)  # one query per run
-    s_table = (k_table.view(runs, n_ctx, d_vocab, H, d_head) * q).sum(-1) / math.sqrt(d_head)  # [R, n_ctx, d_vocab, H]
+    scale = math.sqrt(d_head) if p.attn_scale is None else p.attn_scale.view(runs, 1, 1, 1)
+    s_table = (k_table.view(runs, n_ctx, d_vocab, H, d_head) * q).sum(-1) / scale  # [R, n_ctx, d_vocab, H]
     idx = _gather_index(tokens, runs, d_vocab)
 
     def gather(table: Tensor, pos: int) -> Tensor:  # table [R, d_vocab, d] → [R, batch, d]
@@ -212,7 +214,8 @@ def deep_forward(p: Params, tokens: Tensor, activations: bool = False) -> LastPo
         q = linear(h, blk.W_Q, blk.b_Q).view(runs, batch, n_ctx, H, d_head).transpose(2, 3)  # [R, B, H, n, dh]
         k = linear(h, blk.W_K, blk.b_K).view(runs, batch, n_ctx, H, d_head).transpose(2, 3)
         v = linear(h, blk.W_V, blk.b_V).view(runs, batch, n_ctx, H, d_head).transpose(2, 3)
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(d_head)  # [R, B, H, n, n]
+        scale = math.sqrt(d_head) if p.attn_scale is None else p.attn_scale.view(runs, 1, 1, 1, 1)
+        scores = (q @ k.transpose(-1, -2)) / scale  # [R, B, H, n, n]
         pattern = scores.masked_fill(causal, float("-inf")).softmax(-1)
         if p.attn_coeff != 1.0:  # the attention rate, on visible positions only
             pattern = p.attn_coeff * pattern + (1 - p.attn_coeff) * (~causal).to(pattern.dtype)

@@ -128,11 +128,12 @@ def stack_bridges(bridges: list[Any]) -> dict[str, Tensor]:
 
 
 @torch.no_grad()
-def copy_into_bridge(stack: dict[str, Tensor], index: int, bridge: Any) -> None:
-    """Write run ``index`` of the stack into a bridge's own parameters."""
+def copy_into_bridge(stack: dict[str, Tensor], index: int, bridge: Any, padding: Any = None) -> None:
+    """Write run ``index`` of the stack into a bridge's own parameters (cropped to its own widths when
+    the stack is padded: ``padding``, a ``grokkit.model.pad.Padding``)."""
     own = trained_state(bridge)
     for name, value in stack.items():
-        own[name].copy_(value[index])
+        own[name].copy_(value[index] if padding is None else padding.crop(index, name, value[index]))
 
 
 def bridge_view(bridge: Any) -> Params:

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from grokkit.optim.kinds import GROKFAST, grokfast_lambda
+from grokkit.optim.optimizers import Reshape
 
 STATE_PREFIX = "accel."
 _TINY = 1e-30  # keeps ⊥Grad finite for an all-zero weight or gradient (their constant)
@@ -90,28 +91,33 @@ class GradientFilter:
                 orthogonalize_(p, g)
         self.count += 1
 
-    def state_of(self, index: int) -> dict[str, Tensor]:
-        """Run ``index``'s filter state for its checkpoint (names start with ``accel.``)."""
+    def state_of(self, index: int, crop: Reshape | None = None) -> dict[str, Tensor]:
+        """Run ``index``'s filter state for its checkpoint (names start with ``accel.``); ``crop(name, tensor)``:
+        the run's own shape of a padded stack's tensor (``grokkit.model.pad``)."""
         if self.grokfast == "none":
             return {}
+        own = (lambda name, t: t) if crop is None else crop
         out = {f"{STATE_PREFIX}count": torch.tensor(self.count)}
-        out.update({f"{STATE_PREFIX}ema.{k}": v[index] for k, v in self.ema.items()})
-        out.update({f"{STATE_PREFIX}ring.{k}": v[:, index] for k, v in self.ring.items()})
+        out.update({f"{STATE_PREFIX}ema.{k}": own(k, v[index]) for k, v in self.ema.items()})
+        out.update({f"{STATE_PREFIX}ring.{k}": own(k, v[:, index]) for k, v in self.ring.items()})
         return out
 
     @torch.no_grad()
-    def load_state(self, index: int, tensors: dict[str, Tensor], params: dict[str, Tensor]) -> None:
-        """Restore run ``index``'s filter state (a checkpoint taken before the first step has none)."""
+    def load_state(self, index: int, tensors: dict[str, Tensor], params: dict[str, Tensor],
+                   pad: Reshape | None = None) -> None:
+        """Restore run ``index``'s filter state (a checkpoint taken before the first step has none); ``pad(name,
+        tensor)``: a run's own tensor at a padded stack's shape (``grokkit.model.pad``)."""
         if self.grokfast == "none" or f"{STATE_PREFIX}count" not in tensors:
             return
+        stack = (lambda name, t: t) if pad is None else pad
         self.count = int(tensors[f"{STATE_PREFIX}count"])
         for name, p in params.items():
             if f"{STATE_PREFIX}ema.{name}" in tensors:
                 ema = self.ema.setdefault(name, torch.zeros_like(p))
-                ema[index] = tensors[f"{STATE_PREFIX}ema.{name}"].to(p.device)
+                ema[index] = stack(name, tensors[f"{STATE_PREFIX}ema.{name}"]).to(p.device)
             if f"{STATE_PREFIX}ring.{name}" in tensors:
                 ring = self.ring.setdefault(name, p.new_zeros((self.window, *p.shape)))
-                ring[:, index] = tensors[f"{STATE_PREFIX}ring.{name}"].to(p.device)
+                ring[:, index] = stack(name, tensors[f"{STATE_PREFIX}ring.{name}"]).to(p.device)
 
     @staticmethod
     def upgrade_v1(tensors: dict[str, Tensor], rename: dict[str, str]) -> dict[str, Tensor]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -27,6 +27,7 @@ from torch import Tensor
 from grokkit.optim.kinds import OPTIMIZERS
 
 STATE_PREFIX = "optim."
+Reshape = Callable[[str, Tensor], Tensor]  # (parameter name, tensor) → the tensor at another width
 
 
 @dataclass(frozen=True)
@@ -162,17 +163,21 @@ class StackOptimizer:
             p.grad = None
 
     # --- one run's state ------------------------------------------------------------------
-    def state_of(self, index: int) -> dict[str, Tensor]:
-        """Run ``index``'s state: its step count and its slots (moments or momentum buffer) per parameter."""
+    def state_of(self, index: int, crop: Reshape | None = None) -> dict[str, Tensor]:
+        """Run ``index``'s state: its step count and its slots (moments or momentum buffer) per parameter.
+
+        ``crop(name, tensor)``: the run's own shape of a padded stack's tensor (``grokkit.model.pad``)."""
         out = {f"{STATE_PREFIX}step": self.t[index].clone()}
         for slot in OPTIMIZERS[self.hypers[index].kind].slots:
             for name, value in self.state[slot].items():
-                out[f"{STATE_PREFIX}{name}.{slot}"] = value[index]
+                out[f"{STATE_PREFIX}{name}.{slot}"] = value[index] if crop is None else crop(name, value[index])
         return out
 
     @torch.no_grad()
-    def load_state(self, index: int, tensors: dict[str, Tensor]) -> None:
-        """Restore run ``index`` from ``state_of``'s tensors; a run that never stepped may have none."""
+    def load_state(self, index: int, tensors: dict[str, Tensor], pad: Reshape | None = None) -> None:
+        """Restore run ``index`` from ``state_of``'s tensors; a run that never stepped may have none.
+
+        ``pad(name, tensor)``: a run's own tensor at a padded stack's shape (``grokkit.model.pad``)."""
         step = tensors.get(f"{STATE_PREFIX}step")
         if step is None:
             return
@@ -182,7 +187,8 @@ class StackOptimizer:
                 key = f"{STATE_PREFIX}{name}.{slot}"
                 if key not in tensors:
                     raise KeyError(key)
-                value[index] = tensors[key].to(value.device, value.dtype)
+                own = tensors[key] if pad is None else pad(name, tensors[key])
+                value[index] = own.to(value.device, value.dtype)
 
     @staticmethod
     def upgrade_v1(tensors: dict[str, Tensor], names: list[str]) -> dict[str, Tensor]:

@@ -22,14 +22,16 @@ def stack_sizes(n: int, max_stack: int, slots: int) -> list[int]:
     return [n // parts + (i < n % parts) for i in range(parts)]
 
 
-def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int, slots: int = 1) -> list[list[str]]:
+def plan_batches(configs: Sequence[tuple[Path, Any]], max_stack: int, slots: int = 1,
+                 pad_widths: bool = False) -> list[list[str]]:
     """Group (run directory, RunConfig) pairs into batches of stackable runs, at most ``max_stack`` each,
-    and each group into at least ``slots`` batches (when it has the runs), so every Ray slot gets work."""
+    and each group into at least ``slots`` batches (when it has the runs), so every Ray slot gets work.
+    ``pad_widths``: runs of different widths are stackable (padded to the widest, ``grokkit.model.pad``)."""
     from grokkit.train.runs import stack_key
 
     groups: dict[Any, list[str]] = {}
     for path, config in configs:
-        groups.setdefault(stack_key(config), []).append(str(path))
+        groups.setdefault(stack_key(config, pad_widths), []).append(str(path))
     batches = []
     for paths in groups.values():
         start = 0

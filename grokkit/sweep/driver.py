@@ -29,7 +29,7 @@ from grokkit.errors import ConfigError, GrokkitError, RunError
 from grokkit.files.layout import CONFIG_FILE
 from grokkit.files.run_folder import RunFolder
 from grokkit.files.sweep_folder import SweepFolder
-from grokkit.limits import check_resources, check_stack
+from grokkit.limits import check_resources, check_stack, estimate
 from grokkit.run import Run
 from grokkit.sweep.batches import plan_batches, run_line, train_batch, train_shipped
 from grokkit.executor import Executor, ExecutorOptions
@@ -78,9 +78,10 @@ def check_runs(spec: SweepSpec) -> None:
             make_trackers(config)  # builds the callbacks only: nothing starts or is written
         except ConfigError as exc:
             raise ConfigError(f"run {name}: {exc}") from None
-    for batch in plan_batches([(Path(name), config) for name, config in configs.items()], spec.max_stack):
-        if len(batch) > 1:
-            check_stack(configs[batch[0]], len(batch))
+    for batch in plan_batches([(Path(name), config) for name, config in configs.items()], spec.max_stack,
+                              pad_widths=spec.pad_widths):
+        if len(batch) > 1:  # a padded stack's runs are each as large as its widest
+            check_stack(max((configs[name] for name in batch), key=lambda c: estimate(c).total), len(batch))
 
 
 def _differs(spec: SweepSpec, out: Path) -> str | None:
@@ -154,7 +155,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions 
         nodes = folder.nodes()
         if todo:
             ex = ex or stack.enter_context(Executor(options, report))
-            _train(ex, plan_batches(todo, spec.max_stack, ex.slots), out, nodes, progress, report)
+            _train(ex, plan_batches(todo, spec.max_stack, ex.slots, spec.pad_widths), out, nodes, progress, report)
     rows = [{**result_row(r.name, r.settings, runs[r.name]), **({"node": nodes.get(r.name)} if nodes else {})}
             for r in spec.runs]
     critical = None

@@ -9,6 +9,8 @@
 
     [sweep]
     max_stack = 32               # runs per vectorised stack (optional)
+    pad_widths = false           # true: runs of different d_model / d_mlp / d_head share a stack, each
+                                 # padded to the widest and masked (grokkit.model.pad; optional)
     [sweep.grid]                 # every combination of these values
     "train.weight_decay" = [0.0, 0.3, 1.0, 3.0]
     "task.frac_train" = [0.3, 0.4, 0.5, 0.6]
@@ -36,7 +38,7 @@ from grokkit.errors import SpecError
 from grokkit.sweep.critical import CriticalSpec, parse_critical
 from grokkit.spec import RunConfig, apply_overrides, config_from_dict, read_spec
 
-SWEEP_KEYS = ("grid", "runs", "diagram", "max_stack", "critical")
+SWEEP_KEYS = ("grid", "runs", "diagram", "max_stack", "critical", "pad_widths")
 DEFAULT_MAX_STACK = 32
 NAME_MAX = 255  # bytes in one folder name on Linux and macOS file systems
 
@@ -60,6 +62,7 @@ class SweepSpec:
     max_stack: int = DEFAULT_MAX_STACK
     base: dict[str, Any] = field(default_factory=dict)
     critical: CriticalSpec | None = None  # [sweep.critical]: find D_crit over task.frac_train
+    pad_widths: bool = False  # runs of different widths share a stack, padded and masked (grokkit.model.pad)
 
 
 def _dotted(name: str, source: str) -> str:
@@ -129,7 +132,10 @@ def expand(data: dict[str, Any], source: str = "sweep spec", overrides: Iterable
     if isinstance(max_stack, bool) or not isinstance(max_stack, int) or max_stack < 1:
         raise SpecError(f"{source}: sweep.max_stack must be an integer >= 1, got {max_stack!r}")
     critical = None if "critical" not in sweep else parse_critical(sweep["critical"], grid_keys, source)
-    return SweepSpec(runs, varied, axes, max_stack, base, critical)
+    pad_widths = sweep.get("pad_widths", False)
+    if not isinstance(pad_widths, bool):
+        raise SpecError(f"{source}: sweep.pad_widths must be true or false, got {pad_widths!r}")
+    return SweepSpec(runs, varied, axes, max_stack, base, critical, pad_widths)
 
 
 def load_sweep(path: str | Path, overrides: Iterable[str] = ()) -> SweepSpec:

@@ -2,7 +2,8 @@
 
 ``train_runs(runs)`` trains every run of a list that shares ``stack_key`` (the task's
 operation and modulus, the model's shape, the device, the training loss and the
-gradient filter); everything else may differ per run: seeds, ``frac_train``, init
+gradient filter; widths may differ: each run is padded to the widest and masked,
+``grokkit.model.pad``); everything else may differ per run: seeds, ``frac_train``, init
 scale, optimiser (AdamW, Adam, SGD), learning rate, weight decay, betas, momentum,
 schedule, batch size, steps, logging and checkpoint intervals, early stopping.
 
@@ -31,6 +32,7 @@ import torch
 from grokkit.errors import CheckpointError, ConfigError, GrokkitError, RunError
 from grokkit.files.lock import locked
 from grokkit.model.build import build_model
+from grokkit.model.pad import paddable
 from grokkit.model.param_stack import trained_state
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.kinds import filter_key
@@ -52,14 +54,19 @@ class DivergedError(GrokkitError):
         self.lines = lines  # one per diverged run
 
 
-def stack_key(config: Any) -> tuple:
-    """What runs must share to train in one stack (the rest may differ per run)."""
+def stack_key(config: Any, pad_widths: bool = False) -> tuple:
+    """What runs must share to train in one stack (the rest may differ per run).
+
+    ``pad_widths``: runs of different widths (``d_model``, ``d_mlp``, ``d_head``: ``grokkit.model.pad``)
+    may share a stack, each padded to the widest and masked.
+    """
     m, t = config.model, config.train
+    free = ("seed", "init_scale", *(paddable(m) if pad_widths else ()))
     return (
         config.task.op, config.task.p,
         config.task.group, repr(config.task.generators), repr(config.task.table),  # compose: one group's labels
         tuple((t.op, t.p, t.offset, t.token) for t in config.task.mixture),  # a mixture's grid (splits may differ)
-        tuple(sorted((k, v) for k, v in vars(m).items() if k not in ("seed", "init_scale"))),
+        tuple(sorted((k, v) for k, v in vars(m).items() if k not in free)),
         resolve_device(t.device), t.loss, *filter_key(t),
     )
 
@@ -97,10 +104,10 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
     runs = list(runs)
     if not runs:
         return []
-    keys = {stack_key(r.config) for r in runs}
+    keys = {stack_key(r.config, pad_widths=True) for r in runs}  # different widths: padded (grokkit.model.pad)
     if len(keys) > 1:
-        raise ConfigError("train: these runs cannot share a stack (they differ in task, model shape, device, "
-                          "loss or gradient filter; see grokkit.train.runs.stack_key)")
+        raise ConfigError("train: these runs cannot share a stack (they differ in task, model shape other than "
+                          "the widths, device, loss or gradient filter; see grokkit.train.runs.stack_key)")
     callbacks = list(callbacks)
     if progress:
         from grokkit.train.progress import ProgressBar

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from grokkit.model.forward import Params, last_logits
 from grokkit.model.loss import ROW_LOSSES
+from grokkit.model.pad import Padding
 from grokkit.model.param_stack import Shape, params, select
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.optimizers import StackOptimizer
@@ -55,8 +56,9 @@ class StackState:
     """Parameters, optimiser and filter of R runs, and the step that trains them."""
 
     def __init__(self, stack: dict[str, Tensor], shape: Shape, optimizer: StackOptimizer,
-                 grad_filter: GradientFilter, grid: Grid, loss: str = "softmax"):
+                 grad_filter: GradientFilter, grid: Grid, loss: str = "softmax", padding: Padding | None = None):
         self.stack, self.shape = stack, shape
+        self.padding = padding  # runs of different widths, padded to the widest (grokkit.model.pad); None: one shape
         self.optimizer, self.grad_filter, self.grid = optimizer, grad_filter, grid
         self.row_loss = ROW_LOSSES[loss]
         self.device = grid.tokens.device
@@ -69,8 +71,12 @@ class StackState:
     def runs(self) -> int:
         return next(iter(self.stack.values())).shape[0]
 
-    def params(self, stack: dict[str, Tensor] | None = None) -> Params:
-        return params(self.stack if stack is None else stack, self.shape)
+    def params(self, stack: dict[str, Tensor] | None = None, scale: Tensor | None = None) -> Params:
+        """The forward's view of ``stack`` (default: the whole stack); ``scale``: its runs' √d_head when padded."""
+        p = params(self.stack if stack is None else stack, self.shape)
+        if self.padding is None:
+            return p
+        return p._replace(attn_scale=self.padding.attn_scale if scale is None else scale)
 
     def _chunk(self, rows: int) -> int:
         return max(1, ROW_BUDGET.get(self.device.type, ROW_BUDGET["cpu"]) // max(rows, 1))
@@ -96,11 +102,13 @@ class StackState:
                 if not bool(used.all()):
                     cols = used.nonzero().squeeze(1)
                     x_c, y_c, w_c = x[cols], y[cols], w_c[:, cols]
-            logits = last_logits(self.params(part), x_c, self.grid.same_last)  # [r, U', V]
+            logits = last_logits(self.params(part, self._scale(lo, chunk)), x_c, self.grid.same_last)  # [r, U', V]
             loss_rows = self.row_loss(logits, y_c.expand(logits.shape[0], -1))  # [r, U'] float64
             run_loss = (loss_rows * w_c).sum(1)  # [r]: each run's mean over its rows
             run_loss.sum().backward()  # runs' losses summed: their gradients do not mix
             losses.append(run_loss.detach())
+        if self.padding is not None:  # padded entries get no update (they stay exactly 0)
+            self.padding.mask_grads(self.stack)
         self.grad_filter.apply(self.stack)  # between backward and the update, as Grokfast and ⊥Grad require
         self.optimizer.step(lr)
         self.optimizer.zero_grad()
@@ -110,14 +118,21 @@ class StackState:
     def logits(self, which: list[int] | None = None) -> Tensor:
         """Logits of runs ``which`` (default: all) on every grid row, ``[len(which), N, V]``."""
         stack = self.stack
+        scale = None if self.padding is None else self.padding.attn_scale
         if which is not None and len(which) != self.runs:
             idx = torch.tensor(which, device=self.device)
             stack = {k: v.detach().index_select(0, idx) for k, v in stack.items()}
+            scale = None if scale is None else scale.index_select(0, idx)
         runs = next(iter(stack.values())).shape[0]
         chunk = self._chunk(len(self.grid.tokens))
-        parts = [last_logits(self.params({k: v[lo:lo + chunk] for k, v in stack.items()}), self.grid.tokens,
-                             self.grid.same_last) for lo in range(0, runs, chunk)]
+        parts = [last_logits(self.params({k: v[lo:lo + chunk] for k, v in stack.items()},
+                                         None if scale is None else scale[lo:lo + chunk]),
+                             self.grid.tokens, self.grid.same_last) for lo in range(0, runs, chunk)]
         return torch.cat(parts)
+
+    def _scale(self, lo: int, chunk: int) -> Tensor | None:
+        """The padded runs' √d_head of the chunk of runs starting at ``lo`` (None: not padded)."""
+        return None if self.padding is None else self.padding.attn_scale[lo:lo + chunk]
 
     @torch.no_grad()
     def finite(self, index: int) -> bool:
@@ -130,3 +145,13 @@ class StackState:
         self.stack = select(self.stack, idx)
         self.optimizer.select(self.stack, keep)
         self.grad_filter.select(idx)
+        if self.padding is not None:
+            self.padding.select(keep)
+
+    def crop(self, index: int):
+        """``(name, tensor) → tensor`` at run ``index``'s own widths (None when the stack is not padded)."""
+        return None if self.padding is None else (lambda name, t: self.padding.crop(index, name, t))
+
+    def pad(self, index: int):
+        """``(name, tensor) → tensor`` from run ``index``'s own widths to the stack's (None when not padded)."""
+        return None if self.padding is None else (lambda name, t: self.padding.pad(index, name, t))

@@ -21,7 +21,8 @@ import torch
 from grokkit.files.run_folder import RunStatus
 from grokkit.model.build import model_state
 from grokkit.model.loss import loss_and_acc
-from grokkit.model.param_stack import Shape, copy_into_bridge, stack_bridges
+from grokkit.model.pad import Padding, Widths, stack_padded
+from grokkit.model.param_stack import Shape, copy_into_bridge, stack_bridges, trained_state
 from grokkit.optim.filters import GradientFilter
 from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
@@ -92,10 +93,14 @@ def build_stack(configs: Sequence[Any], bridges: Sequence[Any], datasets: Sequen
     grid = Grid(ds.tokens.to(device), ds.labels.to(device), union.to(device), union_pos.to(device),
                 same_last=bool((last == last[0]).all()))
     full_weights = torch.stack([d.train_weights() for d in datasets])[:, union].to(device)  # [R, U]
-    stack = stack_bridges(list(bridges))
+    padding = None
+    if Padding.needed([c.model for c in configs]):  # different widths: each padded to the widest, and masked
+        stack, padding = stack_padded([trained_state(b) for b in bridges], [Widths.of(c.model) for c in configs])
+    else:
+        stack = stack_bridges(list(bridges))
     tcfgs = [c.train for c in configs]
     state = StackState(stack, Shape.of(bridges[0]), StackOptimizer(stack, [Hyper.from_config(t) for t in tcfgs]),
-                       GradientFilter.from_config(tcfgs[0]), grid, tcfgs[0].loss)
+                       GradientFilter.from_config(tcfgs[0]), grid, tcfgs[0].loss, padding)
     return state, full_weights
 
 
@@ -116,8 +121,8 @@ class Trainer:
         self.task_splits = [[(tr.to(device), te.to(device)) for tr, te in r.dataset.task_splits] for r in runs]
         for pos, m in enumerate(members):
             if m.resume_state is not None:
-                self.state.optimizer.load_state(pos, m.resume_state)
-                self.state.grad_filter.load_state(pos, m.resume_state, self.state.stack)
+                self.state.optimizer.load_state(pos, m.resume_state, self.state.pad(pos))
+                self.state.grad_filter.load_state(pos, m.resume_state, self.state.stack, self.state.pad(pos))
                 m.resume_state = None
         self.union = self.state.grid.union.cpu()  # to index with a mask built on the CPU
         self.active = list(range(len(members)))  # members still in the stack, in stack order
@@ -168,8 +173,9 @@ class Trainer:
         m = self.member(pos)
         if not self.state.finite(pos):
             return False
-        copy_into_bridge(self.state.stack, pos, m.bridge)
-        tensors = {**self.state.optimizer.state_of(pos), **self.state.grad_filter.state_of(pos)}
+        copy_into_bridge(self.state.stack, pos, m.bridge, self.state.padding)
+        crop = self.state.crop(pos)  # a padded stack's checkpoint is the run's own, at its own widths
+        tensors = {**self.state.optimizer.state_of(pos, crop), **self.state.grad_filter.state_of(pos, crop)}
         if m.batch_rng is not None:
             tensors["rng.batch"] = m.batch_rng.get_state()
         meta = {"config": m.run.config.to_dict(), "metrics": m.last_row or None}
