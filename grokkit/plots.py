@@ -9,6 +9,8 @@ when it lays figures out in its grid)::
     >>> data = gp.report_data(run)                   # read a run once for several figures
     >>> gp.embedding(data); gp.neuron_clusters(data); gp.key_components(data)
     >>> gp.phase_diagram("runs/phase", "grok_step")  # a sweep folder, run_sweep's outcome or its rows
+    >>> gp.critical_accuracy("runs/dcrit")           # a sweep with [sweep.critical]: D_crit's figures
+    >>> gp.mixture_allocation("runs/mixture_width")  # a mixture width sweep: grok steps, neurons, interference
     >>> gp.toy_test_loss("runs/toy_cpu")             # a toy sweep folder
     >>> gp.capacity("runs/capacity")["interference"]  # a capacity study folder: its figures by name
 
@@ -43,7 +45,11 @@ _EXPORTS = {
     "curve": _RUN, "section": _RUN,
     "embedding": _RUN, "neuron_clusters": _RUN, "attention": _RUN, "logit_map": _RUN, "key_components": _RUN,
     # a transformer sweep (its folder, run_sweep's outcome, or its rows)
-    "phase_diagram": "grokkit.sweep.report",
+    "phase_diagram": "grokkit.sweep.report", "critical_accuracy": "grokkit.sweep.report",
+    "critical_efficiency": "grokkit.sweep.report",
+    # a width sweep of a task mixture (its folder)
+    "mixture_grok_steps": "grokkit.sweep.mixture", "mixture_allocation": "grokkit.sweep.mixture",
+    "mixture_interference": "grokkit.sweep.mixture",
     # a toy-model sweep folder
     "toy_test_loss": "grokkit.toy.report", "toy_dimensionality": "grokkit.toy.report",
     "toy_geometry": "grokkit.toy.report", "toy_norms": "grokkit.toy.report", "toy_loss_map": "grokkit.toy.report",

@@ -262,3 +262,44 @@ def test_the_plots_functions_draw_the_pages_figures_from_the_sweep_folders(sweep
         gp.phase_diagram(transformer)  # only frac_train varies
     fig = gp.phase_diagram(transformer, "final_test_acc", axes=("task.frac_train", "task.frac_train"))
     assert fig.data and fig.layout.width is None
+
+
+MIXTURE = {
+    "task": {"op": "mixture", "p": 7, "frac_train": 0.6, "zipf_beta": 1.0,
+             "mixture": [{"op": "add"}, {"op": "sub"}, {"op": "add", "offset": 2}]},
+    "model": {"d_model": 16, "n_heads": 2, "d_head": 8, "d_mlp": 16},
+    "train": {"steps": 4, "lr": 1e-2, "eval_every": 2, "checkpoint_every": 2, "device": "cpu"},
+    "sweep": {"grid": {"model.d_mlp": [8, 16]}},
+}
+
+
+def test_compare_sets_each_task_of_a_mixture_sweep_side_by_side(sweeps, tmp_path, capsys):
+    """A mixture sweep: each task of each run is an entry of its own (its rows, split, group), drawn side by side."""
+    from grokkit.compare.collect import load_transformer
+    from grokkit.compare.page import memorised_figure
+    from grokkit.run import Run
+
+    from grokkit.sweep import expand, run_sweep
+
+    spec = expand({k: dict(v) for k, v in MIXTURE.items()})
+    run_sweep(spec, tmp_path / "sw", report=lambda *_: None)
+    entries = load_transformer(tmp_path / "sw", measure=True, log=lambda *_: None)
+    assert len(entries) == 2 * 3  # every task of every run
+    for r in spec.runs:
+        run = Run(tmp_path / "sw" / "runs" / r.name)
+        ds, measures, metrics = run.dataset, run.measures(), run.metrics()
+        for k in range(3):
+            (e,) = [e for e in entries if e.name == f"{r.name} task{k}"]
+            n_train = len(ds.task_splits[k].train)
+            assert e.n_train == n_train and e.p == 7 and e.settings["task"].startswith(f"{k} ")
+            assert e.excluded_acc == [m[f"task{k}_excluded_acc"] for m in measures]
+            assert e.memorised == [round(m[f"task{k}_excluded_acc"] * n_train) for m in measures]
+            assert e.test_acc == [m[f"task{k}_test_acc"] for m in metrics]
+            assert e.final_test_loss == metrics[-1][f"task{k}_test_loss"]
+    fig = memorised_figure(entries)
+    assert {t.legendgroup for t in fig.data} == {e.name for e in entries}
+    page = tmp_path / "compare.html"
+    code, _, err = cli(capsys, "compare", "--toy", sweeps[0], "--transformer", tmp_path / "sw", "--out", page)
+    assert code == 0, err
+    html = page.read_text(encoding="utf-8")
+    assert "model.d_mlp=16 task2" in html and "2 add+2 p 7" in html

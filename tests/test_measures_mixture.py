@@ -14,6 +14,7 @@ import torch
 
 from conftest import cli, tiny_dict
 
+from grokkit.measures.loss_spectrum import spectrum
 from grokkit.measures.mixture import interference, neuron_tasks
 
 TASKS = [{"op": "add"}, {"op": "sub"}, {"op": "add", "offset": 4}]
@@ -96,6 +97,12 @@ def test_mixture_measures_on_trained_models(variant):
             counted += row[f"task{k}_neurons"]
         assert counted == d_mlp
         assert all(-1 - 1e-9 <= c <= 1 + 1e-9 for c in row["grad_cos"].values())
+        for k in range(len(task.mixture)):  # the early warning reads task k's own training-loss curve
+            logged = [m for m in run.metrics() if m["step"] <= row["step"]]
+            expected = spectrum([m["step"] for m in logged], [m[f"task{k}_train_loss"] for m in logged])
+            assert row[f"task{k}_loss_spectrum_low"] == (None if expected.loss_spectrum_low is None else
+                                                         pytest.approx(expected.loss_spectrum_low, rel=1e-12))
+    assert rows[-1]["task0_loss_spectrum_low"] is not None  # 7 logged losses by the last checkpoint
     # the interference of the last checkpoint, from the TransformerLens bridge's own forward and autograd
     model = run.load_model()
     ds = run.dataset
@@ -140,6 +147,16 @@ def test_every_view_works_on_a_mixture(capsys, tmp_path):
     last = loaded.measures()[-1]  # the last checkpoint's keys are the final ones: the same row
     assert row["task1_key_freqs"] == last["task1_key_freqs"]
     assert row["task1_restricted_loss"] == pytest.approx(last["task1_restricted_loss"], rel=1e-6)
+
+
+def test_a_mixture_is_not_exported_to_the_papers_format(tmp_path):
+    """The paper's checkpoint file holds one task (its fn_name): a mixture is refused in one line, nothing written."""
+    from grokkit.errors import RunError
+    from grokkit.importer.export import write_paper_file
+
+    with pytest.raises(RunError, match="mixture") as info:
+        write_paper_file(trained(0), tmp_path / "paper.pth")
+    assert "\n" not in str(info.value) and not (tmp_path / "paper.pth").exists()
 
 
 def test_measures_that_need_a_b_positions_are_refused(capsys):

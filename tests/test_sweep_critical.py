@@ -72,3 +72,12 @@ def test_a_critical_sweep_writes_the_curve_the_bracket_and_efficiencies(tmp_path
         assert point["mean_test_acc"] == pytest.approx(sum(accs) / len(accs))
     page = (tmp_path / "sw" / "report.html").read_text()
     assert "D_crit" in page and "fig-critical-0" in page and "fig-critical-1" in page
+    import grokkit.plots as gp  # the page's two figures, from the folder alone
+
+    accuracy = gp.critical_accuracy(tmp_path / "sw")
+    mean = [t for t in accuracy.data if t.name == "mean"][0]
+    assert list(mean.x) == [19, 39] and list(mean.y) == pytest.approx([p["mean_test_acc"] for p in found["curve"]])
+    dots = [t for t in accuracy.data if t.name != "mean"]
+    assert sorted(x for t in dots for x in t.x) == sorted(int(r[KEY] * 49) for r in rows)
+    efficiency = gp.critical_efficiency(tmp_path / "sw")
+    assert sorted(y for t in efficiency.data for y in t.y) == sorted(r["final_efficiency"] for r in rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from grokkit.sweep import expand, run_sweep
-from grokkit.sweep.mixture import allocation_figure, grok_step_figure, interference_figure, width_rows
+from grokkit.sweep.mixture import task_labels, allocation_figure, grok_step_figure, interference_figure, width_rows
 
 BASE = {
     "task": {"op": "mixture", "p": 7, "frac_train": 0.6, "zipf_beta": 1.0,
@@ -39,21 +39,13 @@ def test_a_width_sweep_of_a_mixture_writes_its_width_report(tmp_path):
     labels = ["a", "b", "c"]
     for fig in (grok_step_figure(rows, labels), allocation_figure(rows, labels), interference_figure(rows)):
         assert fig.data and all(list(trace.x) == [8, 16] for trace in fig.data if trace.x is not None)
+    import grokkit.plots as gp  # the width report's figures, from the sweep folder alone
+
+    for ours, exported in ((grok_step_figure(rows, task_labels(spec.runs[0].config)), gp.mixture_grok_steps),
+                           (interference_figure(rows), gp.mixture_interference)):
+        assert exported(tmp_path / "sw").to_json() == ours.to_json()
+    assert len(gp.mixture_allocation(tmp_path / "sw").data) == len(allocation_figure(rows, labels).data)
     # a second call finds every run finished and measured: it trains and measures nothing
     lines.clear()
     again = run_sweep(spec, tmp_path / "sw", report=lines.append)
     assert again.trained == [] and not any(re.match("measured", line) for line in lines)
-
-
-def test_compare_refuses_a_mixture_sweep_in_one_line(tmp_path):
-    import pytest
-
-    from grokkit.compare.collect import load_transformer
-    from grokkit.errors import RunError
-
-    data = {k: dict(v) for k, v in BASE.items()}
-    data["train"] = {**data["train"], "steps": 4}
-    data["sweep"] = {"grid": {"model.d_mlp": [8, 16]}}
-    run_sweep(expand(data), tmp_path / "sw", report=lambda *_: None)
-    with pytest.raises(RunError, match="is a task mixture"):
-        load_transformer(tmp_path / "sw", measure=True, log=lambda *_: None)

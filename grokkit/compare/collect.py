@@ -37,6 +37,7 @@ from grokkit.errors import RunError
 from grokkit.files.layout import MEASURES_FILE, SWEEP_FILE, SWEEP_FORMAT, TOY_SWEEP_FORMAT
 from grokkit.files.sweep_folder import SweepFolder, plain_name
 from grokkit.measures.milestones import GROKKED_ACC  # re-exported for the page
+from grokkit.measures.milestones import milestones, task_column, task_rows
 from grokkit.measures.phases import story_of_run
 from grokkit.toy.measures import SMALL_DIM
 from grokkit.toy.reader import load_rows, load_spec_of
@@ -141,13 +142,12 @@ class TransformerRun:
 def _measures_needed(run: Any, rows: list[dict[str, Any]], arg: str, sweep: Path, measure: bool) -> bool:
     """True when ``rows`` (its measures) lack excluded_acc and ``measure`` allows computing them; else an error."""
     where = f"{arg} {sweep}: run {run.path.name}"
-    if run.config.task.is_mixture:  # its excluded accuracy is per task (task0_excluded_acc …), in each task's group
-        raise RunError(f"{where}: is a task mixture; compare sets one task's memorised rows beside the toy model's "
-                       "(its per-task measures: `grokkit measure`, `grokkit report`)")
-    if any("excluded_acc" in row for row in rows):
+    # a mixture's excluded accuracy is per task, in each task's group (task0_excluded_acc …)
+    key = task_column(0, "excluded_acc") if run.config.task.is_mixture else "excluded_acc"
+    if any(key in row for row in rows):
         return False
-    if rows:
-        raise RunError(f"{where}: {MEASURES_FILE} has no excluded_acc; recompute it with `grokkit measure {run.path}`")
+    if rows and not (measure and run.config.task.is_mixture):  # a mixture sweep measured its own measures only
+        raise RunError(f"{where}: {MEASURES_FILE} has no {key}; recompute it with `grokkit measure {run.path}`")
     if not measure:
         raise RunError(f"{where}: has no {MEASURES_FILE}; pass --measure (or run `grokkit measure {run.path} "
                        "--measures excluded`)")
@@ -192,17 +192,35 @@ def load_transformer(path: str | Path, measure: bool = False, arg: str = "--tran
         log(f"measuring {run.path.name} ({i}/{len(todo)}): excluded accuracy at every checkpoint")
         measure_run(run, ["excluded"])
         measures[run.path.name] = run.measures()
-    out = [_reduce(run, listed[run.path.name], measures[run.path.name]) for run in runs]
+    out = [r for run in runs for r in _reduce(run, listed[run.path.name], measures[run.path.name])]
     return sorted(out, key=lambda r: (r.n_train, r.name))
 
 
-def _reduce(run: Any, settings: dict[str, Any], measures: list[dict[str, Any]]) -> TransformerRun:
-    n_train = len(run.dataset.split.train)
-    rows = sorted((r for r in measures if "excluded_acc" in r), key=lambda r: r["step"])
+def _reduce(run: Any, settings: dict[str, Any], measures: list[dict[str, Any]]) -> list[TransformerRun]:
+    """The run as the page compares it: one entry, or for a task mixture one per task (each task's own rows,
+    group, split and milestones, side by side)."""
     metrics = run.metrics()
-    grok = story_of_run(run, metrics, measures).milestones.grokked_step  # an imported run's own records first
+    task = run.config.task
+    if not task.is_mixture:
+        grok = story_of_run(run, metrics, measures).milestones.grokked_step  # an imported run's own records first
+        return [_entry(run.path.name, settings, task.p, task.frac_train, len(run.dataset.split.train), measures,
+                       metrics, grok)]
+    from grokkit.data.mixture import task_name
+
+    out = []
+    for k, split in enumerate(run.dataset.task_splits):
+        t, rows = task.mixture[k], task_rows(metrics, k)
+        name = task_name(t.op, t.p, t.offset)
+        out.append(_entry(f"{run.path.name} task{k}", {**settings, "task": f"{k} {name}"}, t.p, t.frac_train,
+                          len(split.train), task_rows(measures, k), rows, milestones(rows).grokked_step))
+    return out
+
+
+def _entry(name: str, settings: dict[str, Any], p: int, frac_train: float, n_train: int,
+           measures: list[dict[str, Any]], metrics: list[dict[str, Any]], grok: int | None) -> TransformerRun:
+    rows = sorted((r for r in measures if "excluded_acc" in r), key=lambda r: r["step"])
     return TransformerRun(
-        name=run.path.name, settings=settings, p=run.config.task.p, frac_train=run.config.task.frac_train,
+        name=name, settings=settings, p=p, frac_train=frac_train,
         n_train=n_train, steps=[r["step"] for r in rows],
         memorised=[round(r["excluded_acc"] * n_train) for r in rows],
         excluded_acc=[r["excluded_acc"] for r in rows],

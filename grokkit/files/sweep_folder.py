@@ -114,6 +114,17 @@ class SweepFolder:
         """``critical.json``: the critical dataset size a sweep found (``grokkit.sweep.critical.Critical``)."""
         write_json_atomic(self.path / CRITICAL_FILE, critical)
 
+    def critical(self) -> dict[str, Any]:
+        """``critical.json`` as written (one line naming the file when it is missing or damaged)."""
+        path = self.path / CRITICAL_FILE
+        try:
+            data = loads(path.read_bytes()) if path.stat().st_size <= MAX_RECORD else None
+        except (ValueError, OSError):
+            raise RunError(f"{path}: missing or not JSON; a sweep writes it with [sweep.critical]") from None
+        if not isinstance(data, dict) or not all(k in data for k in ("criterion", "steps", "n_rows")):
+            raise RunError(f"{path}: not a D_crit record (damaged or edited); run the sweep again")
+        return data
+
     def check_run_folders(self, names: list[str]) -> None:
         """Each run's folder is free, or already a run: refused here, before the sweep writes anything."""
         for name in names:

@@ -39,6 +39,7 @@ def paper_config(config: Any) -> dict[str, Any]:
 def write_paper_file(run: Any, path: str | Path) -> Path:
     """Save ``run``'s checkpoints (from step 1 on) as the paper's ``checkpoints`` file at ``path``; returns it."""
     path = Path(path)
+    config = paper_config(run.config)  # a task or model the paper's file cannot hold: refused before reading
     steps = [s for s in run.checkpoint_steps() if s >= 1]  # a checkpoint is saved after an update: step 0 has none
     if not steps:
         raise RunError(f"{run.path}: no checkpoint after step 0 to export")
@@ -50,7 +51,7 @@ def write_paper_file(run: Any, path: str | Path) -> Path:
         except ValueError as exc:
             raise RunError(f"{run.path}: step {step}: {exc}") from None
     data: dict[str, Any] = {"checkpoints": states, "checkpoint_epochs": [s - 1 for s in steps], "model": states[-1],
-                            "config": paper_config(run.config)}
+                            "config": config}
     rows = run.metrics()
     if [r["step"] for r in rows] == list(range(len(rows))):  # logged every step, as the paper logs every epoch
         data["train_losses"] = [r["train_loss"] for r in rows][: steps[-1]]

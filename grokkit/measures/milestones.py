@@ -57,6 +57,14 @@ def task_column(k: int, key: str) -> str:
     return f"task{k}_{key}"
 
 
+def task_rows(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """Task k's rows (metrics or measures) as a single task's: ``task{k}_train_loss`` read as ``train_loss`` … (the
+    measures that read the logged curves, e.g. ``loss_spectrum``, see task k's own curve)."""
+    prefix = task_column(k, "")
+    return [{"step": row["step"], **{key[len(prefix):]: v for key, v in row.items() if key.startswith(prefix)}}
+            for row in rows]
+
+
 def task_milestones(rows: Iterable[dict[str, Any]], n_tasks: int) -> list[Milestones]:
     """Each task's milestones in a mixture's rows (its ``task{k}_train_acc`` / ``task{k}_test_acc`` columns)."""
     rows = list(rows)

@@ -31,7 +31,7 @@ Two measures belong to the mixture itself:
 from __future__ import annotations
 
 import itertools
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +39,7 @@ from torch import Tensor
 
 from grokkit.analysis.fourier import FourierNotApplicable, neuron_freq_clusters
 from grokkit.measures.base import Context, Measure, MeasureError, RunContext, compute_row, detect_keys
-from grokkit.measures.milestones import task_column
+from grokkit.measures.milestones import task_column, task_rows
 from grokkit.model.run_weights import LastPosition, Weights, last_position
 
 SHARED = ("weight_norm",)
@@ -118,7 +118,8 @@ class MixtureMeasures:
     """What the measures of one mixture run share across its checkpoints: each task's context and measures."""
 
     def __init__(self, dataset: Any, device: torch.device, names: list[str] | None, *, rule: str, explain: float,
-                 gini_over: str, sgld: Any, key_freqs_source: str = "final"):
+                 gini_over: str, sgld: Any, key_freqs_source: str = "final",
+                 metrics: Callable[[], list[dict[str, Any]]] = lambda: []):
         from grokkit.measures.registry import MEASURES, resolve
 
         self.dataset, self.device = dataset, device
@@ -151,7 +152,8 @@ class MixtureMeasures:
             self.shared = [m for m in chosen if m.name in SHARED] if k == 0 else self.shared
             self.per_task.append([m for m in chosen if m.name not in SHARED])
             self.contexts.append(RunContext(view, device, key_freqs_source=key_freqs_source, key_freq_rule=rule,
-                                            key_explain=explain, gini_over=gini_over, sgld=sgld))
+                                            key_explain=explain, gini_over=gini_over, sgld=sgld,
+                                            metrics=lambda k=k: task_rows(metrics(), k)))
         self.tokens = dataset.tokens.to(device)
         self.labels = dataset.labels.to(device)
         self.task_of = dataset.mixture.task_of.to(device)

@@ -49,7 +49,8 @@ def measure_mixture(run: Any, measures: list[str] | None = None, *, rule: str | 
     device = torch.device(device)
     mix = MixtureMeasures(run.dataset, device, measures, rule=rule or cfg.key_freq_rule,
                           explain=cfg.key_explain if explain is None else explain, gini_over=cfg.gini_over,
-                          sgld=cfg.sgld, key_freqs_source="per_checkpoint" if per_checkpoint_keys else "final")
+                          sgld=cfg.sgld, key_freqs_source="per_checkpoint" if per_checkpoint_keys else "final",
+                          metrics=run.metrics)
     with locked(run.path):
         model = build_model(run.config.model, run.config.task, device=device)
         weights = weights_of(model)

@@ -99,7 +99,7 @@ def _lines(rows: Sequence[dict[str, Any]], value: str) -> list[tuple[str, list[i
     return out
 
 
-def _task_labels(config: Any) -> list[str]:
+def task_labels(config: Any) -> list[str]:
     from grokkit.data.mixture import task_name, zipf_weights
 
     pi = zipf_weights(len(config.task.mixture), config.task.zipf_beta)
@@ -162,12 +162,41 @@ def interference_figure(rows: Sequence[dict[str, Any]]):
     return fig
 
 
+def width_data(sweep: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ``width_rows`` and task labels of a finished mixture sweep's folder (what its figures draw)."""
+    from grokkit.errors import RunError
+    from grokkit.files.sweep_folder import SweepFolder
+    from grokkit.run import Run
+
+    folder = SweepFolder(Path(sweep))
+    settings = folder.recorded_runs()
+    runs = {name: Run(folder.run_path(name)) for name in settings}
+    if not runs or not next(iter(runs.values())).config.task.is_mixture:
+        raise RunError(f"{sweep}: not a sweep of a task mixture (task.op = \"mixture\")")
+    return width_rows(runs, settings), task_labels(next(iter(runs.values())).config)
+
+
+def mixture_grok_steps(sweep: str | Path):
+    """A mixture sweep folder's per-task grok step against width (``grok_step_figure``)."""
+    return grok_step_figure(*width_data(sweep))
+
+
+def mixture_allocation(sweep: str | Path):
+    """A mixture sweep folder's neurons per task against width (``allocation_figure``)."""
+    return allocation_figure(*width_data(sweep))
+
+
+def mixture_interference(sweep: str | Path):
+    """A mixture sweep folder's gradient interference against width (``interference_figure``)."""
+    return interference_figure(width_data(sweep)[0])
+
+
 def write_mixture_report(out: Path, runs: dict[str, Any], settings: dict[str, dict[str, Any]], title: str) -> Path:
     """``OUT/mixture.html``: the three figures and the table of ``width_rows`` (module docstring)."""
     from grokkit.files.page import Section, card, esc, page_html, table, write_page
 
     rows = width_rows(runs, settings)
-    labels = _task_labels(next(iter(runs.values())).config)
+    labels = task_labels(next(iter(runs.values())).config)
     figures: dict[str, Any] = {}
     sections = [
         Section("grok", "Grok step per task", "First evaluation with the task's test accuracy ≥ 99 %, against width "

@@ -137,6 +137,39 @@ def critical_figures(rows: list[dict[str, Any]], critical: Any) -> list[Any]:
     return figs
 
 
+def _critical_of(sweep: Any) -> tuple[list[dict[str, Any]], Any]:
+    """The rows and D_crit of a sweep with [sweep.critical]: ``run_sweep``'s outcome or its folder."""
+    from grokkit.errors import RunError
+    from grokkit.sweep.critical import find_critical
+
+    rows = sweep_rows(sweep)
+    if not isinstance(sweep, (str, Path)):
+        if getattr(sweep, "critical", None) is None:
+            raise RunError("critical: this sweep has no [sweep.critical] (no D_crit to draw)")
+        return rows, sweep.critical
+    from grokkit.files.sweep_folder import SweepFolder
+
+    record = SweepFolder(sweep).critical()  # the settings; the curve is found again from the rows, as the sweep did
+    return rows, find_critical(rows, float(record["criterion"]), int(record["n_rows"]), int(record["steps"]))
+
+
+def critical_accuracy(sweep: Any) -> Any:
+    """D_crit's figure: final test accuracy against training pairs D, the criterion, bracket and estimate.
+    ``sweep``: ``run_sweep``'s outcome or the folder of a sweep with [sweep.critical]."""
+    return critical_figures(*_critical_of(sweep))[0]
+
+
+def critical_efficiency(sweep: Any) -> Any:
+    """Each run's final margin per unit parameter norm against training pairs D, with D_crit's bracket."""
+    from grokkit.errors import RunError
+
+    figs = critical_figures(*_critical_of(sweep))
+    if len(figs) < 2:
+        raise RunError("critical_efficiency: the sweep's rows carry no final_efficiency (its runs had no checkpoint "
+                       "to measure)")
+    return figs[1]
+
+
 def sweep_rows(sweep: Any) -> list[dict[str, Any]]:
     """The results rows of a sweep: ``run_sweep``'s outcome, its folder (``results.jsonl``), or the rows."""
     from grokkit.errors import RunError
