@@ -2,11 +2,11 @@
 
 ``grokkit sweep`` on a spec whose base task is a mixture (``task.op = "mixture"``) and whose grid
 varies ``model.d_mlp`` and/or ``model.d_model`` (``tasks/mixture_width_cpu.toml``) trains every
-width in one process. Runs of different widths are different shapes, so they train as separate
-stacks one after another (``grokkit.train.runs.stack_key``); the runs of one width (seeds, say)
-share a stack. Padding the narrow models to the widest and masking would put every width in one
-stack, but on a CPU a padded stack computes the widest width for every member (cost ∝ runs ×
-largest width instead of the sum of the widths), so it would be no faster here.
+width in one process. With ``sweep.pad_widths = true`` every width shares one stack, each run padded
+to the widest and masked (``grokkit.model.pad``: each equals its run alone to float tolerance); without
+it, each width is its own stack, one after another (``grokkit.train.runs.stack_key``). On a CPU the
+padded stack computes the widest width for every member (cost ∝ runs × largest width instead of the
+sum of the widths), so it is slower there (``benchmarks/padded_stack.py``).
 
 After training, each run's checkpoints are measured with the mixture's own measures
 (``neuron_tasks``, ``grad_interference``; ``grokkit.measures.mixture``) where its table lacks
