@@ -102,12 +102,13 @@ def test_every_view_reads_the_milestones_and_phases_from_the_papers_own_curve(im
 
 
 def test_compare_reads_an_imported_runs_grok_step_from_its_records(imported: Run, tmp_path: Path) -> None:
-    from grokkit.compare.collect import TRANSFORMER_FORMAT, load_transformer
+    from grokkit.compare.collect import load_transformer
+    from grokkit.files.sweep_folder import SweepFolder
 
     sweep = tmp_path / "sweep"
     (sweep / "runs").mkdir(parents=True)
     imported.path.rename(sweep / "runs" / "paper")
-    (sweep / "sweep.json").write_text(json.dumps({"format": TRANSFORMER_FORMAT, "runs": {"paper": {}}}))
+    SweepFolder(sweep).write_record({"paper": {}})
     [side] = load_transformer(sweep, measure=True, log=lambda *_: None)
     assert side.grok_step == first_below(losses()[1]) and side.final_step == EPOCHS
 
