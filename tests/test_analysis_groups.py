@@ -1,4 +1,5 @@
-"""The group layer: S5 irreps, the discrete-log basis, and a task's grid in group coordinates."""
+"""The group layer: S5 in its computed irreps against a basis built by hand, the discrete-log basis, and a task's
+grid in group coordinates."""
 
 from __future__ import annotations
 
@@ -15,11 +16,86 @@ from grokkit.analysis.fourier import (
 )
 from grokkit.analysis.groups import GROUPS, group_for, group_grid, key_directions
 from grokkit.analysis.groups.multiplicative import discrete_log, powers, primitive_root
-from grokkit.analysis.groups.s5 import permutation_matrices, s5_basis, s5_irreps
+from grokkit.analysis.groups.irreps import group_irreps, real_irreps
+from grokkit.analysis.groups.s5 import HAND_BUILT, PARTITIONS, from_hand_built
 from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
+from grokkit.data.groups import named_group
 from grokkit.data.ops import OPERATIONS, _s5
 
 # --- S5 -----------------------------------------------------------------------------
+# A reference S5 basis built by hand from the permutation representation (the one grokkit's S5 ops read until
+# 2026-12-07; grokkit now reads the irreps computed for every group, grokkit.analysis.groups.irreps): the
+# computed basis must span the same subspaces, with the numbering stated in grokkit.analysis.groups.s5.
+
+import itertools  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+
+class Irrep(NamedTuple):
+    name: str
+    matrices: np.ndarray  # [120, d, d]
+
+    @property
+    def dim(self) -> int:
+        return self.matrices.shape[1]
+
+
+def permutation_matrices() -> np.ndarray:
+    """``[120, 5, 5]``: P(x) e_k = e_{x(k)}, so P(x∘y) = P(x) P(y)."""
+    P = np.zeros((120, 5, 5))
+    for i, perm in enumerate(itertools.permutations(range(5))):
+        P[i, list(perm), range(5)] = 1
+    return P
+
+
+def _standard(P):
+    basis = np.linalg.svd(np.ones((5, 1)))[0][:, 1:]  # [5, 4]: the complement of (1, …, 1)
+    return np.einsum("ia,gij,jb->gab", basis, P, basis)
+
+
+def _exterior_square(A):
+    pairs = list(itertools.combinations(range(A.shape[1]), 2))
+    out = np.empty((len(A), len(pairs), len(pairs)))
+    for r, (i, j) in enumerate(pairs):
+        for c, (k, l) in enumerate(pairs):
+            out[:, r, c] = A[:, i, k] * A[:, j, l] - A[:, i, l] * A[:, j, k]
+    return out
+
+
+def _symmetric_square(A):
+    d = A.shape[1]
+    basis = []
+    for i in range(d):
+        for j in range(i, d):
+            E = np.zeros((d, d))
+            E[i, j] = E[j, i] = 1.0
+            basis.append(E / np.linalg.norm(E))
+    basis = np.stack(basis)
+    moved = np.einsum("gij,tjk,glk->gtil", A, basis, A)
+    return np.einsum("sil,gtil->gst", basis, moved)
+
+
+def _isotypic(rho, chi, dim):
+    projector = dim / len(rho) * np.einsum("g,gij->ij", chi, rho)
+    values, vectors = np.linalg.eigh((projector + projector.T) / 2)
+    Q = vectors[:, values > 0.5]
+    assert Q.shape[1] == dim
+    return np.einsum("ia,gij,jb->gab", Q, rho, Q)
+
+
+def s5_irreps() -> tuple[Irrep, ...]:
+    """The seven irreps by hand, in the old numbering: trivial, sign, standard, standard⊗sign, (3,2), (3,2)⊗sign,
+    ∧²standard (sign = det P; standard = P on the complement of (1, …, 1); (3,2) = Sym²(standard) minus its
+    trivial and standard parts, cut out by its character projector)."""
+    P = permutation_matrices()
+    sign = np.linalg.det(P).round()[:, None, None]
+    std = _standard(P)
+    sym2 = _symmetric_square(std)
+    chi_std = np.trace(std, axis1=1, axis2=2)
+    five = _isotypic(sym2, np.trace(sym2, axis1=1, axis2=2) - chi_std - 1, 5)
+    return (Irrep("trivial", np.ones((120, 1, 1))), Irrep("sign", sign), Irrep("standard", std),
+            Irrep("standard⊗sign", std * sign), Irrep("(3,2)", five), Irrep("(3,2)⊗sign", five * sign),
+            Irrep("∧²standard", _exterior_square(std)))
 
 
 def test_s5_irreps_have_the_published_dimensions():
@@ -53,13 +129,50 @@ def test_s5_irreps_satisfy_schur_orthogonality():
     assert np.allclose(chars @ chars.T / 120, np.eye(7), atol=1e-10)
 
 
+def test_the_s5_ops_read_the_computed_irreps_which_span_the_hand_built_subspaces_as_numbered():
+    """One home for S5's basis: the S5 ops read ``group_irreps(named_group("S5"))``, the basis of compose over S5,
+    and each of its components k spans the matrix coefficients of hand-built irrep j = HAND_BUILT⁻¹(k), with
+    the same character and the same projector; PARTITIONS names each by the character of its partition."""
+    group = group_for(TaskConfig(op="s5_compose"))
+    computed = group_irreps(named_group("S5"))
+    assert torch.equal(group.basis.F, computed.basis.F)
+    assert torch.equal(group.basis.F, group_for(TaskConfig(op="compose", group="S5")).basis.F)
+    hand = s5_irreps()
+    now_of = {0: 0, **HAND_BUILT}
+    assert sorted(now_of.values()) == list(range(7))
+    for j, irrep in enumerate(hand):
+        k = now_of[j]
+        F = np.stack([np.sqrt(irrep.dim / 120) * irrep.matrices[:, a, b]
+                      for a in range(irrep.dim) for b in range(irrep.dim)])  # its matrix coefficients
+        rows = group.basis.F[group.basis.rows_of(k) if k else [0]].numpy()
+        assert np.allclose(rows.T @ rows, F.T @ F, atol=1e-9), (irrep.name, k)  # the same projector
+        assert np.allclose(real_irreps(named_group("S5"))[k].character, np.trace(irrep.matrices, axis1=1, axis2=2),
+                           atol=1e-9), irrep.name
+        if k:
+            assert group.component_name(k).split(":")[1].strip().startswith(irrep.name), (irrep.name, k)
+    assert set(PARTITIONS) == set(computed.names[1:])
+    assert from_hand_built([1, 2]) == [1, 6]  # sign and standard, as the hand-built basis numbered them
+    # the characters of the partitions, from the permutation matrices alone (cycle-type formulas)
+    P = permutation_matrices()
+    fixed = np.trace(P, axis1=1, axis2=2)
+    sign = np.linalg.det(P).round()
+    compose, _ = _s5()
+    std = fixed - 1
+    std_sq = std[compose[np.arange(120), np.arange(120)]]  # χ_std(g²)
+    formula = {"standard (4,1)": std, "sign (1,1,1,1,1)": sign, "standard⊗sign (2,1,1,1)": std * sign,
+               "∧²standard (3,1,1)": (std**2 - std_sq) / 2, "(3,2)": (std**2 + std_sq) / 2 - std - 1,
+               "(3,2)⊗sign (2,2,1)": ((std**2 + std_sq) / 2 - std - 1) * sign}
+    for k, name in enumerate(computed.names[1:], 1):
+        assert np.allclose(real_irreps(named_group("S5"))[k].character, formula[PARTITIONS[name]], atol=1e-9), name
+
+
 def test_s5_basis_is_orthonormal_with_components_by_irrep():
-    basis = s5_basis()
+    basis = group_for(TaskConfig(op="s5_compose")).basis
     assert torch.allclose(basis.F @ basis.F.T, torch.eye(120, dtype=torch.float64), atol=1e-12)
     assert basis.names[0] == "const" and basis.freqs[0] == 0 and len(set(basis.names)) == 120
-    assert [len(basis.rows_of(k)) for k in range(1, 7)] == [1, 16, 16, 25, 25, 36]
-    sign_row = basis.F[basis.rows_of(1)[0]] * 120**0.5
-    assert np.allclose(sign_row.numpy(), np.linalg.det(permutation_matrices()), atol=1e-12)
+    assert [len(basis.rows_of(k)) for k in range(1, 7)] == [16, 25, 36, 25, 16, 1]  # 4a 5a 6a 5b 4b 1b
+    sign_row = basis.F[basis.rows_of(6)[0]].numpy() * 120**0.5  # 1b, the sign (up to the sign of the row)
+    assert np.allclose(np.abs(sign_row @ np.linalg.det(permutation_matrices())), 120, atol=1e-9)
 
 
 # --- Z_p* through the discrete logarithm -------------------------------------------
@@ -145,7 +258,7 @@ def test_generic_view_and_composite_mul_refuse_a_circuit_in_one_line():
 
 def test_block_shares_over_s5_match_the_definition():
     """The block-share shortcut over any basis: ({const} ∪ rows of k)² minus (const, const) of F·N·Fᵀ."""
-    basis = s5_basis()
+    basis = group_for(TaskConfig(op="s5_compose")).basis
     acts = torch.randn(120 * 120, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     coeffs = fft2d(basis, acts - acts.mean(0))  # [120, 120, 3]
     total = coeffs.square().sum((0, 1))

@@ -39,8 +39,8 @@ def character_table(task: TaskConfig, betas: dict[int, float], bias: torch.Tenso
 CASES = [
     (TaskConfig(op="mul", p=13, frac_train=0.5), {2: 6.0, 5: 4.0}),
     (TaskConfig(op="div", p=13, frac_train=0.5), {1: 5.0, 6: 4.0}),  # 6 = (p−1)/2, the Nyquist frequency
-    (TaskConfig(op="s5_compose", frac_train=0.5), {2: 3.0, 6: 2.0}),  # standard and ∧²standard
-    (TaskConfig(op="s5_conjugate", frac_train=0.5), {4: 3.0}),
+    (TaskConfig(op="s5_compose", frac_train=0.5), {1: 3.0, 3: 2.0}),  # standard and ∧²standard
+    (TaskConfig(op="s5_conjugate", frac_train=0.5), {2: 3.0}),  # (3,2)
     (TaskConfig(op="compose", group="D_5", frac_train=0.5), {1: 4.0, 3: 3.0}),  # computed irreps: sign, a 2-dim
     (TaskConfig(op="compose", group="A4", frac_train=0.5), {1: 3.0, 2: 4.0}),  # 2: a 2-dim real irrep of complex type
     (TaskConfig(op="compose", group="Q_8", frac_train=0.5), {2: 3.0, 4: 3.0}),  # 4: the quaternionic one
@@ -106,11 +106,11 @@ def test_key_components_from_neurons_of_an_s5_table():
     task = TaskConfig(op="s5_compose", frac_train=0.5)
     ctx = table_context(task, torch.zeros(120 * 120, 120), None)
     group, grid = ctx.run.group, ctx.run.grid
-    rows = group.basis.rows_of(2)[:3] + group.basis.rows_of(5)[:2]  # standard, (2,2,1)
+    rows = group.basis.rows_of(1)[:3] + group.basis.rows_of(4)[:2]  # standard, (2,2,1)
     post = torch.relu(group.basis.F[rows][:, grid.labels].T.float() + 0.5)  # [14400, 5] all > 0
     act = LastPosition(torch.zeros(14400, 120), post, torch.zeros(14400, 1, 3))
     ctx = Context(ctx.run, 0, weights=None, activations=lambda: act)
-    assert detect_keys(ctx, "neurons").keys == [2, 5]
+    assert detect_keys(ctx, "neurons").keys == [1, 4]
 
 
 def test_lookup_signature_splits_memorised_from_generalised_rows():

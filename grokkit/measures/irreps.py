@@ -2,7 +2,7 @@
 each irreducible representation (each component of the task's group basis) explains.
 
 Over a compose task the components are the real irreps computed from the group's table
-(``grokkit.analysis.groups.irreps``), over the S5 ops its seven hand-built irreps. Every share is a fraction of a
+(``grokkit.analysis.groups.irreps``), over the S5 ops the same computed irreps of S5. Every share is a fraction of a
 centred squared norm, so the shares of one quantity add up to ≤ 1 (the rest is the constant
 part, or, for the neurons and the logits, what no single component's block holds).
 """

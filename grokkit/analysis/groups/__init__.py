@@ -6,7 +6,7 @@ adding a module here and one line in ``GROUPS``, not editing the measures.
 
 - ``cyclic``: Z_p, add and sub (the paper's Fourier basis);
 - ``multiplicative``: Z_p* ≅ Z_(p−1) through a discrete logarithm, mul and div;
-- ``s5``: the irreducible representations of S5, the three S5 ops;
+- ``s5``: the three S5 ops, read in the irreps of S5 computed by ``irreps`` (the basis of compose over S5);
 - ``finite``: any group of ``task.group`` (op compose), in real irreps computed from its table
   (``irreps``: characters by Burnside's algorithm, real/complex/quaternionic types by the
   Frobenius–Schur indicator);
