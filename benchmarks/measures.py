@@ -1,6 +1,6 @@
 """Benchmark: every progress measure over every checkpoint of a p = 113 run.
 
-Fast path: ``grokkit.measures.measure_run`` (one bridge; per checkpoint one last-position
+Fast path: ``grokkit.measures.offline.measure_run`` (one bridge; per checkpoint one last-position
 forward shared by all measures). Naive path: per checkpoint, each measure on its own,
 each one that reads activations calling ``model.run_with_cache`` (all three positions)
 itself. Both run in this process, on the CPU, with the same key frequencies rule.

@@ -41,7 +41,7 @@ def make_fixtures(root: Path) -> None:
 
     from grokkit import Run, measure_run, run_sweep, train_run
     from grokkit.spec import config_from_dict
-    from grokkit.sweep import expand
+    from grokkit.sweep.spec import expand
     from grokkit.toy import load_toy_spec
     from grokkit.toy import run_sweep as run_toy
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from grokkit.data import AlgorithmicDataset
-from grokkit.model import build_model, trainable_parameters
+from grokkit.data.dataset import AlgorithmicDataset
+from grokkit.model.build import build_model, trainable_parameters
 from grokkit.spec import load_spec
 from grokkit.train.trainer import build_stack, run_lr
 

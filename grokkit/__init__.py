@@ -25,7 +25,7 @@ _EXPORTS = {
     "load_run": "grokkit.run",
     "train_run": "grokkit.workflow",  # the engine plus the spec's live measures (`grokkit.train` is the subpackage)
     "GrokkitError": "grokkit.errors",
-    "write_report": "grokkit.report",
+    "write_report": "grokkit.report.html",
     "measure_run": "grokkit.measures.offline",
     "measure_model": "grokkit.measures.offline",  # one row of measures for one model, nothing written
     "MEASURES": "grokkit.measures.registry",  # the measure registry: name → Measure (add one to extend)

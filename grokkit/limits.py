@@ -178,7 +178,7 @@ def check_resources(config: Any, host: int | None = None, cuda: int | None = Non
 
     ``host`` and ``cuda`` override the measured free bytes (tests). Returns the estimate.
     """
-    from grokkit.train.config import resolve_device
+    from grokkit.train.device import resolve_device
 
     device = resolve_device(config.train.device)  # 'cuda' without a GPU is a ConfigError here
     need = estimate(config)
@@ -210,7 +210,7 @@ def check_readable(config: Any, where: str, host: int | None = None) -> None:
 
 def check_stack(config: Any, n_runs: int, host: int | None = None, cuda: int | None = None) -> None:
     """A sweep trains up to ``n_runs`` like ``config`` in one stack: refuse it when they do not fit together."""
-    from grokkit.train.config import resolve_device
+    from grokkit.train.device import resolve_device
 
     one = estimate(config).total
     device = resolve_device(config.train.device)

@@ -24,7 +24,7 @@ from grokkit.files.checkpoint import Checkpoint, load_checkpoint
 from grokkit.files.jsonl import MAX_STEP
 from grokkit.files.lock import locked
 from grokkit.files.rows import Rows
-from grokkit.files.run_folder import METRIC_KEYS, RunFolder, RunStatus, extensions_of  # noqa: F401 (METRIC_KEYS: read here by older callers)
+from grokkit.files.run_folder import RunFolder, RunStatus, extensions_of
 
 
 class Run:

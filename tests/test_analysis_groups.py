@@ -14,7 +14,8 @@ from grokkit.analysis.fourier import (
     frequency_block_shares,
     grid_directions,
 )
-from grokkit.analysis.groups import GROUPS, group_for, group_grid, key_directions
+from grokkit.analysis.groups import GROUPS, group_for
+from grokkit.analysis.groups.base import group_grid, key_directions
 from grokkit.analysis.groups.multiplicative import discrete_log, powers, primitive_root
 from grokkit.analysis.groups.irreps import group_irreps, real_irreps
 from grokkit.analysis.groups.s5 import HAND_BUILT, PARTITIONS, from_hand_built

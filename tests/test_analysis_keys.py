@@ -49,7 +49,8 @@ def test_default_keys_carry_the_logits_before_and_after_grokking(name, tmp_path)
 
 def all_components_share(run: Run) -> float:
     """Σ_k share_k over every component of the task's group, at the last checkpoint."""
-    from grokkit.analysis.groups import component_logit_shares, group_for, group_grid
+    from grokkit.analysis.groups import group_for
+    from grokkit.analysis.groups.base import component_logit_shares, group_grid
 
     model, ds = run.load_model(), run.dataset
     group = group_for(ds.cfg)
@@ -61,7 +62,8 @@ def all_components_share(run: Run) -> float:
 
 def test_a_share_is_not_a_margin_so_the_logits_rule_checks_the_restricted_loss(tmp_path):
     """add, p = 31: the top frequency explains 0.91 of the logits, but one circle cannot separate neighbours."""
-    from grokkit.analysis.groups import group_for, group_grid
+    from grokkit.analysis.groups import group_for
+    from grokkit.analysis.groups.base import group_grid
 
     run = fixture_run("add", tmp_path)
     model, ds = run.load_model(), run.dataset
@@ -94,7 +96,7 @@ def test_measure_model_warns_on_keys_that_miss_the_circuit(tmp_path):
 
 def test_cli_and_report_show_the_keys_the_share_and_the_self_check(tmp_path, capsys):
     from grokkit.cli import main
-    from grokkit.report import write_report
+    from grokkit.report.html import write_report
 
     run = fixture_run("add", tmp_path)
     assert main(["measure", str(run.path), "--measures", "loss,restricted", "--key-freqs", "13", "--no-progress"]) == 0

@@ -85,7 +85,8 @@ def test_load_run_and_run_with_cache(composed):
 
 
 def test_compare_reads_a_sweep_of_compose_runs(tmp_path, capsys):
-    from grokkit.sweep import expand, run_sweep
+    from grokkit.sweep.driver import run_sweep
+    from grokkit.sweep.spec import expand
     from grokkit.toy import load_toy_spec
     from grokkit.toy import run_sweep as run_toy
 

@@ -52,7 +52,8 @@ def test_every_view_of_an_mlp_run(tmp_path, capsys):
 
 
 def test_an_mlp_sweep_trains_as_stacks_and_compares(tmp_path, capsys):
-    from grokkit.sweep import expand, run_sweep
+    from grokkit.sweep.driver import run_sweep
+    from grokkit.sweep.spec import expand
     from grokkit.toy import load_toy_spec
     from grokkit.toy import run_sweep as run_toy
 

@@ -32,7 +32,8 @@ SWEEP = {
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory):
     """(toy sweep, transformer sweep without measures): trained once for the module; copy before changing."""
-    from grokkit.sweep import expand, run_sweep
+    from grokkit.sweep.driver import run_sweep
+    from grokkit.sweep.spec import expand
     from grokkit.toy import load_toy_spec
     from grokkit.toy import run_sweep as run_toy
 
@@ -45,7 +46,7 @@ def sweeps(tmp_path_factory):
 @pytest.fixture(scope="module")
 def measured(sweeps):
     """A copy of the transformer sweep whose runs carry the excluded measure (key frequencies 1 and 2 given)."""
-    from grokkit.measures import measure_run
+    from grokkit.measures.offline import measure_run
     from grokkit.run import Run
 
     copy = sweeps[1].parent / "measured"
@@ -198,7 +199,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(sweeps, measured, tmp_path
 
 
 def test_the_cpu_spec_sweeps_frac_train_on_a_fourier_task():
-    from grokkit.sweep import load_sweep
+    from grokkit.sweep.spec import load_sweep
 
     spec = load_sweep(TASKS / "compare_frac_cpu.toml")
     assert [r.config.task.frac_train for r in spec.runs] == [0.3, 0.4, 0.5, 0.6, 0.7]

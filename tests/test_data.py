@@ -3,7 +3,8 @@ import itertools
 import pytest
 import torch
 
-from grokkit.data import OPERATIONS, AlgorithmicDataset, TaskConfig
+from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
+from grokkit.data.ops import OPERATIONS
 from grokkit.errors import ConfigError
 
 

@@ -7,7 +7,7 @@ import torch
 
 from conftest import cli, one_line_error, tiny_dict, write_spec
 
-from grokkit.data import AlgorithmicDataset, TaskConfig
+from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
 from grokkit.data.mixture import apportion, zipf_weights
 from grokkit.errors import ConfigError
 

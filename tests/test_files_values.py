@@ -33,7 +33,8 @@ def base(tmp_path_factory) -> Path:
     """A trained one-run sweep whose run is also measured (weight_norm, key frequencies)."""
     from grokkit.measures.offline import measure_run
     from grokkit.run import Run
-    from grokkit.sweep import load_sweep, run_sweep
+    from grokkit.sweep.driver import run_sweep
+    from grokkit.sweep.spec import load_sweep
 
     root = tmp_path_factory.mktemp("values")
     (root / "sweep.toml").write_text(SPEC)

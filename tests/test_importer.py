@@ -13,7 +13,9 @@ import torch.nn.functional as F
 
 from grokkit.cli import main
 from grokkit.data.dataset import make_split
-from grokkit.importer import CURVES_FILE, ImportFileError, import_file, load_file
+from grokkit.files.layout import CURVES_FILE
+from grokkit.importer import import_file
+from grokkit.importer.load import ImportFileError, load_file
 from grokkit.run import Run
 
 P, D_MODEL, N_HEADS, D_HEAD, D_MLP = 13, 16, 2, 8, 32

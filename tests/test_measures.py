@@ -12,7 +12,8 @@ import torch
 from grokkit.analysis.fourier import FourierNotApplicable, neuron_logit_map
 from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
 from grokkit.errors import ConfigError, GrokkitError, RunError
-from grokkit.measures.activations import LastPosition, from_hooks, from_weights
+from grokkit.measures.activations import from_hooks, from_weights
+from grokkit.model.run_weights import LastPosition
 from grokkit.measures.base import Context, MeasureError, RunContext
 from grokkit.measures.gini import gini
 from grokkit.measures.phases import detect_phases
@@ -206,7 +207,8 @@ def test_measure_run_key_frequency_sources(run):
 
 
 def test_measure_run_without_checkpoints_writes_nothing(run, tmp_path):
-    from grokkit.measures.offline import MEASURES_FILE, measure_run
+    from grokkit.files.layout import MEASURES_FILE
+    from grokkit.measures.offline import measure_run
     from grokkit.run import Run
 
     empty = Run.create(tmp_path / "empty", run.config)

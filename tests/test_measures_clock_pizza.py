@@ -9,7 +9,7 @@ import torch
 
 from grokkit.analysis.fourier import FourierNotApplicable
 from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
-from grokkit.measures.activations import LastPosition
+from grokkit.model.run_weights import LastPosition
 from grokkit.measures.base import Context, RunContext
 from grokkit.measures.registry import MEASURES, resolve
 

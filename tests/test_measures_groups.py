@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from grokkit.analysis.groups import character_kernel
+from grokkit.analysis.groups.base import character_kernel
 from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
-from grokkit.measures.activations import LastPosition
+from grokkit.model.run_weights import LastPosition
 from grokkit.measures.base import Context, RunContext, detect_keys
 from grokkit.measures.registry import MEASURES
 

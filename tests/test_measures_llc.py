@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from grokkit.measures.config import SGLD
+from grokkit.measures.sgld import SGLD
 from grokkit.measures.llc import sgld_llc
 
 

@@ -15,7 +15,8 @@ import torch
 from conftest import cli, tiny_mlp_dict
 from grokkit.analysis.fourier import neuron_logit_map
 from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
-from grokkit.measures.activations import LastPosition, from_hooks, from_weights
+from grokkit.measures.activations import from_hooks, from_weights
+from grokkit.model.run_weights import LastPosition
 from grokkit.measures.offline import measure_model, measure_run
 from grokkit.measures.registry import MEASURES, resolve
 from grokkit.model.gromov import analytic_state, assignment, gromov_solution

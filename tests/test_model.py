@@ -1,8 +1,10 @@
 import pytest
 import torch
 
-from grokkit.data import AlgorithmicDataset, TaskConfig
-from grokkit.model import ModelConfig, build_model, last_logits, trainable_parameters, weights_of
+from grokkit.data.dataset import AlgorithmicDataset, TaskConfig
+from grokkit.model.build import build_model, trainable_parameters
+from grokkit.model.config import ModelConfig
+from grokkit.model.run_weights import last_logits, weights_of
 from grokkit.errors import ConfigError
 
 SMALL = dict(d_model=32, n_heads=2, d_head=16, d_mlp=64)

@@ -69,8 +69,8 @@ def render(page: Path, screenshot: Path, profile: Path, window: str = "1400,5000
 
 
 def test_every_figure_of_the_report_draws_in_headless_chromium(tmp_path):
-    from grokkit.measures import measure_run
-    from grokkit.report import write_report
+    from grokkit.measures.offline import measure_run
+    from grokkit.report.html import write_report
     from grokkit.run import Run
     from grokkit.spec import load_spec
     from grokkit.workflow import train_run as train

@@ -165,7 +165,7 @@ def test_toy_report_and_compare_page_escape_titles_and_run_names(tmp_path):
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs headless Chromium: apt-get install -y chromium")
 def test_no_script_runs_when_a_hostile_run_report_is_opened(tmp_path):
-    from grokkit.report import write_report
+    from grokkit.report.html import write_report
 
     page = write_report(hostile_run(tmp_path), out=tmp_path / "report.html")
     parsed = FigureDivs()

@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from conftest import SMALL_MODEL, tiny_toml, write_spec
 from grokkit.errors import ConfigError, RunError, SpecError
 from grokkit.run import Run
-from grokkit.sweep import expand, run_sweep
+from grokkit.sweep.driver import run_sweep
+from grokkit.sweep.spec import expand
 from grokkit.sweep.report import phase_grid
 
 BASE = {
@@ -154,7 +155,7 @@ def sweep_spec(tmp_path, text=SPEC_TOML):
 
 def test_set_and_max_stack_reach_the_sweep_table(tmp_path, capsys):
     from grokkit.cli import main
-    from grokkit.sweep import load_sweep
+    from grokkit.sweep.spec import load_sweep
 
     spec = sweep_spec(tmp_path)
     assert load_sweep(spec, ["sweep.max_stack=3"]).max_stack == 3  # was: "unknown section [sweep]"
@@ -191,13 +192,13 @@ def test_ray_flags_imply_ray_and_contradictions_are_one_line(tmp_path, capsys):
 
 
 def test_ctrl_c_advises_the_sweep_command_without_restart(tmp_path, capsys, monkeypatch):
-    import grokkit.sweep as sweep_pkg
+    from grokkit.sweep import driver
     from grokkit.cli import main
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep_pkg, "run_sweep", interrupted)
+    monkeypatch.setattr(driver, "run_sweep", interrupted)
     spec = sweep_spec(tmp_path)
     out = tmp_path / "my sweep"
     assert main(["sweep", str(spec), "--out", str(out), "--restart", "--set", "train.lr=3e-3", "--threads", "1"]) == 130

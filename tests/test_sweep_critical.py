@@ -8,7 +8,7 @@ import pytest
 
 from conftest import cli, tiny_toml, write_spec
 from grokkit.errors import SpecError
-from grokkit.sweep import expand
+from grokkit.sweep.spec import expand
 from grokkit.sweep.critical import KEY, find_critical
 
 N = 1000  # rows of a made-up grid

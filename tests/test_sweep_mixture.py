@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from grokkit.sweep import expand, run_sweep
+from grokkit.sweep.driver import run_sweep
 from grokkit.sweep.mixture import task_labels, allocation_figure, grok_step_figure, interference_figure, width_rows
+from grokkit.sweep.spec import expand
 
 BASE = {
     "task": {"op": "mixture", "p": 7, "frac_train": 0.6, "zipf_beta": 1.0,

@@ -13,7 +13,8 @@ from conftest import held_elsewhere
 from test_sweep import grid_2x2, sweep_data
 
 from grokkit.errors import RunError
-from grokkit.sweep import expand, run_sweep
+from grokkit.sweep.driver import run_sweep
+from grokkit.sweep.spec import expand
 from grokkit.sweep.ship import land, pack, unpack
 
 

@@ -43,7 +43,7 @@ def test_quickstart_memorises_then_groks(tmp_path):
 def test_gromov_mlp_memorises_then_groks_with_plain_gradient_descent(tmp_path):
     """tasks/gromov_cpu.toml (Gromov 2023 at reduced scale: x², MSE, full-batch GD, no regulariser): train
     accuracy ≥ 95 % while test accuracy is still at chance, then 99 % test accuracy, then Gromov's form."""
-    from grokkit.measures import measure_run
+    from grokkit.measures.offline import measure_run
 
     run = Run.create(tmp_path / "gromov", load_spec(TASKS / "gromov_cpu.toml"))
     train(run, progress=False)

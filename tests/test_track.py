@@ -12,7 +12,8 @@ from conftest import SMALL_SPEC, cli, one_line_error, write_spec
 from grokkit.errors import ConfigError
 from grokkit.files.jsonl import read_rows
 from grokkit.run import Run
-from grokkit.track import LogConfig, make_trackers
+from grokkit.track import make_trackers
+from grokkit.track.config import LogConfig
 from grokkit.track.base import scalars
 
 

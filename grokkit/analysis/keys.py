@@ -22,7 +22,8 @@ import torch
 from torch import Tensor
 
 from grokkit.analysis.fourier import FourierBasis, FourierNotApplicable, key_freqs_from_embedding, key_freqs_from_neurons
-from grokkit.analysis.groups import component_logit_shares, group_for, group_grid
+from grokkit.analysis.groups import group_for
+from grokkit.analysis.groups.base import component_logit_shares, group_grid
 from grokkit.analysis.groups.base import kept_logits, label_sums
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.model.loss import loss_and_acc

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from grokkit.checks import check_choice, check_int, check_list, check_nonneg, check_positive, check_unit, is_num
 from grokkit.errors import ConfigError
-from grokkit.train.config import DEVICES, resolve_device
+from grokkit.train.device import DEVICES, resolve_device
 
 COMPOSITIONS = ("fixed", "sampled")
 OBJECTIVES = ("sampled", "expected")

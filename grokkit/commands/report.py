@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grokkit.report import write_report
+    from grokkit.report.html import write_report
     from grokkit.run import Run
 
     path = write_report(Run(args.run), args.out, step=args.step)

@@ -47,8 +47,9 @@ def rerun_command(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from grokkit.sweep import load_sweep, run_sweep
     from grokkit.executor import ExecutorOptions
+    from grokkit.sweep.driver import run_sweep
+    from grokkit.sweep.spec import load_sweep
 
     overrides = list(args.overrides)
     if args.max_stack is not None:

@@ -36,7 +36,6 @@ from typing import Any
 from grokkit.errors import RunError
 from grokkit.files.layout import MEASURES_FILE, SWEEP_FILE, SWEEP_FORMAT, TOY_SWEEP_FORMAT
 from grokkit.files.sweep_folder import SweepFolder, plain_name
-from grokkit.measures.milestones import GROKKED_ACC  # re-exported for the page
 from grokkit.measures.milestones import milestones, task_column, task_rows
 from grokkit.measures.phases import story_of_run
 from grokkit.toy.measures import SMALL_DIM

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grokkit.compare.collect import GROKKED_ACC, OWN_DIRECTION, ToyCurve, ToySide, TransformerRun
+from grokkit.compare.collect import OWN_DIRECTION, ToyCurve, ToySide, TransformerRun
+from grokkit.measures.milestones import GROKKED_ACC
 from grokkit.toy.summary import test_loss_peak
 
 

@@ -15,9 +15,10 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from grokkit.compare.collect import GROKKED_ACC, OWN_DIRECTION, ToySide, TransformerRun, load_toy, load_transformer
+from grokkit.compare.collect import OWN_DIRECTION, ToySide, TransformerRun, load_toy, load_transformer
 from grokkit.compare.explain import comparison_findings, memorised_summary, toy_findings, transformer_findings
 from grokkit.files.page import Section, card, esc, page_html, table
+from grokkit.measures.milestones import GROKKED_ACC
 from grokkit.report.figures import PALETTE
 from grokkit.toy.report import loss_figure
 from grokkit.toy.summary import CurvePoint

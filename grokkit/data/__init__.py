@@ -1,6 +1,3 @@
-"""Algorithmic datasets: the operations, the task config and the input grid."""
-
-from grokkit.data.dataset import AlgorithmicDataset, Split, TaskConfig, make_split
-from grokkit.data.ops import OPERATIONS, Operation
-
-__all__ = ["AlgorithmicDataset", "OPERATIONS", "Operation", "Split", "TaskConfig", "make_split"]
+"""Algorithmic datasets: the operations (``ops``), the task config and the input grid (``dataset``),
+task mixtures (``mixture``), finite groups as tables (``groups``) and stable seeds (``seeds``).
+Import each name from the module that defines it."""

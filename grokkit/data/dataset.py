@@ -23,7 +23,7 @@ class TaskConfig:
     """Which operation to learn, and how the input grid is split into train and test."""
 
     op: str = "add"
-    """Binary operation; one of ``grokkit.data.OPERATIONS`` (e.g. add, sub, mul, div, s5_compose, compose)."""
+    """Binary operation; one of ``grokkit.data.ops.OPERATIONS`` (e.g. add, sub, mul, div, s5_compose, compose)."""
     p: int = 113
     """Modulus for the modular operations; ignored by the S5 operations (120 symbols)."""
     frac_train: float = 0.3

@@ -57,7 +57,7 @@ class MixtureTask:
     """One task of a mixture (``[[task.mixture]]`` in a spec); None takes the default named."""
 
     op: str = "add"
-    """Its operation: a modular op of ``grokkit.data.OPERATIONS`` (the S5 ops have 120 symbols: not in a mixture)."""
+    """Its operation: a modular op of ``grokkit.data.ops.OPERATIONS`` (the S5 ops have 120 symbols: not in a mixture)."""
     p: int | None = None
     """Its modulus, ≤ ``task.p`` (default: ``task.p``)."""
     offset: int = 0

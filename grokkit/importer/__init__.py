@@ -12,10 +12,9 @@ from typing import Iterable
 from grokkit.importer.config import import_config
 from grokkit.importer.formats import Source, read_source
 from grokkit.importer.load import ImportFileError, load_file
-from grokkit.files.layout import CURVES_FILE
 from grokkit.importer.write import write_run
 
-__all__ = ["CURVES_FILE", "ImportFileError", "Source", "import_file", "load_file", "read_source"]
+__all__ = ["ImportFileError", "Source", "import_file", "load_file", "read_source"]
 
 
 def import_file(path: str | Path, out: str | Path, overrides: Iterable[str] = (), step: int | None = None):

@@ -21,11 +21,13 @@ import torch
 from torch import Tensor
 
 from grokkit.analysis.fourier import FourierBasis
-from grokkit.analysis.groups import GroupGrid, KeyDirections, TaskGroup, group_for, group_grid, key_directions
+from grokkit.analysis.groups import group_for
+from grokkit.analysis.groups.base import GroupGrid, KeyDirections, TaskGroup, group_grid, key_directions
 from grokkit.analysis.keys import DEFAULT_RULE, EXPLAIN, KeySet, select_keys
 from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import GrokkitError
-from grokkit.measures.activations import LastPosition, from_weights
+from grokkit.measures.activations import from_weights
+from grokkit.model.run_weights import LastPosition
 from grokkit.measures.sgld import SGLD
 from grokkit.model.run_weights import Weights
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from grokkit.analysis.groups import character_kernel
+from grokkit.analysis.groups.base import character_kernel
 from grokkit.measures.base import Context, Measure
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from grokkit.analysis.fourier import FourierBasis, frequency_block_shares
-from grokkit.analysis.groups import component_logit_shares
+from grokkit.analysis.groups.base import component_logit_shares
 from grokkit.measures.base import Context, Measure
 
 

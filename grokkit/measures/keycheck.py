@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from grokkit.analysis.groups import component_logit_shares
+from grokkit.analysis.groups.base import component_logit_shares
 from grokkit.analysis.keys import carrying_keys, explained_share
 from grokkit.measures.milestones import has_grokked
 

@@ -25,7 +25,6 @@ import torch
 
 from grokkit.errors import CheckpointError, RunError
 from grokkit.files.jsonl import read_rows
-from grokkit.files.layout import MEASURES_FILE  # noqa: F401 (imported from here by older callers)
 from grokkit.files.rows import Rows
 from grokkit.files.run_folder import RunFolder, fold_rows
 from grokkit.analysis.keys import DEFAULT_RULE

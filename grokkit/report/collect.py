@@ -198,7 +198,8 @@ def _last_position(run: Any, step: int) -> _LastPosition:
 def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], missing: dict[str, str]) -> FinalArrays:
     """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
     from grokkit.analysis import fourier
-    from grokkit.analysis.groups import component_logit_shares, group_for, group_grid
+    from grokkit.analysis.groups import group_for
+    from grokkit.analysis.groups.base import component_logit_shares, group_grid
     from grokkit.analysis.keys import key_set
 
     task = run.config.task

@@ -4,8 +4,3 @@ Ray; ``ship.py`` carries run folders to Ray workers as bytes) → ``results.py``
 
 ``run_sweep(spec, out)`` (``driver.py``) does all of it; ``grokkit sweep SPEC.toml --out DIR`` calls it.
 """
-
-from grokkit.sweep.driver import run_sweep
-from grokkit.sweep.spec import SweepSpec, expand, load_sweep
-
-__all__ = ["SweepSpec", "expand", "load_sweep", "run_sweep"]

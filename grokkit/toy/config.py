@@ -15,7 +15,7 @@ from typing import Any
 
 from grokkit.checks import check_int, check_list, check_nonneg, check_unit, is_num
 from grokkit.errors import ConfigError
-from grokkit.train.config import DEVICES, resolve_device
+from grokkit.train.device import DEVICES, resolve_device
 
 COSINES = ("half", "quarter")
 

@@ -18,7 +18,7 @@ from grokkit.track.config import BACKENDS, LogConfig
 
 # Only the config is imported with the package: grokkit.spec needs LogConfig, and the
 # trackers (grokkit.track.base) sit above the training engine, which imports grokkit.spec.
-__all__ = ["BACKENDS", "LogConfig", "make_trackers", "send_offline_measures"]
+__all__ = ["make_trackers", "send_offline_measures"]
 
 PACKAGES = {"wandb": "wandb", "tensorboard": "tensorboard"}  # backend → the package it needs
 

@@ -10,7 +10,3 @@ a callback). Beside the engine, ``step_loop``: the shown and timed loop of the s
 The engine sits above the run directory (``grokkit.run``; its files: ``grokkit.files.run_folder``),
 below the measures, which it never imports: they reach it as callbacks (``grokkit.workflow``).
 """
-
-from grokkit.train.config import TrainConfig
-
-__all__ = ["TrainConfig"]

@@ -17,15 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from grokkit.analysis.groups.base import (
-    GroupGrid,
-    KeyDirections,
-    TaskGroup,
-    character_kernel,
-    component_logit_shares,
-    group_grid,
-    key_directions,
-)
+from grokkit.analysis.groups.base import TaskGroup
 from grokkit.analysis.groups.cyclic import cyclic_group
 from grokkit.analysis.groups.finite import finite_group
 from grokkit.analysis.groups.generic import generic_view
@@ -48,5 +40,4 @@ def group_for(task: TaskConfig) -> TaskGroup:
     return GROUPS[task.operation.analysis_group](task)
 
 
-__all__ = ["GROUPS", "GroupGrid", "KeyDirections", "TaskGroup", "character_kernel", "component_logit_shares",
-           "group_for", "group_grid", "key_directions"]
+__all__ = ["GROUPS", "group_for"]
