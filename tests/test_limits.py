@@ -28,11 +28,11 @@ def test_resource_refusal_names_the_field_value_and_what_fits():
 
 
 def test_on_cuda_the_gpu_is_checked_against_the_whole_estimate(monkeypatch):
-    import grokkit.train.config as train_config
+    from grokkit.train import device as train_device
     from grokkit.limits import check_resources, estimate
     from grokkit.spec import config_from_dict
 
-    monkeypatch.setattr(train_config, "resolve_device", lambda device: "cuda")  # as on a machine with a GPU
+    monkeypatch.setattr(train_device, "resolve_device", lambda device: "cuda")  # as on a machine with a GPU
     config = config_from_dict({})
     need = estimate(config)
     check_resources(config, host=need.inputs, cuda=need.total)  # only the inputs stay on the host
