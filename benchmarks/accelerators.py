@@ -49,7 +49,7 @@ def steps_to_grok(spec: Path, overrides: list[str], root: Path) -> tuple[int | N
     start = time.perf_counter()
     result = train(run, progress=False)
     seconds = time.perf_counter() - start
-    return run.status()["grok_step"], result.final_step, seconds
+    return run.status().grok_step, result.final_step, seconds
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ import datetime
 from typing import Any
 
 from grokkit.errors import RunError
+from grokkit.files.run_folder import RunStatus
 from grokkit.spec import config_from_dict, parse_override
 from grokkit.train.cadence import evaluates_at
 
@@ -82,7 +83,7 @@ def data_changes(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
     return task, rest
 
 
-def check_data_change(run: Any, config: Any, status: dict[str, Any], reached: int) -> None:
+def check_data_change(run: Any, config: Any, status: RunStatus | None, reached: int) -> None:
     """Refuse (one line) a data change ``run`` cannot take at step ``reached`` (see the module docstring)."""
     from grokkit.data.dataset import classes_without_train_rows
 
@@ -90,7 +91,7 @@ def check_data_change(run: Any, config: Any, status: dict[str, Any], reached: in
     if config.task.is_mixture:  # each task keeps its own split and fraction: one task.frac_train is no data change
         raise RunError(f"task.frac_train: {run.path} is a task mixture, whose tasks carry their own fractions; "
                        "a data change is for one-task runs")
-    if not status.get("finished"):
+    if status is None or not status.finished:
         raise RunError(f"{run.path}: has not ended (interrupted?); finish it with `grokkit resume {run.path}` "
                        "first: its data can change only at the step where it ended")
     if reached not in run.checkpoint_steps():
@@ -135,9 +136,9 @@ def _extend_locked(run: Any, changes: dict[str, Any], task: dict[str, Any] | Non
     if not changed:
         return None
     train = config.train
-    status = run.status() or {}
-    if status.get("diverged") or status.get("imported"):
-        what = "diverged" if status.get("diverged") else "was imported (no optimiser state)"
+    status = run.status()
+    if status is not None and (status.diverged or status.imported):
+        what = "diverged" if status.diverged else "was imported (no optimiser state)"
         raise RunError(f"{run.path}: cannot be extended: it {what}")
     if "train.steps" in changed and train.schedule != "constant":
         raise RunError(f"train.steps: this run's train.schedule = {train.schedule} decays to 0 at train.steps, so a "
@@ -155,7 +156,7 @@ def _extend_locked(run: Any, changes: dict[str, Any], task: dict[str, Any] | Non
     if train.early_stop_after is not None and grok is not None and grok + train.early_stop_after < reached:
         raise RunError(f"train.early_stop_after: {train.early_stop_after} would have stopped {run.path} at step "
                        f"{grok + train.early_stop_after}, before step {reached}, which it reached")
-    if status.get("stopped_early") and train.early_stop_after is not None and grok is not None \
+    if status is not None and status.stopped_early and train.early_stop_after is not None and grok is not None \
             and grok + train.early_stop_after <= reached:
         raise RunError(f"{run.path}: stopped early at step {reached} ({train.early_stop_after} steps after test "
                        f"accuracy reached {train.early_stop_acc:g}); a run started with these settings stops there "

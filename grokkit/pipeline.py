@@ -78,7 +78,7 @@ def train_spec(spec: str | Path | RunConfig, out: str | Path, overrides: Iterabl
     run = Run.create(out, config)
     resume = bool(run.checkpoint_steps())
     if resume:
-        state = "finished" if (run.status() or {}).get("finished") else "started"
+        state = "finished" if (status := run.status()) is not None and status.finished else "started"
         say(f"{run.path}: same config already {state} here; resuming from step {run.checkpoint_steps()[-1]}")
     train_run(run, resume=resume, progress=progress, log=log_backends)
     return run

@@ -31,7 +31,7 @@ def test_an_extension_from_a_stale_handle_keeps_the_other_extensions_record(tmp_
     assert [e["changed"] for e in run.extended] == [{"train.steps": [20, 30]}, {"train.steps": [30, 40]}]
     code, out, err = cli(capsys, "resume", run_dir, "--no-progress")
     assert code == 0, err
-    assert Run(run_dir).status()["final_step"] == 40
+    assert Run(run_dir).status().final_step == 40
 
 
 def test_an_extension_while_another_process_holds_the_lock_is_refused_and_writes_nothing(tmp_path, capsys):
@@ -54,7 +54,7 @@ def test_training_from_a_handle_the_folder_has_moved_on_from_is_refused(tmp_path
         train_run(stale, resume=True, progress=False)
     assert "status.json" not in os.listdir(run_dir)  # the extension stands, untouched; resuming finishes it
     code, _, err = cli(capsys, "resume", run_dir, "--no-progress")
-    assert code == 0, err and Run(run_dir).status()["final_step"] == 30
+    assert code == 0, err and Run(run_dir).status().final_step == 30
 
 
 @pytest.mark.parametrize("edit", ["task.op", "train.lr", "previous.task.op", "changed.task.op", "from_step",

@@ -25,11 +25,12 @@ def test_a_status_record_is_written_tagged_and_reads_back_typed(tmp_path):
                       "stopped_early": True, "grok_step": 80}
     back = folder.status()
     assert back == done and back.finished and back.stopped_early and not back.diverged and not back.imported
-    assert back["grok_step"] == 80 and back == {"finished": True, "final_step": 120, "stopped_early": True,
-                                                "grok_step": 80}  # also the plain record, read as a mapping
+    assert back.grok_step == 80 and back.to_dict() == {"finished": True, "final_step": 120, "stopped_early": True,
+                                                       "grok_step": 80}  # the plain record, as the file holds it
     folder.write_status(RunStatus.divergence(30, "the loss is not finite", 20, None))
-    assert folder.status() == {"finished": False, "diverged": True, "diverged_at": 30,
-                               "reason": "the loss is not finite", "last_good_checkpoint": 20, "grok_step": None}
+    assert folder.status().to_dict() == {"finished": False, "diverged": True, "diverged_at": 30,
+                                         "reason": "the loss is not finite", "last_good_checkpoint": 20,
+                                         "grok_step": None}
 
 
 @pytest.mark.parametrize("record", [

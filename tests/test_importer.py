@@ -145,7 +145,7 @@ def test_paper_final_save_imports_with_its_logits_curves_and_config(tmp_path: Pa
     assert [r["step"] for r in curves if "test_loss" in r] == [0, 10, 20, 30, 40, 50]  # every 10 steps
     assert len([r for r in curves if "train_loss" in r]) == 60
     status = run.status()
-    assert status["imported"] and status["finished"] and status["source"]["format"] == "saved-run"
+    assert status.imported and status.finished and status.source["format"] == "saved-run"
     meta = run.checkpoint(60).meta
     assert meta["imported"]["sha256"] and meta["metrics"]["step"] == 60
 

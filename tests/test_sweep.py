@@ -66,7 +66,7 @@ def test_sweep_writes_ordinary_runs_results_and_report(tmp_path):
     assert len(outcome.rows) == 4 and not outcome.skipped
     for row in outcome.rows:
         run = Run(tmp_path / "sw" / "runs" / row["name"])
-        assert run.status()["finished"] and run.checkpoint_steps() == [0, 20, 40]
+        assert run.status().finished and run.checkpoint_steps() == [0, 20, 40]
         assert {"memorise_step", "grok_step", "final_test_loss", "key_freqs", "circuit_formation_end"} <= row.keys()
     assert (tmp_path / "sw" / "results.csv").read_text().count("\n") == 5
     page = outcome.report.read_text()

@@ -34,7 +34,7 @@ def test_training_logs_checkpoints_and_learns(tmp_path, tiny_config):
     assert set(rows[0]) >= {"step", "train_loss", "test_loss", "train_acc", "test_acc"}
     assert rows[-1]["train_loss"] < rows[0]["train_loss"] / 2
     assert run.checkpoint_steps() == list(range(0, 61, 10))
-    assert result.final_step == 60 and run.status()["finished"]
+    assert result.final_step == 60 and run.status().finished
     assert abs(rows[0]["train_loss"] - torch.log(torch.tensor(13.0)).item()) < 0.3  # ≈ ln p at init
 
 
@@ -124,8 +124,8 @@ def test_early_stop_after_generalising(tmp_path, tiny_config):
     run = Run.create(tmp_path / "run", config)
     result = train(run, progress=False)
     status = run.status()
-    assert result.stopped_early and status["stopped_early"]
-    assert result.final_step == status["grok_step"] + 20 < 400
+    assert result.stopped_early and status.stopped_early
+    assert result.final_step == status.grok_step + 20 < 400
     assert run.checkpoint_steps()[-1] == result.final_step
 
     # resuming a run that stopped early trains nothing more (no new rows, no new checkpoint)

@@ -116,11 +116,11 @@ def test_a_non_finite_run_is_never_checkpointed_and_the_stack_goes_on(tmp_path, 
     with pytest.raises(DivergedError) as caught:
         train_runs([bad, good])
     assert str(bad.path) in str(caught.value) and str(good.path) not in str(caught.value)
-    assert bad.status() == {"finished": False, "diverged": True, "diverged_at": diverged_at, "grok_step": None,
-                            "reason": reason, "last_good_checkpoint": last_good}
+    assert bad.status().to_dict() == {"finished": False, "diverged": True, "diverged_at": diverged_at,
+                                      "grok_step": None, "reason": reason, "last_good_checkpoint": last_good}
     assert bad.checkpoint_steps() == list(range(0, last_good + 1, 10)) and hidden(bad.path) == []
     assert [r["step"] for r in bad.metrics()] == list(range(0, diverged_at, eval_every))  # finite rows only
-    assert good.status()["finished"] and good.checkpoint_steps() == [0, 10, 20, 30, 40]
+    assert good.status().finished and good.checkpoint_steps() == [0, 10, 20, 30, 40]
     assert [r["step"] for r in good.metrics()] == list(range(0, 41, eval_every))
 
 
@@ -132,8 +132,8 @@ def test_a_run_with_a_non_finite_initial_model_leaves_its_stack(tmp_path, tiny_c
     bad = Run.create(tmp_path / "bad", tiny_config(model={"init_scale": 1e30}, train={"device": "cpu"}))
     with pytest.raises(DivergedError, match="no checkpoint was written"):
         train_runs([good, bad])
-    assert good.status()["finished"] and good.checkpoint_steps() == [0, 10, 20, 30, 40]
-    assert bad.status()["diverged_at"] == 0 and bad.checkpoint_steps() == [] and bad.metrics() == []
+    assert good.status().finished and good.checkpoint_steps() == [0, 10, 20, 30, 40]
+    assert bad.status().diverged_at == 0 and bad.checkpoint_steps() == [] and bad.metrics() == []
 
 
 def test_a_stack_killed_between_its_runs_checkpoints_0_resumes_every_run_from_step_0(tmp_path, tiny_config):

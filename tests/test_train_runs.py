@@ -107,7 +107,7 @@ def test_each_stacked_run_matches_its_solo_training(tmp_path, tiny_config, accel
     assert [r.final_step for r in results] == [40, 40, 40]
     for a, b in zip(solo, stacked):
         assert_close_runs(a, b)
-        assert b.status()["finished"] and b.checkpoint_steps() == a.checkpoint_steps()
+        assert b.status().finished and b.checkpoint_steps() == a.checkpoint_steps()
         assert sorted(a.checkpoint(40, with_state=True).state) == sorted(b.checkpoint(40, with_state=True).state)
 
 

@@ -39,15 +39,15 @@ def run(args: argparse.Namespace) -> int:
         if entry is not None:
             what = ", ".join(f"{key} {old} → {new}" for key, (old, new) in entry["changed"].items())
             print(f"{run_.path}: extended from step {entry['from_step']}: {what} (recorded in config.json)")
-    status = run_.status() or {}
-    if status.get("finished"):
-        print(f"{run_.path}: already finished at step {status.get('final_step')}; "
+    status = run_.status()
+    if status is not None and status.finished:
+        print(f"{run_.path}: already finished at step {status.final_step}; "
               f"train on with `grokkit resume {run_.path} --steps N`")
-    elif status.get("diverged"):
-        raise RunError(f"{run_.path}: diverged at step {status.get('diverged_at')} ({status.get('reason')}); "
+    elif status is not None and status.diverged:
+        raise RunError(f"{run_.path}: diverged at step {status.diverged_at} ({status.reason}); "
                        "training is deterministic, so resuming would diverge again: start a new run with other "
                        "settings (e.g. a smaller train.lr)")
-    elif status.get("imported"):
+    elif status is not None and status.imported:
         raise RunError(f"{run_.path}: an imported run has no optimiser state to resume from")
     else:  # the engine resumes from the latest complete, verified checkpoint (or starts clean)
         from grokkit.limits import check_resources

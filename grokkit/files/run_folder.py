@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import torch
 
@@ -37,12 +37,11 @@ from grokkit.files.values import MAX_ENTRIES, check_rows
 METRIC_KEYS = ("step", "train_loss", "test_loss", "train_acc", "test_acc")  # every metrics row has these
 
 
-@dataclass(frozen=True, eq=False)
-class RunStatus(Mapping):
+@dataclass(frozen=True)
+class RunStatus:
     """How training of a run ended (``status.json``): finished (maybe early, maybe imported) or diverged.
 
-    Also a read-only mapping of the file's keys (``status["grok_step"]``, ``status == {...}``),
-    so code written against the plain record keeps working.
+    Read it by attribute (``status.grok_step``, ``status.diverged``); ``to_dict`` is the record the file holds.
     """
 
     finished: bool
@@ -106,16 +105,6 @@ class RunStatus(Mapping):
         source = field("source", dict) if field("imported", bool) else None
         return cls(finished, field("grok_step", int), field("final_step", int),
                    bool(field("stopped_early", bool)), source=source)
-
-    # the read-only mapping view
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
 
 
 def extensions_of(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from grokkit.files.layout import MEASURES_FILE, METRICS_FILE
+from grokkit.files.run_folder import RunStatus
 from grokkit.measures.keycheck import KeyCheck, better_keys, keys_fail
 from grokkit.measures.milestones import Milestones
 from grokkit.measures.outcome import classify
@@ -85,7 +86,7 @@ class ReportData:
     config: dict[str, dict[str, Any]]
     metrics: list[dict[str, Any]]
     measures: list[dict[str, Any]]
-    status: dict[str, Any] | None
+    status: RunStatus | None
     phases: list[PhaseBand] = field(default_factory=list)
     phase_rule: str = ""
     paper_phases: Any = None  # grokkit.measures.phases.Phases by the paper's definitions, from the measures

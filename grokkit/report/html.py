@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grokkit.files.page import REPORT_FILE, card, esc, page_html, page_path, table, write_page
+from grokkit.files.run_folder import RunStatus
 from grokkit.report.collect import ReportData, collect, measures_at
 from grokkit.report.sections import curve_sections, final_sections
 
@@ -37,10 +38,10 @@ def _pct(value: Any) -> str:
     return f"{value:.1%}" if isinstance(value, (int, float)) and not isinstance(value, bool) else esc(value)
 
 
-def _state(status: dict[str, Any] | None) -> str:
-    if not status or not status.get("finished"):
+def _state(status: RunStatus | None) -> str:
+    if status is None or not status.finished:
         return "in progress"
-    return "stopped early after grokking" if status.get("stopped_early") else "finished"
+    return "stopped early after grokking" if status.stopped_early else "finished"
 
 
 def summary_table(data: ReportData) -> str:

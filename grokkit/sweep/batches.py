@@ -55,7 +55,7 @@ def train_batch(paths: Sequence[str], progress: bool = False) -> list[str]:
     from grokkit.workflow import train_many
 
     runs = [Run(p) for p in paths]
-    todo = [r for r in runs if not ((s := r.status() or {}).get("finished") or s.get("diverged"))]
+    todo = [r for r in runs if (s := r.status()) is None or not (s.finished or s.diverged)]
     fresh = [r for r in todo if not r.checkpoint_steps()]
     started = [r for r in todo if r.checkpoint_steps()]
     for group, resume in ((fresh, False), (started, True)):  # started runs resume from their own checkpoints
@@ -90,10 +90,10 @@ def run_line(path: Path, done: int, total: int, node: str | None = None) -> str:
     from grokkit.run import Run
 
     run = Run(path)
-    status, metrics = run.status() or {}, run.metrics()
+    status, metrics = run.status(), run.metrics()
     step = milestones(metrics).grokked_step
-    if status.get("diverged"):
-        what = f"diverged at step {status.get('diverged_at')}"
+    if status is not None and status.diverged:
+        what = f"diverged at step {status.diverged_at}"
     elif step is not None:
         what = f"grokked at step {step}"
     else:

@@ -115,7 +115,7 @@ def _needs_training(spec: SweepSpec, out: Path, restart: bool) -> bool:
     for r in spec.runs:
         path = SweepFolder(out).run_path(r.name)
         try:
-            if not ((path / CONFIG_FILE).is_file() and (Run(path).status() or {}).get("finished")):
+            if not ((path / CONFIG_FILE).is_file() and (status := Run(path).status()) is not None and status.finished):
                 return True
         except GrokkitError:
             return True  # a damaged run: the sweep says so when it opens it
@@ -149,7 +149,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions 
         folder.check_run_folders([r.name for r in spec.runs])
         folder.write_record({r.name: r.settings for r in spec.runs})
         runs = {r.name: Run.create(folder.run_path(r.name), r.config) for r in spec.runs}  # refuses a changed config
-        skipped = [name for name, run in runs.items() if (run.status() or {}).get("finished")]
+        skipped = [name for name, run in runs.items() if (status := run.status()) is not None and status.finished]
         todo = [(run.path, run.config) for name, run in runs.items() if name not in skipped]
         report(f"sweep: {len(spec.runs)} runs, {len(skipped)} already finished, {len(todo)} to train")
         nodes = folder.nodes()

@@ -66,7 +66,7 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
     last = rows[-1] if rows else {}
     story = story_of_run(run, rows, [])  # the milestones and phases info and the report show
     phases = story.phases
-    status = run.status() or {}
+    status = run.status()
     outcome = classify(rows)  # grokkit.measures.outcome: the same word info and the report show
     return {
         "name": name,
@@ -83,8 +83,8 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
         "memorisation_end": phases.memorisation_end,
         "circuit_formation_end": phases.circuit_formation_end,
         "cleanup_end": phases.cleanup_end,
-        "finished": bool(status.get("finished")),
-        "diverged_at": status.get("diverged_at"),
+        "finished": status is not None and status.finished,
+        "diverged_at": None if status is None else status.diverged_at,
         **mixture_columns(run, rows),
     }
 

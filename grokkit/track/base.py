@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from grokkit.files.run_folder import RunFolder
+from grokkit.files.run_folder import RunFolder, RunStatus
 from grokkit.train.callbacks import Callback
 from grokkit.track.config import LogConfig
 
@@ -53,7 +53,8 @@ class Tracker(Callback):
     def write(self, handle: Any, step: int, values: dict[str, float]) -> None:
         raise NotImplementedError
 
-    def close(self, handle: Any, status: dict[str, Any]) -> None:
+    def close(self, handle: Any, status: RunStatus | None) -> None:
+        """Close ``handle``; ``status`` is how training ended (None: it has not, e.g. it raised)."""
         raise NotImplementedError
 
     # --- the engine's hooks ------------------------------------------------
@@ -84,7 +85,7 @@ class Tracker(Callback):
     def on_checkpoint(self, run: Any, step: int, model: Any) -> None:
         self.send_measures(run)
 
-    def on_run_end(self, run: Any, status: dict[str, Any]) -> None:
+    def on_run_end(self, run: Any, status: RunStatus) -> None:
         path = Path(run.path)
         if path in self.handles:
             self.send_measures(run)
@@ -92,7 +93,7 @@ class Tracker(Callback):
 
     def on_train_end(self) -> None:
         for path in list(self.handles):  # training raised: close what is still open
-            self.close(self.handles.pop(path), {"finished": False})
+            self.close(self.handles.pop(path), None)
 
     def send_offline_measures(self, run: Any) -> int:
         """After training: send every row of the run's measures table (the offline measures ``grokkit run`` computes
@@ -102,7 +103,7 @@ class Tracker(Callback):
         rows = RunFolder(run.path).measures()
         for row in rows:
             self.write(handle, row["step"], scalars(row, "measures/"))
-        self.close(handle, run.status() or {})
+        self.close(handle, run.status())
         return len(rows)
 
     def send_measures(self, run: Any) -> None:

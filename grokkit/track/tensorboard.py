@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from grokkit.files.run_folder import RunStatus
 from grokkit.track.base import Tracker
 
 
@@ -27,8 +28,8 @@ class TensorBoardTracker(Tracker):
         for tag, value in values.items():
             handle.add_scalar(tag, value, global_step=step)
 
-    def close(self, handle: Any, status: dict[str, Any]) -> None:
-        if status.get("grok_step") is not None:
-            handle.add_text("status", f"grokked at step {status['grok_step']}")
+    def close(self, handle: Any, status: RunStatus | None) -> None:
+        if status is not None and status.grok_step is not None:
+            handle.add_text("status", f"grokked at step {status.grok_step}")
         handle.flush()
         handle.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grokkit.errors import ConfigError
+from grokkit.files.run_folder import RunStatus
 from grokkit.track.base import Tracker
 
 
@@ -67,8 +68,9 @@ class WandbTracker(Tracker):
     def write(self, handle: Any, step: int, values: dict[str, float]) -> None:
         handle.log({"step": step, **values})
 
-    def close(self, handle: Any, status: dict[str, Any]) -> None:
+    def close(self, handle: Any, status: RunStatus | None) -> None:
+        record = {"finished": False} if status is None else status.to_dict()  # the keys status.json holds
         for key in ("finished", "final_step", "grok_step", "stopped_early", "diverged"):
-            if status.get(key) is not None:
-                handle.summary[key] = status[key]
-        handle.finish(exit_code=0 if status.get("finished") else 1)
+            if record.get(key) is not None:
+                handle.summary[key] = record[key]
+        handle.finish(exit_code=0 if status is not None and status.finished else 1)

@@ -31,7 +31,7 @@ class Callback:
 
     def on_run_end(self, run: Any, status: Any) -> None:
         """When ``run`` leaves the stack: finished, stopped early or diverged (``status`` is the
-        ``grokkit.files.run_folder.RunStatus`` just written; it reads as a mapping too)."""
+        ``grokkit.files.run_folder.RunStatus`` just written)."""
 
     def on_train_end(self) -> None:
         """After the last run left the stack (also called when training raises)."""
