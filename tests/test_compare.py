@@ -280,7 +280,8 @@ def test_compare_sets_each_task_of_a_mixture_sweep_side_by_side(sweeps, tmp_path
     from grokkit.compare.page import memorised_figure
     from grokkit.run import Run
 
-    from grokkit.sweep import expand, run_sweep
+    from grokkit.sweep.driver import run_sweep
+    from grokkit.sweep.spec import expand
 
     spec = expand({k: dict(v) for k, v in MIXTURE.items()})
     run_sweep(spec, tmp_path / "sw", report=lambda *_: None)

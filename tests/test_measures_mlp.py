@@ -132,7 +132,8 @@ def test_mlp_sparsity_says_it_does_not_apply_to_the_square_activation(tmp_path, 
     """x² is > 0 wherever its input is not exactly 0, so 'the share of neurons firing' is ≈ 1 whatever the network
     computes: the measure is left out for act_fn square, and info, measure and the report say why."""
     from conftest import cli, one_line_error, tiny_mlp_toml, write_spec
-    from grokkit.measures.registry import MeasureError, not_for_model_line
+    from grokkit.measures.base import MeasureError
+    from grokkit.measures.registry import not_for_model_line
 
     assert "mlp_sparsity" in {m.name for m in resolve(None, "add", model_kind="mlp", act_fn="relu")}
     assert "mlp_sparsity" not in {m.name for m in resolve(None, "add", model_kind="mlp", act_fn="square")}
