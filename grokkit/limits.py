@@ -208,6 +208,33 @@ def check_readable(config: Any, where: str, host: int | None = None) -> None:
             raise ConfigError(f"{where}: {exc}") from None
 
 
+def measure_bytes(config: Any) -> int:
+    """What measuring one checkpoint holds at once: the inputs, the weights, and per input row the neurons at '='
+    (float32), the attention pattern at '=', the logits in float32, in float64 and the group grid's float64 copy."""
+    m, task = config.model, config.task
+    pattern = 0 if m.kind == "mlp" else FLOAT * m.n_heads * task.n_ctx
+    per_row = FLOAT * m.d_mlp + pattern + (FLOAT + 8 + 8) * (task.d_vocab_out + 1)
+    return INPUT_ROW * task.n_rows + FLOAT * n_parameters(config) + per_row * task.n_rows
+
+
+def check_measurable(config: Any, host: int | None = None) -> None:
+    """Refuse (one ConfigError naming the task's size field) measuring a run whose grid of neurons and logits does
+    not fit the host's free memory: S6's 518 400 pairs × 721 logits are 7.5 GB in float64 and its copy, checked
+    before any checkpoint is loaded (training checks its own, larger, need: ``check_resources``)."""
+    need = measure_bytes(config)
+    host = host_available() if host is None else host
+    if host is None or need <= host:
+        return
+    task = config.task
+    if task.operation.group == "finite":
+        field, what = "task.group", task.group or ("task.generators" if task.generators else "task.table")
+        what = f"{what} has {task.n_symbols} elements ({task.n_rows} input pairs)"
+    else:
+        field, what = "task.p", f"{task.p} gives {task.n_rows} input pairs"
+    raise ConfigError(f"{field}: {what}; measuring a checkpoint holds about {gigabytes(need)} of neurons and logits "
+                      f"and {gigabytes(host)} is available; allowed: measuring on a machine with more free memory")
+
+
 def check_stack(config: Any, n_runs: int, host: int | None = None, cuda: int | None = None) -> None:
     """A sweep trains up to ``n_runs`` like ``config`` in one stack: refuse it when they do not fit together."""
     from grokkit.train.device import resolve_device
@@ -224,4 +251,5 @@ def check_stack(config: Any, n_runs: int, host: int | None = None, cuda: int | N
                       f"allowed: sweep.max_stack <= {fits}")
 
 
-__all__ = ["Estimate", "check_readable", "check_resources", "check_stack", "estimate"]
+__all__ = ["Estimate", "check_measurable", "check_readable", "check_resources", "check_stack", "estimate",
+           "measure_bytes"]

@@ -127,3 +127,33 @@ def test_a_bad_group_in_a_spec_is_refused_before_the_run_folder(tmp_path, capsys
     result = cli(capsys, "train", spec, "--out", tmp_path / "run")
     assert result.code != 0 and not (tmp_path / "run").exists()
     one_line_error(result.err, "task.table", "not closed")
+
+
+def test_measuring_a_large_group_is_sized_before_any_checkpoint_is_loaded(tmp_path, capsys, monkeypatch):
+    """S6's grid of neurons and logits (518 400 rows × 721 logits, float64 and a copy) is sized from the config: one
+    line naming task.group when it does not fit, checked by `grokkit measure` before reading a checkpoint."""
+    import shutil
+    from pathlib import Path
+
+    import grokkit.limits as limits
+    from grokkit.limits import check_measurable, check_readable, estimate, measure_bytes
+    from grokkit.spec import config_from_dict
+
+    s6 = config_from_dict({"task": {"op": "compose", "group": "S6"}, "train": {"device": "cpu"}})
+    assert measure_bytes(s6) > 518_400 * 721 * 16  # the float64 logits and their grid copy at least
+    with pytest.raises(ConfigError, match=r"^task\.group: S6 has 720 elements \(518400 input pairs\); measuring"):
+        check_measurable(s6, host=4 * 10**9)
+    check_measurable(s6, host=10**11)
+
+    run_dir = tmp_path / "s4"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "groups" / "s4_mlp", run_dir)
+    from grokkit.run import Run
+
+    config = Run(run_dir).config
+    readable = estimate(config).inputs + estimate(config).parameters
+    assert readable < measure_bytes(config)
+    monkeypatch.setattr(limits, "host_available", lambda: readable)  # opens, but cannot be measured
+    check_readable(config, "config.json")
+    result = cli(capsys, "measure", run_dir, "--no-progress")
+    assert result.code != 0
+    one_line_error(result.err, "task.group: S4 has 24 elements (576 input pairs); measuring a checkpoint")

@@ -26,6 +26,7 @@ import torch
 from grokkit.errors import CheckpointError, RunError
 from grokkit.files.jsonl import read_rows
 from grokkit.files.rows import Rows
+from grokkit.limits import check_measurable
 from grokkit.files.run_folder import RunFolder, fold_rows
 from grokkit.analysis.keys import DEFAULT_RULE
 from grokkit.measures.base import Context, MeasureError, RunContext, compute_row, detect_keys
@@ -73,6 +74,7 @@ def measure_run(
         return measure_mixture(run, measures, rule=rule, explain=explain, device=device, progress=progress,
                                replace=replace, key_freqs=key_freqs, per_checkpoint_keys=per_checkpoint_keys)
     chosen = resolve(measures, run.config.task.op, model_kind=run.config.model.kind, act_fn=run.config.model.act_fn)
+    check_measurable(run.config)  # the grid's neurons and logits fit, before any checkpoint is loaded
     steps = run.checkpoint_steps()
     if not steps:
         raise RunError(f"{run.path}: has no checkpoints to measure")
