@@ -88,3 +88,19 @@ def test_shares_read_the_models_own_weights(measured):
                                                                            T.square().sum(1))
     expected = (mass[1:] / mass[1:].sum()).tolist()
     assert [rows[-1]["irrep_embed"][str(k + 1)] for k in range(basis.n_freqs)] == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_sweeps_key_share_columns_are_the_measures_sums(measured):
+    """The sweep results' key_*_share columns (grokkit.sweep.results) sum the irrep shares over the key irreps
+    of the final checkpoint; on these grokked models the learned irreps hold most of every weight."""
+    from grokkit.sweep.results import key_names_of, key_shares_of
+
+    run, rows = measured
+    after = rows[-1]
+    keys = after["key_freqs"]
+    shares = key_shares_of(run, keys)
+    for column, what in (("key_embed_share", "irrep_embed"), ("key_unembed_share", "irrep_unembed"),
+                         ("key_neuron_share", "irrep_neurons"), ("key_logit_share", "irrep_logits")):
+        assert shares[column] == pytest.approx(sum(after[what][str(k)] for k in keys), rel=1e-6), column
+    assert min(shares["key_embed_share"], shares["key_unembed_share"], shares["key_neuron_share"]) > 0.5
+    assert len(key_names_of(run, keys)) == len(keys) and key_shares_of(run, None) == dict.fromkeys(shares)

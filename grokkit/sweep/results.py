@@ -5,7 +5,9 @@ logged step with train / test accuracy ≥ 0.99); ``outcome`` (``grokkit.measure
 memorised, semi-grokked, unsettled, grokked, ungrokked); the final losses and accuracies;
 ``key_freqs`` (``grokkit.analysis.keys.key_frequencies`` on the final checkpoint, tasks with a group
 circuit) and ``key_names``, the same components by name (the irreps of an S5 or compose task: which
-irreps each seed learned, Chughtai et al. 2023); the phase boundaries of ``grokkit.measures.phases.detect_phases``
+irreps each seed learned, Chughtai et al. 2023); over a task in an irrep basis, ``key_embed_share``,
+``key_unembed_share``, ``key_neuron_share`` and ``key_logit_share`` (the key irreps' summed shares of the
+``irrep_shares`` measure: how much of each weight the learned irreps explain); the phase boundaries of ``grokkit.measures.phases.detect_phases``
 on the run's metrics; ``finished``.
 """
 
@@ -38,6 +40,31 @@ def key_names_of(run: Any, keys: list[int] | None) -> list[str] | None:
 
     group = group_for(run.config.task)
     return [group.component_name(k) for k in keys]
+
+
+KEY_SHARES = {"key_embed_share": "irrep_embed", "key_unembed_share": "irrep_unembed",
+              "key_neuron_share": "irrep_neurons", "key_logit_share": "irrep_logits"}
+
+
+def key_shares_of(run: Any, keys: list[int] | None) -> dict[str, float | None]:
+    """The key irreps' summed shares of the embedding, unembedding, neurons and logits at the final checkpoint
+    (``grokkit.measures.irreps``); empty where the task has no irrep basis (its op declares no irreps)."""
+    from grokkit.data.ops import OPERATIONS
+    from grokkit.measures.registry import MEASURES
+
+    task = run.config.task
+    if task.is_mixture or not MEASURES["irrep_shares"].applies_to(OPERATIONS[task.op].analysis_group):
+        return {}
+    if keys is None:
+        return dict.fromkeys(KEY_SHARES)
+    import warnings
+
+    from grokkit.measures.offline import measure_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the key self-check's warning: the row reports the numbers
+        row = measure_model(run.load_model(), run.dataset, ["irrep_shares"], key_freqs=keys)
+    return {column: sum(row[what][str(k)] for k in keys) for column, what in KEY_SHARES.items()}
 
 
 def efficiency_of(run: Any) -> dict[str, float | None]:
@@ -80,6 +107,7 @@ def result_row(name: str, settings: dict[str, Any], run: Any) -> dict[str, Any]:
         "key_freqs": (keys := key_freqs_of(run) if run.checkpoint_steps() and not run.config.task.is_mixture
                       else None),
         "key_names": key_names_of(run, keys),
+        **key_shares_of(run, keys),
         "memorisation_end": phases.memorisation_end,
         "circuit_formation_end": phases.circuit_formation_end,
         "cleanup_end": phases.cleanup_end,
