@@ -96,8 +96,8 @@ def test_compare_reads_a_sweep_of_compose_runs(tmp_path, capsys):
     sweep = {"task": TASK, "model": MODEL, "train": {**TRAIN, "steps": 20},
              "sweep": {"grid": {"task.frac_train": [0.5, 0.7]}}}
     outcome = run_sweep(expand(sweep), tmp_path / "sweep", report=lambda _: None)
-    for row in outcome.rows:  # which irreps each run keeps, and how much of each weight they hold
-        assert row["key_names"] and all(0 <= row[c] <= 1 + 1e-9 for c in
+    for row in outcome.rows:  # which irreps each run keeps (none yet at 20 steps), how much of each weight they hold
+        assert row["key_names"] is not None and all(0 <= row[c] <= 1 + 1e-9 for c in
                                         ("key_embed_share", "key_unembed_share", "key_neuron_share", "key_logit_share"))
     page = tmp_path / "compare.html"
     code, out, err = cli(capsys, "compare", "--toy", tmp_path / "toy", "--transformer", tmp_path / "sweep",
