@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from grokkit.model.gather_sum import Bags, bags, gather_sum
 from grokkit.model.mlp_forward import MLPParams, mlp_forward
 
 
@@ -113,6 +114,36 @@ def _gather_index(tokens: Tensor, runs: int, d_vocab: int) -> Tensor:
     return offset + tokens.unsqueeze(0)
 
 
+_PLANS: list[tuple[Tensor, int, tuple[int, int, int], Bags]] = []  # (tokens, version, shape, plan), newest last
+
+
+def _head_bags(tokens: Tensor, runs: int, d_vocab: int, heads: int) -> Bags:
+    """The table rows each input sums: run r's row (h, i, t) is r·rows + (h·n_ctx + i)·d_vocab + t, its
+    constant row r·rows + rows − 1 (rows = heads·n_ctx·d_vocab + 1); ascending along each input's row.
+
+    Kept for the last few token tensors (a full-batch step and the evaluation pass the same ones
+    each time; holding them keeps ``is`` a safe key, ``_version`` catches an in-place change)."""
+    key = (runs, d_vocab, heads)
+    for held, version, shape, plan in _PLANS:
+        if held is tokens and version == tokens._version and shape == key:
+            return plan
+    plan = _make_head_bags(tokens, runs, d_vocab, heads)
+    _PLANS.append((tokens, tokens._version, key, plan))
+    del _PLANS[:-4]
+    return plan
+
+
+def _make_head_bags(tokens: Tensor, runs: int, d_vocab: int, heads: int) -> Bags:
+    batch, n_ctx = tokens.shape
+    rows = heads * n_ctx * d_vocab + 1
+    dev = tokens.device
+    heads_pos = (torch.arange(heads * n_ctx, device=dev) * d_vocab).view(1, 1, heads, n_ctx)
+    index = heads_pos + tokens.view(1, batch, 1, n_ctx) + (torch.arange(runs, device=dev) * rows).view(runs, 1, 1, 1)
+    const = (torch.arange(runs, device=dev) * rows + rows - 1).view(runs, 1, 1).expand(runs, batch, 1)
+    index = torch.cat([index.reshape(runs, batch, heads * n_ctx), const], dim=2).view(runs * batch, -1)
+    return bags(index, runs * rows)
+
+
 def can_use_eq_forward(p: Params, tokens: Tensor) -> bool:
     """True for one layer without LayerNorm, every row ending in the same token (grokkit's tasks)."""
     if len(p.blocks) != 1 or p.layer_norm or tokens.shape[0] == 0:
@@ -170,26 +201,37 @@ def eq_forward(p: Params, tokens: Tensor, activations: bool = False) -> LastPosi
     pattern = scores.softmax(dim=2)  # the last position attends to every position
     if p.attn_coeff != 1.0:  # the attention rate (every position is visible to the last)
         pattern = p.attn_coeff * pattern + (1 - p.attn_coeff)
-    z = sum(pattern[:, :, i].unsqueeze(-1) * gather(v_table[:, i], i).view(runs, batch, H, d_head)
-            for i in range(n_ctx)).reshape(runs, batch, H * d_head)  # [R, batch, H*dh]
+    # The attention output never needs z: through any linear map M after it, it is a weighted sum of
+    # n_ctx·H rows of a table with one row per (head, position, token), M·W_O,h·v_{i,h}[t], plus a
+    # constant row (weight 1) for what every input shares (grokkit.model.gather_sum).
+    plan = _head_bags(tokens, runs, d_vocab, H)
+    mix = torch.cat([pattern.transpose(2, 3).reshape(runs * batch, H * n_ctx),  # (h, i) order: plan's rows
+                     pattern.new_ones(runs * batch, 1)], dim=1)  # [R·batch, H·n_ctx + 1]
+    v_heads = v_table.view(runs, n_ctx * d_vocab, H, d_head).transpose(1, 2)  # [R, H, n_ctx·d_vocab, dh]
+
+    def attn_out(M: Tensor | None, const: Tensor) -> Tensor:  # Σ_{h,i} pattern·M W_O,h v_{i,h} + const: [R, batch, D]
+        MW_O = blk.W_O if M is None else torch.bmm(M, blk.W_O)  # [R, D, H*dh]
+        D = MW_O.shape[1]
+        heads = torch.matmul(v_heads, MW_O.view(runs, D, H, d_head).permute(0, 2, 3, 1))  # [R, H, n_ctx·d_vocab, D]
+        table = torch.cat([heads.reshape(runs, -1, D), const.reshape(runs, 1, D)], dim=1)
+        return gather_sum(mix, table.view(-1, D), plan, (runs, batch, D))
+
     act = activation(p.act_fn)
     d_out = p.W_U.shape[1]
+    e = e_eq if blk.b_O is None else e_eq + blk.b_O.unsqueeze(1)  # [R, 1, d_model]
 
     if d_out >= d_model:  # the plain order: resid → MLP → resid → W_U
-        resid = linear(z, blk.W_O, blk.b_O) + e_eq  # [R, batch, d_model]
+        resid = attn_out(None, e)  # [R, batch, d_model]
         post = act(linear(resid, blk.W_in, blk.b_in))
         logits = linear(resid + linear(post, blk.W_out, blk.b_out), p.W_U)
     else:
         # With fewer output classes than d_model, fold the linear maps around the MLP (the same
-        # function, ~1/3 fewer FLOPs per row; the products cost a few small matmuls per step):
-        #   resid  = e + W_O z + b_O
-        #   pre    = W_in (e + b_O) + b_in + (W_in W_O) z
-        #   logits = W_U (e + b_O + b_out) + (W_U W_O) z + (W_U W_out) post
-        # baddbmm adds the broadcast first term inside the GEMM: one pass less over [R, batch, d]
-        e = e_eq if blk.b_O is None else e_eq + blk.b_O.unsqueeze(1)
-        pre = torch.baddbmm(linear(e, blk.W_in, blk.b_in), z, torch.bmm(blk.W_in, blk.W_O).transpose(1, 2))
+        # function, fewer FLOPs per row; the products cost a few small matmuls per step):
+        #   pre    = W_in (e + b_O) + b_in + W_in W_O z
+        #   logits = W_U (e + b_O + b_out) + W_U W_O z + (W_U W_out) post
+        pre = attn_out(blk.W_in, linear(e, blk.W_in, blk.b_in))  # [R, batch, d_mlp]
         e_out = e if blk.b_out is None else e + blk.b_out.unsqueeze(1)
-        direct = torch.baddbmm(linear(e_out, p.W_U), z, torch.bmm(p.W_U, blk.W_O).transpose(1, 2))
+        direct = attn_out(p.W_U, linear(e_out, p.W_U))  # [R, batch, d_out]
         # pre feeds nothing else, so the activation may overwrite it (not when the caller keeps post)
         post = F.relu(pre, inplace=not activations) if p.act_fn == "relu" else F.gelu(pre)
         logits = torch.baddbmm(direct, post, torch.bmm(p.W_U, blk.W_out).transpose(1, 2))  # [R, batch, d_out]
