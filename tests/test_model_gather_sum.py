@@ -65,7 +65,7 @@ def test_the_eq_forward_and_its_gradients_match_the_float64_full_sequence_forwar
     from grokkit.data.dataset import AlgorithmicDataset
     from grokkit.model.build import build_model
     from grokkit.model.forward import deep_forward, eq_forward
-    from grokkit.model.stack import Shape, params, stack_bridges
+    from grokkit.model.param_stack import Shape, params, stack_bridges
 
     configs = [tiny_config(model={**model, "seed": s}) for s in range(2)]
     bridges = [build_model(c.model, c.task) for c in configs]
