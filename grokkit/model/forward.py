@@ -9,7 +9,11 @@ last position's logits, MLP activations and attention pattern:
   computed once on the vocabulary table and gathered: keys, values, the query (one
   per run) and so every attention score is a table lookup; with fewer output
   classes than ``d_model`` the linear maps around the MLP are folded
-  (``W_U·W_out``, ``W_in·W_O``).
+  (``W_U·W_out``, ``W_in·W_O``). The attention output is never formed: through the
+  map after it, it is a weighted sum of n_ctx·H rows of a per-(head, position, token)
+  table (``grokkit.model.gather_sum``), 13 rows per input on the quickstart instead of a
+  128-wide product (since 2026-12-08; float32 sums in another order than the dense
+  product, so weights differ from earlier releases' in the last bits).
 - ``deep_forward`` (any depth, optional LayerNorm): the full sequence, layer by layer.
 
 Gathers are ``F.embedding`` on flattened ``[R·d_vocab, d]`` tables: its backward is a
