@@ -50,3 +50,44 @@ def test_a_width_sweep_of_a_mixture_writes_its_width_report(tmp_path):
     lines.clear()
     again = run_sweep(spec, tmp_path / "sw", report=lines.append)
     assert again.trained == [] and not any(re.match("measured", line) for line in lines)
+
+
+def test_pad_widths_trains_every_width_in_one_stack_with_each_run_as_alone(tmp_path):
+    """sweep.pad_widths: one batch of every width (padded, masked), each run's rows as the unpadded sweep's."""
+    import pytest
+
+    from grokkit.sweep.batches import plan_batches
+
+    data = {k: dict(v) for k, v in BASE.items()}
+    data["train"] = {**data["train"], "lr": 3e-3}
+    data["sweep"] = {"grid": {"model.d_mlp": [8, 16], "model.d_model": [8, 16]}}
+    separate = expand(data)
+    padded = expand({**data, "sweep": {**data["sweep"], "pad_widths": True}})
+    assert padded.pad_widths and not separate.pad_widths
+    pairs = [(r.name, r.config) for r in padded.runs]
+    assert len(plan_batches(pairs, 8)) == 4 and len(plan_batches(pairs, 8, pad_widths=True)) == 1
+    lines = []
+    run_sweep(padded, tmp_path / "padded", report=lines.append)
+    assert sum(line.startswith("batch ") for line in lines) == 1  # one stack of 4 widths
+    run_sweep(separate, tmp_path / "separate", report=lambda *_: None)
+    from grokkit.run import Run
+
+    for r in separate.runs:
+        a, b = (Run(tmp_path / side / "runs" / r.name).metrics() for side in ("padded", "separate"))
+        assert [x["step"] for x in a] == [x["step"] for x in b]
+        for x, y in zip(a, b):
+            for key in x:
+                if key != "wall_s":
+                    assert x[key] == pytest.approx(y[key], rel=1e-4, abs=1e-6), (r.name, x["step"], key)
+
+
+def test_a_bad_pad_widths_is_one_line():
+    import pytest
+
+    from grokkit.errors import SpecError
+
+    data = {k: dict(v) for k, v in BASE.items()}
+    data["sweep"] = {"grid": {"model.d_mlp": [8, 16]}, "pad_widths": "yes"}
+    with pytest.raises(SpecError, match="sweep.pad_widths must be true or false") as info:
+        expand(data)
+    assert "\n" not in str(info.value)
