@@ -44,12 +44,15 @@ def test_resize_pads_each_head_and_crops_back():
     assert torch.equal(resize("blocks.0.mlp.in.weight", resize("blocks.0.mlp.in.weight", ring, small, wide),
                               wide, small), ring)
     with pytest.raises(ValueError, match="no rule"):
-        resize("blocks.0.ln1.weight", torch.ones(4), small, wide)
+        resize("embed_a.weight", torch.ones(4, 4), small, wide)  # the MLP kind's names
 
 
-@pytest.mark.parametrize("task", [PLAIN, MIXTURE], ids=["add", "mixture"])
-def test_each_padded_member_equals_its_run_alone(tmp_path, task):
-    cfgs = configs(task, {"grokfast": "ema", "weight_decay": 1.0})
+@pytest.mark.parametrize("task,model", [(PLAIN, {}), (MIXTURE, {}), (PLAIN, {"n_layers": 2, "layer_norm": True})],
+                         ids=["add", "mixture", "deep-layernorm"])
+def test_each_padded_member_equals_its_run_alone(tmp_path, task, model):
+    cfgs = configs(task, {"grokfast": "ema", "weight_decay": 1.0}, **model)
+    if model.get("layer_norm"):  # LayerNorm runs over d_model: only d_mlp and d_head pad
+        cfgs = [config_from_dict({**c.to_dict(), "model": {**c.to_dict()["model"], "d_model": 24}}) for c in cfgs]
     stacked = [Run.create(tmp_path / f"stacked{i}", c) for i, c in enumerate(cfgs)]
     train_runs(stacked)
     for i, (config, s) in enumerate(zip(cfgs, stacked)):

@@ -29,13 +29,15 @@ from torch import Tensor
 
 # the role of each axis of a trained tensor, by state-dict name (inside "blocks.{l}." for a block's)
 _TOP_AXES = {"embed.weight": (None, "d_model"), "pos_embed.weight": (None, "d_model"),
-             "unembed.weight": (None, "d_model"), "unembed.bias": (None,)}
+             "unembed.weight": (None, "d_model"), "unembed.bias": (None,),
+             "ln_final.weight": ("d_model",), "ln_final.bias": ("d_model",)}  # LayerNorm: d_model equal (paddable)
 _BLOCK_AXES = {
     "attn.q.weight": ("head", "d_model"), "attn.k.weight": ("head", "d_model"), "attn.v.weight": ("head", "d_model"),
     "attn.q.bias": ("head",), "attn.k.bias": ("head",), "attn.v.bias": ("head",),
     "attn.o.weight": ("d_model", "head"), "attn.o.bias": ("d_model",),
     "mlp.in.weight": ("d_mlp", "d_model"), "mlp.in.bias": ("d_mlp",),
     "mlp.out.weight": ("d_model", "d_mlp"), "mlp.out.bias": ("d_model",),
+    "ln1.weight": ("d_model",), "ln1.bias": ("d_model",), "ln2.weight": ("d_model",), "ln2.bias": ("d_model",),
 }
 WIDTHS = ("d_model", "d_mlp", "d_head")  # what may differ between the runs of a padded stack
 
@@ -74,7 +76,7 @@ def axes(name: str) -> tuple[str | None, ...]:
         inner = name.split(".", 2)[2]
         if inner in _BLOCK_AXES:
             return _BLOCK_AXES[inner]
-    raise ValueError(f"padding: no rule for the tensor {name!r} (LayerNorm weights and the MLP kind do not pad)")
+    raise ValueError(f"padding: no rule for the tensor {name!r} (the MLP kind does not pad)")
 
 
 def resize(name: str, tensor: Tensor, src: Widths, dst: Widths) -> Tensor:
