@@ -122,8 +122,11 @@ _PLANS: list[tuple[Tensor, int, tuple[int, int, int], Bags]] = []  # (tokens, ve
 
 
 def _head_bags(tokens: Tensor, runs: int, d_vocab: int, heads: int) -> Bags:
-    """The table rows each input sums: run r's row (h, i, t) is r·rows + (h·n_ctx + i)·d_vocab + t, its
-    constant row r·rows + rows − 1 (rows = heads·n_ctx·d_vocab + 1); ascending along each input's row.
+    """The table rows each input sums. Per head, the table holds every token at each position before
+    the last and the last position's one token (every input ends in it): run r's row for head h,
+    position i < last, token t is r·rows + h·per_head + i·d_vocab + t; for the last position
+    r·rows + h·per_head + last·d_vocab; its constant row r·rows + rows − 1 (per_head = last·d_vocab + 1,
+    rows = heads·per_head + 1). Ascending along each input's row, as ``bags`` needs.
 
     Kept for the last few token tensors (a full-batch step and the evaluation pass the same ones
     each time; holding them keeps ``is`` a safe key, ``_version`` catches an in-place change)."""
@@ -139,10 +142,14 @@ def _head_bags(tokens: Tensor, runs: int, d_vocab: int, heads: int) -> Bags:
 
 def _make_head_bags(tokens: Tensor, runs: int, d_vocab: int, heads: int) -> Bags:
     batch, n_ctx = tokens.shape
-    rows = heads * n_ctx * d_vocab + 1
+    last = n_ctx - 1
+    per_head = last * d_vocab + 1
+    rows = heads * per_head + 1
     dev = tokens.device
-    heads_pos = (torch.arange(heads * n_ctx, device=dev) * d_vocab).view(1, 1, heads, n_ctx)
-    index = heads_pos + tokens.view(1, batch, 1, n_ctx) + (torch.arange(runs, device=dev) * rows).view(runs, 1, 1, 1)
+    body = tokens[:, :last] + torch.arange(last, device=dev) * d_vocab  # [batch, last]
+    body = torch.cat([body, body.new_full((batch, 1), last * d_vocab)], dim=1)  # [batch, n_ctx]
+    index = ((torch.arange(heads, device=dev) * per_head).view(1, 1, heads, 1) + body.view(1, batch, 1, n_ctx)
+             + (torch.arange(runs, device=dev) * rows).view(runs, 1, 1, 1))  # [R, batch, H, n_ctx]
     const = (torch.arange(runs, device=dev) * rows + rows - 1).view(runs, 1, 1).expand(runs, batch, 1)
     index = torch.cat([index.reshape(runs, batch, heads * n_ctx), const], dim=2).view(runs * batch, -1)
     return bags(index, runs * rows)
@@ -211,12 +218,15 @@ def eq_forward(p: Params, tokens: Tensor, activations: bool = False) -> LastPosi
     plan = _head_bags(tokens, runs, d_vocab, H)
     mix = torch.cat([pattern.transpose(2, 3).reshape(runs * batch, H * n_ctx),  # (h, i) order: plan's rows
                      pattern.new_ones(runs * batch, 1)], dim=1)  # [R·batch, H·n_ctx + 1]
-    v_heads = v_table.view(runs, n_ctx * d_vocab, H, d_head).transpose(1, 2)  # [R, H, n_ctx·d_vocab, dh]
+    # values of every token before the last position, and of the last position's one token (plan's rows)
+    v_rows = torch.cat([v_table[:, :last].reshape(runs, last * d_vocab, H * d_head),
+                        v_table[:, last].index_select(1, tokens[:1, last])], dim=1)
+    v_heads = v_rows.view(runs, last * d_vocab + 1, H, d_head).transpose(1, 2)  # [R, H, per_head, dh]
 
     def attn_out(M: Tensor | None, const: Tensor) -> Tensor:  # Σ_{h,i} pattern·M W_O,h v_{i,h} + const: [R, batch, D]
         MW_O = blk.W_O if M is None else torch.bmm(M, blk.W_O)  # [R, D, H*dh]
         D = MW_O.shape[1]
-        heads = torch.matmul(v_heads, MW_O.view(runs, D, H, d_head).permute(0, 2, 3, 1))  # [R, H, n_ctx·d_vocab, D]
+        heads = torch.matmul(v_heads, MW_O.view(runs, D, H, d_head).permute(0, 2, 3, 1))  # [R, H, per_head, D]
         table = torch.cat([heads.reshape(runs, -1, D), const.reshape(runs, 1, D)], dim=1)
         return gather_sum(mix, table.view(-1, D), plan, (runs, batch, D))
 

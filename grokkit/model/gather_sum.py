@@ -72,9 +72,11 @@ class _GatherSum(torch.autograd.Function):
     def forward(ctx, weights: Tensor, table: Tensor, b: Bags, shape: tuple[int, ...]) -> Tensor:
         ctx.save_for_backward(weights, table)
         ctx.bags = b
-        # reshaped here, and detached from that view, so that the caller may modify the output in
-        # place (a ReLU) without autograd copying it for a view of a custom Function's output
-        return F.embedding_bag(b.index, table, per_sample_weights=weights, mode="sum").view(shape).detach()
+        # detached inputs: embedding_bag's forward-only kernel (it skips the bookkeeping of its own
+        # backward, unused here); the output reshaped here and detached from that view, so that the
+        # caller may modify it in place (a ReLU) without autograd copying a custom Function's view
+        out = F.embedding_bag(b.index, table.detach(), per_sample_weights=weights.detach(), mode="sum")
+        return out.view(shape).detach()
 
     @staticmethod
     def backward(ctx, grad: Tensor):
