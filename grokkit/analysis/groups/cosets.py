@@ -23,6 +23,8 @@ transformer's neurons at '='), with its main effects u(a) = mean_b N − N̄ and
   with trivial H_a and H_b has singleton cells, c = c₀ = 1: κ = 0, it reads no coset).
 
 A *coset neuron* reads nontrivial subgroups on both sides (|H_a|, |H_b| ≥ 2) with κ ≥ ``CONCENTRATED``.
+The subgroups are read off the main effects: a neuron whose table has none (a function of a∘b alone, such
+as cos ω(a + b) over Z_n) gets the whole group on both sides, one cell, and κ = 0, whatever its structure.
 Over an abelian group left and right cosets coincide (over Z_n, H = multiples of n/m: a neuron of
 frequency k is constant on the cosets of the multiples of n/gcd(n, k)).
 """
