@@ -46,6 +46,7 @@ _EXPORTS = {
     "run_sweep": "grokkit.sweep.driver",  # what `grokkit sweep` does
     "write_comparison": "grokkit.compare",  # what `grokkit compare` does
     "run_pipeline": "grokkit.pipeline",  # what `grokkit run` does: train → measure → report
+    "load_study": "grokkit.capacity.load",  # a capacity study folder, read back and checked (grokkit.capacity)
 }
 
 _SUBMODULES = ("plots",)  # public submodules: grokkit.plots (every figure as a function) loads on first use

@@ -69,9 +69,9 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-def capacity(study: str | Path) -> dict[str, Any]:
-    """Every figure of a finished capacity study folder, by name (``grokkit.capacity.figures.figures``: what its
-    report shows)."""
+def capacity(study: Any) -> dict[str, Any]:
+    """Every figure of a finished capacity study (its folder, or ``grokkit.capacity.load_study``'s Study), by name
+    (``grokkit.capacity.figures.figures``: what its report shows)."""
     from grokkit.capacity.figures import figures
 
-    return figures(study)
+    return figures(getattr(study, "path", study))

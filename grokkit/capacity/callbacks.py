@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 class StackCallback:
     """Hooks of the capacity trainer (override what you need)."""
 
-    def on_start(self, models: "CapacityModels") -> None:
-        """Before the first step (step 0)."""
+    def on_start(self, models: "CapacityModels", step: int = 0) -> None:
+        """Before the first step taken now: ``step`` steps are behind (0 for a new study, n when resuming)."""
 
     def before_step(self, step: int, models: "CapacityModels") -> None:
         """Before the 1-based ``step`` is taken (the weights after step − 1)."""

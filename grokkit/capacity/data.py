@@ -95,6 +95,14 @@ class BatchStream:
         K = len(counts)
         return torch.repeat_interleave(torch.arange(K, device=self.device), torch.tensor(counts, device=self.device))
 
+    def state(self) -> dict[str, Tensor]:
+        """Each data key's generator state (``generator{g}``): where the stream stands."""
+        return {f"generator{g}": gen.get_state() for g, gen in enumerate(self.generators)}
+
+    def load_state(self, state: dict[str, Tensor]) -> None:
+        """Go on from ``state()``'s tensors (KeyError / ValueError: a state of other keys)."""
+        load_generators(self.generators, state)
+
     def next(self, step: int) -> Batch:
         """The batch of 1-based ``step`` (call once per step, in order: the generators advance)."""
         parts = []
@@ -110,3 +118,14 @@ def task_batch(probs: Tensor, n: int, D: int, generator: torch.Generator) -> tup
     task = torch.multinomial(probs, n, replacement=True, generator=generator)
     x = torch.randn(n, D, generator=generator, device=probs.device)
     return x, task, torch.full((n,), 1.0 / n, device=probs.device)
+
+
+def load_generators(generators: list[torch.Generator], state: dict[str, Tensor]) -> None:
+    """Set each generator ``g`` from ``state["generator{g}"]`` (a saved ``get_state()``); the names must match."""
+    if set(state) != {f"generator{g}" for g in range(len(generators))}:
+        raise ValueError(f"{len(state)} generator states for {len(generators)} data streams")
+    for g, gen in enumerate(generators):
+        value = state[f"generator{g}"]
+        if value.dtype != torch.uint8 or value.shape != gen.get_state().shape:
+            raise ValueError(f"generator{g}'s state is not a generator state of this device")
+        gen.set_state(value.cpu())

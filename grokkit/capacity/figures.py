@@ -172,8 +172,11 @@ def interference_figure(folder: CapacityFolder) -> go.Figure:
 
 
 def figures(path: str | Path) -> dict[str, go.Figure]:
-    """Every figure of a finished study, by name (what the report shows), for a notebook."""
-    folder = CapacityFolder.open(path)
+    """Every figure of a finished study, by name (what the report shows), for a notebook; every file of the
+    folder is verified first (``grokkit.capacity.load.load_study``)."""
+    from grokkit.capacity.load import load_study
+
+    folder = CapacityFolder(load_study(path).path)
     spec = folder.spec()
     out: dict[str, go.Figure] = {}
     has_plain = any(r["gap"] == 0 for r in folder.curves())

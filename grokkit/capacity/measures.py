@@ -23,7 +23,7 @@ from torch import Tensor
 
 from grokkit.capacity.callbacks import StackCallback
 from grokkit.capacity.config import MeasureConfig, Member, MixtureConfig
-from grokkit.capacity.data import data_keys, pad_batches, task_batch
+from grokkit.capacity.data import data_keys, load_generators, pad_batches, task_batch
 from grokkit.capacity.mixture import frequencies, frequent_set
 from grokkit.capacity.model import CapacityModels, task_losses
 from grokkit.data.seeds import derive_seed
@@ -170,9 +170,19 @@ class StudyRecorder(StackCallback):
                               "interference_expected": float(cos_expected[i]),
                               "train_loss": None if train_loss is None else float(train_loss[i])})
 
-    def on_start(self, models: CapacityModels) -> None:
+    def on_start(self, models: CapacityModels, step: int = 0) -> None:
         self.lam = models.sqrt_lam.double().pow(2)
-        self.measure(0, models, None)
+        if step == 0:  # a resumed study measured its step already, before it stopped
+            self.measure(0, models, None)
+
+    def state(self) -> dict[str, Tensor]:
+        """The measurement generators' states (the interference batches go on as in one long run)."""
+        return {f"generator{g}": gen.get_state() for g, gen in enumerate(self.generators)}
+
+    def load_state(self, state: dict[str, Tensor], rows: list[dict], injections: list[dict]) -> None:
+        """Go on from ``state()``'s tensors and the rows measured so far (ValueError: a state of other keys)."""
+        load_generators(self.generators, state)
+        self.rows, self.injections = list(rows), list(injections)
 
     def _injecting(self, step: int) -> list[int]:
         return [i for i, m in enumerate(self.members) if m.gap and step % m.gap == 0]

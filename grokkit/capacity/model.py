@@ -80,6 +80,18 @@ class CapacityModels:
         return {"W": self.W, "decoders": self.decoders}
 
     @torch.no_grad()
+    def load(self, W: Tensor, decoders: Tensor) -> None:
+        """Take the weights of a stack of the same members (a saved study's ``W`` and ``decoders``)."""
+        from grokkit.errors import RunError
+
+        for name, mine, theirs in (("W", self.W, W), ("decoders", self.decoders, decoders)):
+            if tuple(theirs.shape) != tuple(mine.shape):
+                raise RunError(f"weights: {name} has shape {tuple(theirs.shape)}; this study's models need "
+                               f"{tuple(mine.shape)} (weights of another study)")
+            mine.copy_(theirs.to(mine.device, mine.dtype))
+        self.apply_mask()
+
+    @torch.no_grad()
     def apply_mask(self) -> None:
         if self.row_mask is not None:
             self.W.mul_(self.row_mask)

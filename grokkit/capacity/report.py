@@ -49,11 +49,14 @@ def agreement_table(summary: dict) -> str:
         ["β", "task", "predicted (Theorem 3)", "measured (smallest stacked width, every seed)"], widths) + "</details>"
 
 
-def write_report(path: str | Path) -> Path:
-    """Write PATH/report.html for a finished study and return its path."""
-    folder = CapacityFolder.open(path)
-    spec = folder.spec()
-    summary = folder.summary()
+def write_report(path: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report of the finished study at ``path`` (every file verified: ``load_study``) to ``out``
+    (default: PATH/report.html) and return its path."""
+    from grokkit.capacity.load import load_study
+
+    study = load_study(path)
+    folder = CapacityFolder(study.path)
+    spec, summary = study.spec, study.summary
     figs: dict = {}
     mix, train = spec.capacity, spec.train
     variant = " — the exact expected-loss VARIANT, not the paper's method" if train.objective == "expected" else ""
@@ -69,4 +72,7 @@ def write_report(path: str | Path) -> Path:
         kind = name.split("_")[0]
         blocks.append(f"<h2>{esc(fig.layout.title.text or name)}</h2><p class='caption'>{esc(CAPTIONS.get(kind, ''))}"
                       f"</p>{figure_div(name, fig, figs)}")
-    return write_page(folder.path / REPORT_FILE, page_html(spec.report.title, esc(folder.path), blocks, figs))
+    if study.extended:
+        blocks.insert(1, "<p>Trained on with <code>grokkit resume --steps</code>: " + esc(", ".join(
+            f"from step {e['from_step']} to {e['to_step']}" for e in study.extended)) + ".</p>")
+    return write_page(Path(out) if out is not None else folder.path / REPORT_FILE, page_html(spec.report.title, esc(folder.path), blocks, figs))

@@ -9,6 +9,12 @@ trajectory it follows alone, up to float summation order (``tests/test_capacity_
 
 The trainer calls out: a ``StackCallback`` (``grokkit.capacity.callbacks``) sees the models before
 and after every step; measures are taken by callbacks (``grokkit.capacity.measures``), never in here.
+
+Going on: ``TrainedStack.state`` holds what the next step needs besides the weights (each member's
+optimiser state, the data stream's generators, the clip counts; each piece names its own tensors), and
+``train_stack(..., start=StackStart(step, W, decoders, state))`` continues from there: training n steps,
+then going on to 2n, gives the very weights of training 2n in one go (``tests/test_capacity_views.py``).
+The inverse-square-root schedule does not depend on the total number of steps, so nothing else changes.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from grokkit.capacity.config import CapacityTrainConfig, Member, MixtureConfig
 from grokkit.capacity.data import BatchStream, data_keys
 from grokkit.capacity.mixture import frequencies
 from grokkit.capacity.model import CapacityModels
+from grokkit.errors import RunError
 from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
 
@@ -44,6 +51,48 @@ class TrainedStack:
     """Wall time of the optimisation loop."""
     clipped: list[int]
     """Steps at which each member's gradient norm exceeded train.clip (and was scaled down)."""
+    state: dict[str, Tensor]
+    """What training needs to go on bit for bit, besides the weights (``StackStart``)."""
+
+
+@dataclass
+class StackStart:
+    """Where a stack's training goes on from: the steps taken, the weights then and ``TrainedStack.state``."""
+
+    step: int
+    """Steps already taken (the next is step + 1)."""
+    W: Tensor
+    """[I, N_max, D] the encoders after ``step`` steps."""
+    decoders: Tensor
+    """[I, N_max, K·d_T] the decoders after ``step`` steps."""
+    state: dict[str, Tensor]
+    """``TrainedStack.state`` of the training that stopped at ``step``."""
+
+
+def stack_state(opt: StackOptimizer, stream: BatchStream | None, clipped: Tensor) -> dict[str, Tensor]:
+    """The optimiser's state per member, the stream's generators and the clip counts, as named tensors."""
+    out = {f"member{i}.{key}": value for i in range(len(opt.hypers)) for key, value in opt.state_of(i).items()}
+    if stream is not None:
+        out |= {f"stream.{key}": value for key, value in stream.state().items()}
+    return out | {"clipped": clipped.cpu()}
+
+
+def load_stack_state(state: dict[str, Tensor], opt: StackOptimizer, stream: BatchStream | None) -> Tensor:
+    """Restore what ``stack_state`` wrote; returns the clip counts. A tensor missing or of another shape is a
+    RunError (a state of another study)."""
+    try:
+        for i in range(len(opt.hypers)):
+            prefix = f"member{i}."
+            opt.load_state(i, {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+        if stream is not None:
+            stream.load_state({k[len("stream."):]: v for k, v in state.items() if k.startswith("stream.")})
+        clipped = state["clipped"]
+        if clipped.shape != (len(opt.hypers),):
+            raise ValueError(f"clipped has shape {tuple(clipped.shape)}")
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise RunError(f"the training state does not fit this study's models ({exc}); "
+                       "it belongs to another study") from None
+    return clipped.to(opt.t.device, torch.long)
 
 
 def clip_per_member(grads: list[Tensor], clip: float) -> Tensor:
@@ -57,10 +106,16 @@ def clip_per_member(grads: list[Tensor], clip: float) -> Tensor:
 
 
 def train_stack(members: list[Member], mix: MixtureConfig, cfg: CapacityTrainConfig,
-                callbacks: list[StackCallback] = (), device: str | None = None, progress: bool = False) -> TrainedStack:
-    """Train every member for cfg.steps steps, all in one stack (see the module docstring)."""
+                callbacks: list[StackCallback] = (), device: str | None = None, progress: bool = False,
+                start: StackStart | None = None) -> TrainedStack:
+    """Train every member up to step cfg.steps, all in one stack (see the module docstring); from ``start``
+    when given, else from the members' initialisation."""
     device = device or cfg.resolve_device()
     models = CapacityModels.init(members, mix, device)
+    first = 1
+    if start is not None:
+        models.load(start.W, start.decoders)
+        first = start.step + 1
     for p in models.parameters().values():
         p.requires_grad_(True)
     keys, key_of = data_keys(members)
@@ -70,15 +125,17 @@ def train_stack(members: list[Member], mix: MixtureConfig, cfg: CapacityTrainCon
     hypers = [Hyper("adamw", cfg.weight_decay, cfg.beta1, cfg.beta2, eps=cfg.eps)] * len(members)
     opt = StackOptimizer(models.parameters(), hypers)
     clipped = torch.zeros(len(members), dtype=torch.long, device=device)
+    if start is not None:
+        clipped = load_stack_state(start.state, opt, stream)
     for cb in callbacks:
-        cb.on_start(models)
+        cb.on_start(models, first - 1)
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=cfg.steps, desc=f"{len(members)} models", leave=False, mininterval=1.0)
-    start = time.perf_counter()
-    for step in range(1, cfg.steps + 1):
+        bar = tqdm(total=cfg.steps, initial=first - 1, desc=f"{len(members)} models", leave=False, mininterval=1.0)
+    began = time.perf_counter()
+    for step in range(first, cfg.steps + 1):
         for cb in callbacks:
             cb.before_step(step, models)
         if stream is not None:
@@ -99,9 +156,9 @@ def train_stack(members: list[Member], mix: MixtureConfig, cfg: CapacityTrainCon
             bar.update(1)
     if device == "cuda":
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     if bar is not None:
         bar.close()
     for p in models.parameters().values():
         p.requires_grad_(False)
-    return TrainedStack(models, list(members), cfg.steps, seconds, clipped.tolist())
+    return TrainedStack(models, list(members), cfg.steps, seconds, clipped.tolist(), stack_state(opt, stream, clipped))

@@ -8,7 +8,7 @@ HELP = "continue a run from its latest complete checkpoint, or extend a finished
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", help="run directory")
+    parser.add_argument("run", help="run directory (or capacity study folder: with --steps)")
     parser.add_argument("--steps", type=int, default=None, metavar="N",
                         help="train on to step N (a finished run too), bit-identical to a run started with "
                              "train.steps = N; recorded in RUN/config.json")
@@ -23,6 +23,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grokkit.capacity.folder import is_capacity_folder
+
+    if is_capacity_folder(args.run):
+        return resume_study(args)
     from grokkit.report.summary import summary_lines
     from grokkit.errors import RunError
     from grokkit.extend import data_changes, extend_run, extension_changes
@@ -55,4 +59,28 @@ def run(args: argparse.Namespace) -> int:
         check_resources(run_.config)  # device and memory, as for a new run, before the engine allocates
         train_run(run_, resume=True, progress=not args.no_progress, log=args.log)
     print("\n".join(summary_lines(run_)))
+    return 0
+
+
+def resume_study(args: argparse.Namespace) -> int:
+    """``grokkit resume DIR --steps N`` on a capacity study: train it on to step N, bit for bit."""
+    from grokkit.capacity.load import load_study
+    from grokkit.capacity.study import resume_study as train_on
+    from grokkit.capacity.summary import study_lines
+    from grokkit.errors import ConfigError
+
+    if args.overrides:
+        raise ConfigError(f"--set {args.overrides[0]}: a capacity study goes on with its own spec; allowed: "
+                          "--steps N only")
+    if args.log is not None:
+        raise ConfigError("--log: a capacity study logs to its own folder only; leave --log out")
+    if args.steps is None:
+        study = load_study(args.run)  # every file checked, so a damaged study is named as such
+        print(f"{study.path}: a capacity study, finished at step {study.steps}; train on with "
+              f"`grokkit resume {study.path} --steps N`")
+        return 0
+    if args.steps < 1:
+        raise ConfigError(f"--steps: must be a positive number of steps, got {args.steps}")
+    result = train_on(args.run, args.steps, progress=not args.no_progress)
+    print("\n".join(study_lines(load_study(result.path))))
     return 0

@@ -35,3 +35,6 @@ TOY_CHUNK_FORMAT = "grokkit-toy-chunk"  # each chunk's record (grokkit.toy.chunk
 TOY_CHUNK_VERSION = 1
 CHUNKS_DIR = "chunks"
 CHUNK_PREFIX = "chunk_"  # chunks/chunk_NNNN.json and chunks/chunk_NNNN.safetensors
+
+# a capacity study's folder (grokkit.capacity.folder names the rest of its files)
+CAPACITY_FILE = "capacity.json"  # its spec record: what marks a folder as a capacity study

@@ -28,8 +28,8 @@ import torch
 from grokkit.errors import RunError
 from grokkit.files.checkpoint import META_FILE, PREFIX, list_checkpoints, save_checkpoint
 from grokkit.files.jsonl import MAX_STEP, append_row, loads, read_rows, write_rows
-from grokkit.files.layout import (CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, LOCK_FILE, MEASURES_FILE, METRICS_FILE,
-                                  REPORT_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
+from grokkit.files.layout import (CAPACITY_FILE, CHECKPOINTS_DIR, CONFIG_FILE, CURVES_FILE, LOCK_FILE, MEASURES_FILE,
+                                  METRICS_FILE, REPORT_FILE, RUN_FORMAT, RUN_VERSION, STATUS_FILE, STATUS_FORMAT, STATUS_VERSION)
 from grokkit.files.links import CHECKPOINT_NAMES, RUN_FILES
 from grokkit.files.tagged import MAX_RECORD, read_tagged, write_tagged
 from grokkit.files.values import MAX_ENTRIES, check_rows
@@ -188,6 +188,9 @@ class RunFolder:
     def read_config_record(self) -> dict[str, Any]:
         """config.json's keys: ``config`` (a table of sections) and ``extended`` when a change was recorded."""
         if not self.config_path.is_file():
+            if (self.path / CAPACITY_FILE).is_file():  # the views that read a study name themselves here
+                raise RunError(f"{self.path}: a capacity study, not a transformer run; `grokkit info`, `report`, "
+                               "`compare` and `resume` read it, and from Python grokkit.capacity.load_study")
             raise RunError(f"{self.path}: not a grokkit run (no {CONFIG_FILE})")
         data = read_tagged(self.config_path, RUN_FORMAT, (RUN_VERSION,), what="grokkit run", keys=("config",))
         if not isinstance(data["config"], dict):
