@@ -4,7 +4,7 @@
 >>> study.steps, study.spec.stack.widths
 >>> study.curve("s", N=8, task=3)                 # [(step, s_3)] of the width-8 model(s)
 >>> study.theories[1.0].optimum(8).loss_norm      # Theorem 3 at width 8 (grokkit.capacity.theory)
->>> study.figures()["interference"].show()        # what the report shows
+>>> grokkit.plots.capacity(study)["interference"].show()   # what the report shows
 >>> models = study.models()                       # the final encoders and decoders (CapacityModels)
 
 Every file passes the folder's own checks (``grokkit.capacity.folder``), and two more here: theory.json must
@@ -21,6 +21,7 @@ from typing import Any
 
 from grokkit.capacity.config import Member
 from grokkit.capacity.folder import SPEC_FILE, THEORY_FILE, CapacityFolder, is_capacity_folder
+from grokkit.capacity.outcome import final_rows
 from grokkit.capacity.spec import CapacitySpec
 from grokkit.capacity.theory import MixtureTheory, mixture_theory, theory_record
 from grokkit.errors import RunError
@@ -80,18 +81,6 @@ class Study:
         models.load(weights["W"], weights["decoders"])
         return models
 
-    def figures(self) -> dict:
-        """Every figure of the report, by name (``grokkit.capacity.figures``)."""
-        from grokkit.capacity.figures import figures
-
-        return figures(self.path)
-
-    def report(self, out: str | Path | None = None) -> Path:
-        """Write the HTML report (default: DIR/report.html) and return its path."""
-        from grokkit.capacity.report import write_report
-
-        return write_report(self.path, out)
-
     def __repr__(self) -> str:
         return (f"Study({str(self.path)!r}: K = {self.spec.capacity.K}, widths {self.spec.stack.widths}, "
                 f"{len(self.members)} models, {self.steps} steps)")
@@ -126,8 +115,6 @@ def load_study(path: str | Path) -> Study:
     curves = folder.curves(spec)
     injections = folder.injections(spec)
     results = folder.results()
-    from grokkit.capacity.study import final_rows
-
     if results != _canonical(final_rows(spec, curves, theories)):
         raise RunError(f"{path / RESULTS_JSONL}: is not the final measurements of curves.jsonl beside the theory "
                        "(edited, or from another study)")
