@@ -140,6 +140,29 @@ def tiny_run():
     return run
 
 
+def _files_of(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root``: relative path → (size, mtime_ns); a write, a new file or a removal shows."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+@pytest.fixture(autouse=True)
+def tiny_run_stays_unwritten():
+    """Fail the test that writes into the shared ``tiny_run`` folder: the folder is shared by every test
+    file of the session, so a write there makes later tests depend on which file ran first (copy it to
+    ``tmp_path`` and write to the copy instead)."""
+    shared = tiny_run.cache_info().currsize > 0
+    before = _files_of(tiny_run().path) if shared else None
+    yield
+    if tiny_run.cache_info().currsize > 0:
+        path = tiny_run().path
+        if before is None:  # built during this test: the test may only have read it since
+            return
+        after = _files_of(path)
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        assert not changed, f"this test wrote into the shared tiny_run folder ({changed}); write to a copy"
+
+
 @pytest.fixture
 def tiny_spec(tmp_path: Path) -> Path:
     return write_spec(tmp_path, TINY_SPEC, "tiny.toml")

@@ -152,8 +152,14 @@ def test_measures_spec_section(tiny_config):
 
 
 @pytest.fixture(scope="module")
-def run():
-    return tiny_run()
+def run(tmp_path_factory):
+    """A copy of the shared tiny run: these tests measure it again, which rewrites its measures file
+    (the shared folder is read by other test files, whose results must not depend on running after these)."""
+    from grokkit.run import Run
+
+    copy = tmp_path_factory.mktemp("measures") / "run"
+    shutil.copytree(tiny_run().path, copy)
+    return Run(copy)
 
 
 def test_fast_activations_match_the_hooks(run):
