@@ -154,3 +154,25 @@ def test_mlp_sparsity_says_it_does_not_apply_to_the_square_activation(tmp_path, 
     result = cli(capsys, "measure", run_dir, "--measures", "mlp_sparsity", "--no-progress")
     assert result.code != 0
     one_line_error(result.err, "mlp_sparsity", "square")
+
+
+def test_lookup_signature_leaves_the_firing_share_out_for_the_square_activation():
+    """lookup_signature's per-row share of neurons firing (post-activation > 0) is ≈ 1 under x² whatever the network
+    computes (as for mlp_sparsity), so it is left empty there; its memorised/generalised shares, which read the logits
+    only, are still measured. The relu run keeps every part, with the same memorised/generalised arithmetic."""
+    for name, act_fn in (("gromov", "square"), ("chughtai", "relu")):
+        run = trained(name)
+        assert run.config.model.act_fn == act_fn
+        model = run.load_model()
+        row = measure_model(model, run.dataset, ["lookup_signature"], key_freqs=[1, 2])
+        assert 0 <= row["lookup_memorised_frac"] <= 1 and 0 <= row["lookup_generalised_frac"] <= 1
+        assert row["lookup_memorised_frac"] + row["lookup_generalised_frac"] <= 1 + 1e-9
+        if act_fn == "square":
+            from grokkit.measures.activations import from_weights
+
+            post = from_weights(weights_of(model), run.dataset.tokens).post  # [N, d_mlp]
+            assert (post > 0).double().mean() > 0.99  # what the share would read: every neuron "fires"
+            assert row["lookup_active_frac"] == {}
+        else:
+            shares = row["lookup_active_frac"]
+            assert {"train", "test"} <= set(shares) and all(0 <= v <= 1 for v in shares.values())

@@ -13,6 +13,11 @@ inputs:
   removed — the circuit carries them.
 
 Rows outside the group grid (mul and div with a 0 operand) are in train/test only.
+
+With the square activation (``model.act_fn = "square"``) "a neuron fires" means nothing: x² is positive
+wherever its input is not exactly 0, so every row would fire ≈ every neuron whatever the network computes
+(the reason ``mlp_sparsity`` is skipped for square). There ``lookup_active_frac`` is left empty ({}); the
+memorised and generalised shares do not read the activations and are kept.
 """
 
 from __future__ import annotations
@@ -24,8 +29,12 @@ import torch
 from grokkit.measures.base import Context, Measure
 
 
+# activation functions whose output is > 0 for almost every input: "the share of neurons firing" is ≈ 1 always
+NO_FIRING = ("square",)
+
+
 class LookupSignature(NamedTuple):
-    lookup_active_frac: dict[str, float]  # mean over the rows of each kind of the share of neurons firing
+    lookup_active_frac: dict[str, float]  # mean over the rows of each kind of the share of neurons firing; {} for x²
     lookup_memorised_frac: float  # share of train rows (of the group grid) that are memorised
     lookup_generalised_frac: float  # share of train rows (of the group grid) that are generalised
 
@@ -35,7 +44,7 @@ def lookup_signature(ctx: Context) -> LookupSignature:
 
     Kinds: train, test, memorised (train rows with argmax L_ex = y, L_ex = L − Σ_k P_k(L) the
     excluded logits), generalised (train rows with argmax L = y but argmax L_ex ≠ y). A kind with
-    no row is left out of ``lookup_active_frac``.
+    no row is left out of ``lookup_active_frac``; with act_fn square it is empty (see the module docstring).
     """
     run, grid = ctx.run, ctx.run.grid
     active = (ctx.act.post > 0).double().mean(dim=1)  # [N] share of neurons each input fires
@@ -47,7 +56,8 @@ def lookup_signature(ctx: Context) -> LookupSignature:
     right = L.argmax(-1) == y
     kinds = {"train": run.train, "test": run.test, "memorised": rows[excluded_right],
              "generalised": rows[right & ~excluded_right]}
-    means = {name: active[idx].mean().item() for name, idx in kinds.items() if len(idx)}
+    fires = ctx.weights is None or ctx.weights.act_fn not in NO_FIRING
+    means = {name: active[idx].mean().item() for name, idx in kinds.items() if len(idx)} if fires else {}
     n = max(len(rows), 1)
     return LookupSignature(means, int(excluded_right.sum()) / n, int((right & ~excluded_right).sum()) / n)
 
