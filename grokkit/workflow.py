@@ -34,12 +34,13 @@ def train_many(runs: Sequence[Any], resume: bool = False, progress: bool = True,
 
 def train_run(run: Any, resume: bool = False, progress: bool = True,
               on_checkpoint: Callable[[int, Any], None] | None = None, callbacks: Sequence[Any] = (),
-              log: str | None = None) -> TrainResult:
+              log: str | None = None, unfinished: bool = False) -> TrainResult:
     """Train one run from scratch (or from its latest checkpoint with ``resume``), with its spec's callbacks.
 
     ``on_checkpoint(step, model)`` is called after each checkpoint with a TransformerLens
     bridge holding that checkpoint's weights. ``log``: tracker backends instead of the
     spec's ``[log] backends`` (``"wandb"``, ``"tensorboard"``, both comma-separated, or ``""``).
+    ``unfinished``: refuse, under the run's lock, a run that has ended (``grokkit.train.runs.train_runs``).
     """
     return train(run, resume=resume, progress=progress, on_checkpoint=on_checkpoint,
-                 callbacks=[*_spec_callbacks([run], log), *callbacks])
+                 callbacks=[*_spec_callbacks([run], log), *callbacks], unfinished=unfinished)

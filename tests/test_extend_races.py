@@ -83,3 +83,46 @@ def test_a_hand_edit_behind_an_extension_record_is_refused(tmp_path, capsys, edi
         code, _, err = cli(capsys, *command)
         assert code != 0
         one_line_error(err, "config.json")
+
+
+def _snapshot(run_dir) -> dict[str, bytes]:
+    """Every file of the run folder (the lock file aside) and its bytes."""
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def test_a_resume_whose_run_another_process_finished_after_the_extension_is_refused(tmp_path, capsys, monkeypatch):
+    """``resume --steps N`` extends under the run's lock, releases it, and trains under the engine's lock: a process
+    that finishes the run in between (here: inside the resource check, which runs in that window) wins; the loser is
+    refused in one line by the engine's re-check under its lock, and the winner's files stay as it wrote them."""
+    import grokkit.limits
+    from grokkit.workflow import train_run
+
+    run_dir = train(tmp_path, capsys, "run", "train.steps=20")
+    check = grokkit.limits.check_resources
+    seen = {}
+
+    def finish_elsewhere(config):
+        check(config)
+        if not seen:  # the other process: opens the extended run and trains it to its end, lock and all
+            train_run(Run(run_dir), resume=True, progress=False)
+            seen["files"] = _snapshot(run_dir)
+
+    monkeypatch.setattr(grokkit.limits, "check_resources", finish_elsewhere)
+    code, out, err = cli(capsys, "resume", run_dir, "--steps", 40, "--no-progress")
+    assert code != 0
+    one_line_error(err, str(run_dir), "another process ended it", "finished at step 40", "nothing was written")
+    assert _snapshot(run_dir) == seen["files"]  # nothing half-written over the winner's files
+    run = Run(run_dir)
+    assert run.status().finished and run.status().final_step == 40 and run.checkpoint_steps()[-1] == 40
+    assert [e["changed"] for e in run.extended] == [{"train.steps": [20, 40]}]
+
+
+def test_resuming_a_run_finished_under_the_lock_is_refused_by_the_engine_only_when_asked(tmp_path, capsys):
+    from grokkit.workflow import train_run
+
+    run_dir = train(tmp_path, capsys, "run", "train.steps=20")
+    before = _snapshot(run_dir)
+    with pytest.raises(RunError, match="another process ended it since this command read it .finished at step 20."):
+        train_run(Run(run_dir), resume=True, progress=False, unfinished=True)
+    assert _snapshot(run_dir) == before

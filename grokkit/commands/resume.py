@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     changes = extension_changes(overrides, args.steps)  # parsed before the run is opened
     run_ = Run(args.run)
     # one rule for writers: the extension decides under the run's lock from what the folder holds then, and
-    # the engine checks, under its lock, that config.json is still what this command read
+    # the engine checks, under its lock, that config.json is still what this command read and that the run
+    # has still not ended
     if changes or task:
         entry = extend_run(run_, changes, task)
         if entry is not None:
@@ -57,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
         from grokkit.limits import check_resources
 
         check_resources(run_.config)  # device and memory, as for a new run, before the engine allocates
-        train_run(run_, resume=True, progress=not args.no_progress, log=args.log)
+        # unfinished: the status read above was read without the lock (extend_run released it), so the engine
+        # re-checks it under its lock: a run another process finished meanwhile is refused, not trained again
+        train_run(run_, resume=True, progress=not args.no_progress, log=args.log, unfinished=True)
     print("\n".join(summary_lines(run_)))
     return 0
 

@@ -87,19 +87,23 @@ def _note(text: str) -> None:
 
 def train(run: Run, resume: bool = False, progress: bool = False,
           on_checkpoint: Callable[[int, Any], None] | None = None,
-          callbacks: Sequence[Callback] = ()) -> TrainResult:
+          callbacks: Sequence[Callback] = (), unfinished: bool = False) -> TrainResult:
     """Train one run (a stack of one); see ``train_runs``."""
     extra = [_Call(on_checkpoint)] if on_checkpoint is not None else []
-    return train_runs([run], resume=resume, progress=progress, callbacks=[*callbacks, *extra])[0]
+    return train_runs([run], resume=resume, progress=progress, callbacks=[*callbacks, *extra],
+                      unfinished=unfinished)[0]
 
 
 def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False,
-               callbacks: Sequence[Callback] = ()) -> list[TrainResult]:
+               callbacks: Sequence[Callback] = (), unfinished: bool = False) -> list[TrainResult]:
     """Train ``runs`` (sharing ``stack_key``) as one stack, from scratch or from their checkpoints.
 
     With ``resume``, each run continues from its latest complete, verified checkpoint; runs
     whose latest steps differ train as separate stacks, one after the other. Raises
     ``DivergedError`` after training when a run diverged (the others finished normally).
+    ``unfinished``: the caller decided to train because the runs had not ended (``grokkit resume``, after
+    an extension released the lock): a run that has a status under the lock (another process finished
+    it since) is refused in one line, nothing written, instead of being trained again from its end.
     """
     runs = list(runs)
     if not runs:
@@ -119,6 +123,8 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
     with locked(*[r.path for r in runs]), flush_subnormals(device):
         for r in runs:  # what this call read before the lock must still hold (one rule for writers)
             r.check_unchanged()
+            if unfinished:
+                _check_unfinished(r)
         results = _train_locked(runs, resume, callbacks)
     diverged = [(r, res) for r, res in zip(runs, results) if res.diverged]
     if diverged:
@@ -127,6 +133,16 @@ def train_runs(runs: Sequence[Run], resume: bool = False, progress: bool = False
             + ("no checkpoint was written" if res.status.last_good_checkpoint is None
                else f"kept the checkpoint at step {res.status.last_good_checkpoint}") for r, res in diverged])
     return results
+
+
+def _check_unfinished(run: Run) -> None:
+    """Refuse (one line) ``run`` when it has ended by now; the caller holds its lock."""
+    status = run.status()
+    if status is None:
+        return
+    what = (f"diverged at step {status.diverged_at}" if status.diverged else "was imported" if status.imported
+            else f"finished at step {status.final_step}")
+    raise RunError(f"{run.path}: another process ended it since this command read it ({what}); nothing was written")
 
 
 def _train_locked(runs: list[Run], resume: bool, callbacks: list[Callback]) -> list[TrainResult]:
