@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load_file
 
 from grokkit.errors import CheckpointError
-from grokkit.files.atomic import fsync_path as _fsync
+from grokkit.files.atomic import fsync_path
 from grokkit.files.atomic import save_tensors, write_json_atomic
 from grokkit.files.digest import sha256_bytes, sha256_file
 from grokkit.files.jsonl import loads
@@ -127,7 +127,7 @@ def save_checkpoint(
                          files={name: _sha256(tmp / name) for name in (MODEL_FILE, STATE_FILE)})
         _write_meta(tmp / META_FILE, full_meta)
         for name in (MODEL_FILE, STATE_FILE):
-            _fsync(tmp / name)
+            fsync_path(tmp / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

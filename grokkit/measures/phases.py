@@ -15,7 +15,6 @@ from grokkit.files.layout import CURVES_FILE, MEASURES_FILE, METRICS_FILE
 from grokkit.measures.milestones import (GROKKED_ACC, LEARNT_LOSS, Milestones, acc_bound, first_step_at, has_grokked,
                                          milestones)
 
-ACC = GROKKED_ACC
 FRAC = 0.1
 MIN_DECADES = 1.0
 
@@ -36,10 +35,10 @@ class Phases:
 
 
 RULE = (
-    f"memorisation_end: first step with train_acc >= {ACC}. With l = log10(test_loss) from then on, "
+    f"memorisation_end: first step with train_acc >= {GROKKED_ACC}. With l = log10(test_loss) from then on, "
     f"hi = max l, lo = min l: circuit_formation_end: first step after the peak with l <= hi - {FRAC}*(hi - lo) "
     f"(test loss starts its fall); cleanup_end: first later step with l <= lo + {FRAC}*(hi - lo) "
-    f"(test loss near its floor). The last two need final test_acc >= {ACC} and hi - lo >= {MIN_DECADES} decade."
+    f"(test loss near its floor). The last two need final test_acc >= {GROKKED_ACC} and hi - lo >= {MIN_DECADES} decade."
 )
 
 
@@ -69,7 +68,7 @@ def detect_phases(rows: list[dict[str, Any]]) -> Phases:
 
 PAPER_RULE = (
     "The progress-measures paper's phases, from the measures: memorisation ends at the first step with "
-    f"train_acc >= {ACC} where excluded_loss > 10·train_loss (removing the key frequencies starts to hurt: a "
+    f"train_acc >= {GROKKED_ACC} where excluded_loss > 10·train_loss (removing the key frequencies starts to hurt: a "
     "circuit carries part of the train loss); circuit formation ends at the first later step where "
     "restricted_loss < 0.1·test_loss and test_loss has fallen below half its peak since memorisation (the "
     "circuit alone predicts well while the memorised part still hides it); cleanup ends at the first later step "
@@ -86,7 +85,7 @@ def detect_paper_phases(rows: list[dict[str, Any]]) -> Phases:
     """
     keys = ("step", "train_loss", "test_loss", "excluded_loss", "restricted_loss", "train_acc")
     rows = sorted((r for r in rows if all(r.get(k) is not None for k in keys)), key=lambda r: r["step"])
-    mem = next((i for i, r in enumerate(rows) if r["train_acc"] >= ACC and r["excluded_loss"] > 10 * r["train_loss"]),
+    mem = next((i for i, r in enumerate(rows) if r["train_acc"] >= GROKKED_ACC and r["excluded_loss"] > 10 * r["train_loss"]),
                None)
     if mem is None:
         return Phases(None, None, None, PAPER_RULE)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from grokkit.errors import ConfigError
-import grokkit.model.forward as forward
+from grokkit.model import forward
 from grokkit.model.param_stack import bridge_view
 
 

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from grokkit.errors import ConfigError, GrokkitError, RunError
 from grokkit.files.layout import CONFIG_FILE
+from grokkit.files.results import write_results
 from grokkit.files.run_folder import RunFolder
 from grokkit.files.sweep_folder import SweepFolder
 from grokkit.limits import check_resources, check_stack, estimate
@@ -34,7 +35,7 @@ from grokkit.run import Run
 from grokkit.sweep.batches import plan_batches, run_line, train_batch, train_shipped
 from grokkit.executor import Executor, ExecutorOptions
 from grokkit.sweep.report import write_sweep_report
-from grokkit.sweep.results import result_row, write_results
+from grokkit.sweep.results import result_row
 from grokkit.sweep.ship import land, pack
 from grokkit.sweep.spec import SweepSpec
 from grokkit.track import make_trackers
@@ -167,7 +168,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: str | ExecutorOptions 
         critical = find_critical(rows, spec.critical.criterion, spec.runs[0].config.task.n_rows,
                                  max(r.config.train.steps for r in spec.runs))
         SweepFolder(out).write_critical(critical.to_dict())
-    results, _ = write_results(out, rows)
+    results = write_results(out, rows).csv
     page = write_sweep_report(out, rows, spec.diagram, title, critical)
     from grokkit.sweep import mixture
 

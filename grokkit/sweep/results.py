@@ -13,10 +13,7 @@ on the run's metrics; ``finished``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-from grokkit.files.results import write_results as write_result_files
 
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
 
@@ -131,9 +128,3 @@ def mixture_columns(run: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
         out[task_column(k, "grok_step")] = ms.grokked_step
         out[task_column(k, "final_test_acc")] = last.get(task_column(k, "test_acc"))
     return out
-
-
-def write_results(out: Path, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
-    """``results.csv`` and ``results.jsonl`` (``grokkit.files.results``); returns (csv, jsonl)."""
-    files = write_result_files(out, rows)
-    return files.csv, files.jsonl
