@@ -135,16 +135,11 @@ class Run:
                                   "was trained with (edited?); refusing to mix them")
 
     def load_model(self, step: int | None = None, device: str | torch.device = "cpu") -> Any:
-        """A TransformerLens bridge holding the weights of the checkpoint at ``step``."""
-        from grokkit.model.build import build_model
+        """A TransformerLens bridge (a ``HookedMLP`` for ``model.kind = "mlp"``) holding the weights of the
+        checkpoint at ``step`` (default: the latest)."""
+        from grokkit.model.load import model_at
 
-        ckpt = self.checkpoint(step)
-        model = build_model(self.config.model, self.config.task, device=device)
-        try:
-            model.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
-        except RuntimeError as exc:
-            raise CheckpointError(f"checkpoint {ckpt.path}: weights do not fit this run's model ({exc})") from None
-        return model
+        return model_at(self.checkpoint(step), self.config.model, self.config.task, device)
 
     # --- data and logs -----------------------------------------------------
     @cached_property

@@ -28,6 +28,7 @@ from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import GrokkitError
 from grokkit.measures.activations import from_weights
 from grokkit.model.run_weights import LastPosition
+from grokkit.measures.config import MeasuresConfig
 from grokkit.measures.sgld import SGLD
 from grokkit.model.run_weights import Weights
 
@@ -96,6 +97,21 @@ class RunContext:
     labels: Tensor = field(init=False)  # [N]
     train: Tensor = field(init=False)  # [n_train] row indices
     test: Tensor = field(init=False)
+
+    @classmethod
+    def of(cls, dataset: AlgorithmicDataset, device: str | torch.device, cfg: MeasuresConfig | None = None, *,
+           key_freqs: list[int] | None = None, per_checkpoint: bool = False, rule: str | None = None,
+           explain: float | None = None, metrics: Callable[[], list[dict[str, Any]]] | None = None) -> "RunContext":
+        """The one way the drivers make a run's context: the run's ``[measures]`` settings ``cfg``
+        (``grokkit.measures.config.MeasuresConfig``; its defaults without a run), a caller's ``rule`` and
+        ``explain`` over the config's. Key source: "user" when ``key_freqs`` are given, else "per_checkpoint"
+        (``per_checkpoint``: detected at each checkpoint) or "final" (the caller detects them once and sets
+        ``key_freqs``)."""
+        cfg = MeasuresConfig() if cfg is None else cfg
+        source = "user" if key_freqs is not None else "per_checkpoint" if per_checkpoint else "final"
+        return cls(dataset, torch.device(device), key_freqs=key_freqs, key_freqs_source=source,
+                   key_freq_rule=rule or cfg.key_freq_rule, key_explain=cfg.key_explain if explain is None else explain,
+                   gini_over=cfg.gini_over, sgld=cfg.sgld, metrics=metrics or (lambda: []))
 
     def __post_init__(self) -> None:
         ds = self.dataset

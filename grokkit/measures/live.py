@@ -50,12 +50,9 @@ class LiveMeasures:
             return
         cfg = run.config.measures
         if run.path not in self.contexts:
-            self.contexts[run.path] = RunContext(
-                run.dataset, model.W_E.device, key_freqs=cfg.key_freqs,
-                key_freqs_source="user" if cfg.key_freqs is not None else "per_checkpoint",
-                key_freq_rule=cfg.key_freq_rule, key_explain=cfg.key_explain, gini_over=cfg.gini_over,
-                sgld=cfg.sgld, metrics=run.metrics,
-            )
+            # no final checkpoint yet: the spec's keys, else each checkpoint's own
+            self.contexts[run.path] = RunContext.of(run.dataset, model.W_E.device, cfg, key_freqs=cfg.key_freqs,
+                                                    per_checkpoint=True, metrics=run.metrics)
         with torch.no_grad():
             row = compute_row(Context(self.contexts[run.path], step, weights_of(model)), chosen)
         run.folder.append_measures(row)

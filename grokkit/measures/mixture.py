@@ -117,8 +117,8 @@ def interference(grads: Tensor) -> dict[str, Any]:
 class MixtureMeasures:
     """What the measures of one mixture run share across its checkpoints: each task's context and measures."""
 
-    def __init__(self, dataset: Any, device: torch.device, names: list[str] | None, *, rule: str, explain: float,
-                 gini_over: str, sgld: Any, key_freqs_source: str = "final",
+    def __init__(self, dataset: Any, device: torch.device, names: list[str] | None, cfg: Any = None, *,
+                 rule: str | None = None, explain: float | None = None, per_checkpoint: bool = False,
                  metrics: Callable[[], list[dict[str, Any]]] = lambda: []):
         from grokkit.measures.registry import MEASURES, resolve
 
@@ -151,9 +151,8 @@ class MixtureMeasures:
                 chosen = resolve(plain, view.cfg.op)
             self.shared = [m for m in chosen if m.name in SHARED] if k == 0 else self.shared
             self.per_task.append([m for m in chosen if m.name not in SHARED])
-            self.contexts.append(RunContext(view, device, key_freqs_source=key_freqs_source, key_freq_rule=rule,
-                                            key_explain=explain, gini_over=gini_over, sgld=sgld,
-                                            metrics=lambda k=k: task_rows(metrics(), k)))
+            self.contexts.append(RunContext.of(view, device, cfg, per_checkpoint=per_checkpoint, rule=rule,
+                                               explain=explain, metrics=lambda k=k: task_rows(metrics(), k)))
         self.tokens = dataset.tokens.to(device)
         self.labels = dataset.labels.to(device)
         self.task_of = dataset.mixture.task_of.to(device)

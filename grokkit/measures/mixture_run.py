@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from grokkit.errors import CheckpointError, RunError
+from grokkit.errors import RunError
 from grokkit.files.lock import locked
 from grokkit.measures.base import MeasureError
 from grokkit.measures.keycheck import KeyWarning, check_keys
@@ -39,35 +39,25 @@ def measure_mixture(run: Any, measures: list[str] | None = None, *, rule: str | 
     """``grokkit.measures.offline.measure_run`` for a mixture: one row per checkpoint, merged into the table."""
     from grokkit.measures.offline import _progress
     from grokkit.model.build import build_model
+    from grokkit.model.load import load_weights
     from grokkit.model.run_weights import weights_of
 
     _refuse_keys(key_freqs if key_freqs is not None else run.config.measures.key_freqs)
     steps = run.checkpoint_steps()
     if not steps:
         raise RunError(f"{run.path}: has no checkpoints to measure")
-    cfg = run.config.measures
     device = torch.device(device)
-    mix = MixtureMeasures(run.dataset, device, measures, rule=rule or cfg.key_freq_rule,
-                          explain=cfg.key_explain if explain is None else explain, gini_over=cfg.gini_over,
-                          sgld=cfg.sgld, key_freqs_source="per_checkpoint" if per_checkpoint_keys else "final",
-                          metrics=run.metrics)
+    mix = MixtureMeasures(run.dataset, device, measures, run.config.measures, rule=rule, explain=explain,
+                          per_checkpoint=per_checkpoint_keys, metrics=run.metrics)
     with locked(run.path):
         model = build_model(run.config.model, run.config.task, device=device)
-        weights = weights_of(model)
-
-        def load(step: int) -> None:
-            ckpt = run.checkpoint(step)
-            try:
-                model.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
-            except RuntimeError:
-                raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model") from None
-
+        weights = weights_of(model)  # views: loading each checkpoint into the model refreshes them in place
         if mix.needs_keys and not per_checkpoint_keys:
-            load(steps[-1])
+            load_weights(model, run.checkpoint(steps[-1]))
             mix.detect_keys(steps[-1], weights)
         rows = []
         for step in _progress(steps, progress):
-            load(step)
+            load_weights(model, run.checkpoint(step))
             row, per_task = mix.row(step, weights)
             rows.append(row)
         with torch.no_grad():
@@ -81,15 +71,11 @@ def measure_mixture_model(model: Any, dataset: Any, measures: list[str] | None =
                           step: int = 0, explain: float | None = None,
                           key_freqs: list[int] | None = None) -> dict[str, Any]:
     """``grokkit.measures.offline.measure_model`` for a mixture: one row for ``model``, each task's keys detected on it."""
-    from grokkit.analysis.keys import EXPLAIN
-    from grokkit.measures.config import MeasuresConfig
     from grokkit.model.run_weights import weights_of
 
     _refuse_keys(key_freqs)
-    cfg = MeasuresConfig()
     weights = weights_of(model)
-    mix = MixtureMeasures(dataset, model.W_E.device, measures, rule=rule, explain=EXPLAIN if explain is None else explain,
-                          gini_over=cfg.gini_over, sgld=cfg.sgld, key_freqs_source="per_checkpoint")
+    mix = MixtureMeasures(dataset, model.W_E.device, measures, rule=rule, explain=explain, per_checkpoint=True)
     if mix.needs_keys:
         mix.detect_keys(step, weights)
     row, per_task = mix.row(step, weights)

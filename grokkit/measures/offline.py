@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from grokkit.errors import CheckpointError, RunError
+from grokkit.errors import RunError
 from grokkit.files.jsonl import read_rows
 from grokkit.files.rows import Rows
 from grokkit.limits import check_measurable
@@ -96,24 +96,15 @@ def _measure_steps(run: Any, chosen: list[Any], steps: list[int], key_freqs: lis
                    rule: str | None, explain: float | None, device: torch.device, progress: bool) -> tuple[list, Any]:
     """One row of ``chosen`` measures per checkpoint step, and the key self-check at the last one."""
     from grokkit.model.build import build_model
+    from grokkit.model.load import load_weights
     from grokkit.model.run_weights import weights_of
 
-    cfg = run.config.measures
     model = build_model(run.config.model, run.config.task, device=device)
-    weights = weights_of(model)  # views: loading a state dict below refreshes them in place
-
-    def load(ckpt: Any) -> None:
-        try:
-            model.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
-        except RuntimeError:
-            raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model") from None
-
-    ctx_run = RunContext(run.dataset, device, key_freqs=key_freqs, key_freqs_source=source,
-                         key_freq_rule=rule or cfg.key_freq_rule, gini_over=cfg.gini_over, sgld=cfg.sgld,
-                         metrics=run.metrics,
-                         key_explain=cfg.key_explain if explain is None else explain)
+    weights = weights_of(model)  # views: loading each checkpoint into the model below refreshes them in place
+    ctx_run = RunContext.of(run.dataset, device, run.config.measures, key_freqs=key_freqs,
+                            per_checkpoint=source == "per_checkpoint", rule=rule, explain=explain, metrics=run.metrics)
     if any(m.needs == "circuit" for m in chosen) and (source == "final" or any(m.needs_final for m in chosen)):
-        load(run.checkpoint(steps[-1]))
+        load_weights(model, run.checkpoint(steps[-1]))
         if source == "final":
             with torch.no_grad():
                 ctx_run.key_freqs = detect_keys(Context(ctx_run, steps[-1], weights), ctx_run.key_freq_rule,
@@ -128,7 +119,7 @@ def _measure_steps(run: Any, chosen: list[Any], steps: list[int], key_freqs: lis
             ckpt = upcoming.result()
             if i + 1 < len(steps):
                 upcoming = reader.submit(run.checkpoint, steps[i + 1])
-            load(ckpt)
+            load_weights(model, ckpt)
             ctx = Context(ctx_run, step, weights)
             rows.append(compute_row(ctx, chosen))
     with torch.no_grad():
@@ -189,10 +180,8 @@ def measure_model(
                                      key_freqs=key_freqs)
     weights = weights_of(model)
     chosen = resolve(measures, dataset.cfg.op, model_kind=model_kind(model), act_fn=weights.act_fn)
-    ctx_run = RunContext(dataset, model.W_E.device, key_freqs=key_freqs,
-                         key_freqs_source="user" if key_freqs is not None else "per_checkpoint", key_freq_rule=rule)
-    if explain is not None:
-        ctx_run.key_explain = explain
+    ctx_run = RunContext.of(dataset, model.W_E.device, key_freqs=key_freqs, per_checkpoint=True, rule=rule,
+                            explain=explain)
     ctx_run.final_W_E = weights.W_E.detach().clone()
     ctx = Context(ctx_run, step, weights)
     row = compute_row(ctx, chosen)

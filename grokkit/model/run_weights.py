@@ -18,7 +18,7 @@ from torch import Tensor
 
 from grokkit.errors import ConfigError
 from grokkit.model import forward
-from grokkit.model.param_stack import bridge_view
+from grokkit.model.param_stack import Shape, bridge_view, params
 
 
 class Weights(NamedTuple):
@@ -105,9 +105,7 @@ def weights_of(bridge: Any) -> Weights | MLPWeights:
                           b_in=bridge.b_in, W_U=bridge.W_U, b_U=bridge.b_U, act_fn=bridge.cfg.act_fn,
                           combine=bridge.cfg.combine, params=bridge.params(), shared=bridge.cfg.embed == "shared")
     native = bridge.original_model
-    if native.cfg.n_layers != 1 or native.cfg.normalization_type is not None:
-        raise ConfigError("this measure reads one-layer weights by name (W_in, W_out …); the model has "
-                          f"n_layers = {native.cfg.n_layers}, LayerNorm {native.cfg.normalization_type or 'none'}")
+    _refuse_depth(native.cfg.n_layers, native.cfg.normalization_type)
     attn, mlp = native.layers[0].attn, native.layers[0].mlp
     return Weights(
         W_E=native.tok_embed.weight, W_pos=native.pos.weight,
@@ -117,6 +115,34 @@ def weights_of(bridge: Any) -> Weights | MLPWeights:
         W_U=native.head.weight, n_heads=native.cfg.n_heads, act_fn=(native.cfg.act_fn or "relu").lower(),
         params=bridge_view(bridge),
     )
+
+
+def _refuse_depth(n_layers: int, normalization: str | None) -> None:
+    if n_layers != 1 or normalization is not None:
+        raise ConfigError("this measure reads one-layer weights by name (W_in, W_out …); the model has "
+                          f"n_layers = {n_layers}, LayerNorm {normalization or 'none'}")
+
+
+def weights_from_state(state: dict[str, Tensor], model_cfg: Any) -> Weights | MLPWeights:
+    """The weights by name of one run's state dict (a checkpoint's tensors, no run axis), as ``weights_of``
+    gives them of a model holding it: views of ``state``'s tensors (requiring no gradient), so the forward
+    (``last_position``) runs without building the model. Shapes are the caller's to check
+    (``grokkit.model.param_stack.check_shapes``)."""
+    shape = Shape.of_config(model_cfg)
+    p = params({name: t.unsqueeze(0) for name, t in state.items()}, shape)  # a stack of one
+
+    def one(t: Tensor | None) -> Tensor | None:
+        return None if t is None else t[0]
+
+    if shape.kind == "mlp":
+        return MLPWeights(W_E_a=p.W_E_a[0], W_E_b=p.W_E_b[0], W_in=one(p.W_in), b_in=one(p.b_in), W_U=p.W_U[0],
+                          b_U=one(p.b_U), act_fn=p.act_fn, combine=p.combine, params=p,
+                          shared=model_cfg.embed == "shared")
+    _refuse_depth(model_cfg.n_layers, "LN" if model_cfg.layer_norm else None)
+    b = p.blocks[0]
+    return Weights(W_E=p.W_E[0], W_pos=p.W_pos[0], W_Q=b.W_Q[0], b_Q=one(b.b_Q), W_K=b.W_K[0], b_K=one(b.b_K),
+                   W_V=b.W_V[0], b_V=one(b.b_V), W_O=b.W_O[0], b_O=one(b.b_O), W_in=b.W_in[0], b_in=one(b.b_in),
+                   W_out=b.W_out[0], b_out=one(b.b_out), W_U=p.W_U[0], n_heads=p.n_heads, act_fn=p.act_fn, params=p)
 
 
 def last_position(w: Weights | MLPWeights, tokens: Tensor) -> LastPosition:

@@ -1,23 +1,22 @@
 """Everything a report shows, gathered from a run as plain numbers.
 
 Curves come from the run's metrics rows (dense) and its measures table (one row per
-checkpoint). The static figures come from the final checkpoint, through the
-model's cache on every input pair. A part that cannot be had stays ``None`` and
+checkpoint). The static figures come from the final checkpoint, read as the measures read it
+(``grokkit.measures.checkpoint``: the same activations on every input pair, group, grid and key
+components). A part that cannot be had stays ``None`` and
 ``missing`` says why, so the page can tell the reader instead of dropping it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from grokkit.files.layout import MEASURES_FILE, METRICS_FILE
-from grokkit.files.run_folder import RunStatus
-from grokkit.measures.keycheck import KeyCheck, better_keys, keys_fail
+from grokkit.measures.keycheck import KeyCheck
 from grokkit.measures.milestones import Milestones
 from grokkit.measures.outcome import classify
 from grokkit.measures.phases import phase_rows, run_phases
@@ -162,51 +161,22 @@ def measures_at(measures: list[dict[str, Any]], step: int) -> dict[str, Any]:
     return next((row for row in measures if row["step"] == step), measures[-1] if measures else {})
 
 
-class _LastPosition(NamedTuple):
-    """One checkpoint's activations at the '=' position over every input, and its embedding."""
-
-    logits: Tensor  # [N, d_vocab_out]
-    post: Tensor  # [N, d_mlp]       blocks.0.mlp.hook_post[:, -1]
-    pattern: Tensor | None  # [N, H, n_ctx] blocks.0.attn.hook_pattern[:, :, -1]; None: an MLP
-    W_E: Tensor  # [d_vocab, d_model]
-
-
-def _last_position(run: Any, step: int) -> _LastPosition:
-    """A one-layer checkpoint through the engine's forward on its saved tensors: no TransformerLens
-    bridge is built, so a report of a measured run starts without importing TransformerLens; a
-    deeper model through the bridge's cache (the forward's activations are its last layer's)."""
-    tokens = run.dataset.tokens
-    if run.config.model.n_layers == 1:
-        from grokkit.model import forward
-        from grokkit.errors import CheckpointError
-        from grokkit.model.param_stack import Shape, check_shapes, params
-
-        ckpt = run.checkpoint(step)
-        try:  # what load_state_dict(strict=True) refuses on the bridge path
-            check_shapes(ckpt.model, run.config.model, run.config.task)
-        except ValueError as exc:
-            raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model ({exc})") from None
-        p = params({name: t.unsqueeze(0) for name, t in ckpt.model.items()}, Shape.of_config(run.config.model))
-        out = forward.last_position(p, tokens, activations=True)
-        return _LastPosition(out.logits[0], out.post[0], None if out.pattern is None else out.pattern[0], p.W_E[0])
-    model = run.load_model(step)
-    logits, cache = model.run_with_cache(tokens)
-    return _LastPosition(logits[:, -1], cache["blocks.0.mlp.hook_post"][:, -1],
-                         cache["blocks.0.attn.hook_pattern"][:, :, -1], model.W_E)
-
-
 @torch.no_grad()
 def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], missing: dict[str, str]) -> FinalArrays:
-    """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``."""
+    """Static arrays of one checkpoint; reasons for what does not apply go into ``missing``.
+
+    The checkpoint is read as the measures read it (``grokkit.measures.checkpoint``): the same activations,
+    group, grid, key detection and self-check; its key components are the measures row's when it has one.
+    """
     from grokkit.analysis import fourier
-    from grokkit.analysis.groups import group_for
-    from grokkit.analysis.groups.base import component_logit_shares, group_grid
-    from grokkit.analysis.keys import key_set
+    from grokkit.analysis.groups.base import component_logit_shares
+    from grokkit.measures.base import detect_keys
+    from grokkit.measures.checkpoint import checkpoint_context
+    from grokkit.measures.keycheck import check_keys
 
     task = run.config.task
-    ds = run.dataset
-    step = run.checkpoint_steps()[-1] if step is None else step
-    last = _last_position(run, step)
+    ctx = checkpoint_context(run, step)
+    step, last = ctx.step, ctx.act
     out = FinalArrays(step=step)
 
     if last.pattern is None:
@@ -215,11 +185,10 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
         pattern = last.pattern[:, :, :2]  # [N, n_heads, 2]
         n_a = task.n_symbols
         out.attn_eq = pattern.reshape(n_a, -1, *pattern.shape[1:]).permute(2, 3, 0, 1).float().numpy()
-        out.attn_b_values = sorted(set(ds.y.tolist()))
+        out.attn_b_values = sorted(set(run.dataset.y.tolist()))
 
     try:
-        group = group_for(task)
-        grid = group_grid(group, ds)
+        group, grid = ctx.run.group, ctx.run.grid
     except fourier.FourierNotApplicable as exc:
         for key in ("embed", "neurons", "logit_fourier", "key_freqs"):
             missing[key] = str(exc)
@@ -228,7 +197,7 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     basis, symbols = group.basis, group.symbols
     out.group, out.group_note, out.component_names = group.name, group.note, list(group.component_names)
     out.basis_names = basis.names
-    embed_norms = fourier.embedding_fourier_norms(basis, last.W_E[symbols].double())  # [n]
+    embed_norms = fourier.embedding_fourier_norms(basis, ctx.weights.W_E.detach()[symbols].double())  # [n]
     out.embed_norms = embed_norms.float().numpy()
     out.embed_component_norms = fourier.per_frequency(basis, embed_norms).float().numpy()
 
@@ -238,11 +207,10 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     elif "key_freqs" in row:
         out.key_freqs, out.key_freqs_source = list(row["key_freqs"]), str(row.get("key_freqs_source", ""))
         out.key_rule, out.keys_explained = str(row.get("key_rule", "")), row.get("keys_explained")
-    elif run.config.measures.key_freqs is not None:
-        out.key_freqs, out.key_freqs_source, out.key_rule = list(run.config.measures.key_freqs), "user", "user"
+    elif ctx.run.key_freqs_source == "user":  # the spec's [measures] key_freqs
+        out.key_freqs, out.key_freqs_source, out.key_rule = list(ctx.key_freqs), "user", "user"
     else:
-        cfg = run.config.measures
-        keys = key_set(run.load_model(step), ds, rule=cfg.key_freq_rule, explain=cfg.key_explain)
+        keys = detect_keys(ctx, ctx.run.key_freq_rule, ctx.run.key_explain)
         out.key_freqs, out.key_rule, out.keys_explained = keys.keys, keys.rule, keys.explained
         out.key_freqs_source = f"detected at step {step} by the {keys.rule} rule (no {MEASURES_FILE})"
 
@@ -251,13 +219,10 @@ def final_arrays(run: Any, step: int | None, measures: list[dict[str, Any]], mis
     out.neuron_freq = np.asarray(clusters.freq, dtype=np.int64)
     out.neuron_frac = np.asarray(clusters.frac_explained, dtype=np.float64)
     out.neuron_explained = np.asarray(clusters.explained, dtype=bool)
-    L_all = last.logits[grid.rows, : task.n_symbols].double()  # every output class, as the measures score
-    if group.circuit:
-        out.component_shares = component_logit_shares(basis, grid.labels, L_all).float().numpy()
-    if group.circuit and row.get("step") == step and keys_fail(row):  # the self-check, with the better set
-        better, explained, loss = better_keys(basis, grid.labels, L_all, ds.labels[grid.rows], row["test_loss"])
-        out.key_check = KeyCheck(step, list(row["key_freqs"]), row["restricted_loss"], row["test_loss"],
-                                 better, explained, loss)
+    if group.circuit:  # every output class, as the measures score
+        out.component_shares = component_logit_shares(basis, grid.labels, ctx.grid_logits).float().numpy()
+    if group.circuit and row.get("step") == step:  # the self-check, with the better set when it fails
+        out.key_check = check_keys(ctx, row)
     L = last.logits[grid.rows][:, symbols].double()  # [n*n, n]: the group's symbols as output classes
     coeffs = fourier.fft2d(basis, L).square().sum(-1)  # [n, n] squared norm over output classes
     out.logit_fourier = coeffs.sqrt().float().numpy()

@@ -32,6 +32,7 @@ import torch
 from grokkit.errors import CheckpointError, ConfigError, GrokkitError, RunError
 from grokkit.files.lock import locked
 from grokkit.model.build import build_model
+from grokkit.model.load import load_weights
 from grokkit.model.pad import paddable
 from grokkit.model.param_stack import trained_state
 from grokkit.optim.filters import GradientFilter
@@ -200,10 +201,7 @@ def _prepare(m: Member, ckpt, device: torch.device) -> None:
     before its first checkpoint starts clean.
     """
     if ckpt is not None:
-        try:
-            m.bridge.load_state_dict({k: v.to(device) for k, v in ckpt.model.items()}, strict=True)
-        except RuntimeError:
-            raise CheckpointError(f"checkpoint {ckpt.path}: its weights do not fit this run's model") from None
+        load_weights(m.bridge, ckpt)
         m.resume_state = ckpt.state if ckpt.meta.get("version", 1) >= 2 else _upgrade_v1_state(ckpt.state, m.bridge)
     history = m.run.folder.rewind_metrics(None if ckpt is None else ckpt.step)
     acc = m.cfg.early_stop_acc
