@@ -36,22 +36,23 @@ def test_help_info_and_report_of_a_measured_run_do_not_import_transformer_lens(t
     assert heavy_imports(call + "try:\n    main(['--help'])\nexcept SystemExit:\n    pass") == []
     assert heavy_imports(call + f"assert main(['info', {str(run)!r}]) == 0") == []
     assert heavy_imports(call + f"assert main(['report', {str(run)!r}]) == 0") == []
-    # a bridge is still built where one is needed: here, to detect key frequencies without measures
+    # without measures the report detects the key frequencies itself, as the measures do: still no bridge
     (run / "measures.jsonl").unlink()
-    assert "transformer_lens" in heavy_imports(call + f"assert main(['report', {str(run)!r}]) == 0")
+    assert heavy_imports(call + f"assert main(['report', {str(run)!r}]) == 0") == []
 
 
 def test_the_report_reads_a_one_layer_checkpoint_as_the_bridge_does(tmp_path, tiny_config) -> None:
-    """The report's forward on the saved tensors gives the bridge cache's logits, hook_post and pattern."""
+    """The report's reading of a checkpoint (the measures' ``checkpoint_context``: the forward on the saved
+    tensors, no bridge) gives the bridge cache's logits, hook_post and pattern."""
     import torch
 
+    from grokkit.measures.checkpoint import checkpoint_context
     from grokkit.train.runs import train
-    from grokkit.report.collect import _last_position
     from grokkit.run import Run
 
     run = Run.create(tmp_path / "run", tiny_config(model={"attn_coeff": 0.5}))
     train(run)
-    ours = _last_position(run, 40)
+    ours = checkpoint_context(run, 40).act
     logits, cache = run.load_model(40).run_with_cache(run.dataset.tokens)
     close = dict(rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(ours.logits, logits[:, -1], **close)

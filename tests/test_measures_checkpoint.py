@@ -67,7 +67,7 @@ def test_the_checkpoint_reads_as_the_measures_read_it(name) -> None:
 def test_the_reports_arrays_are_the_measures(name, tmp_path) -> None:
     """The report's key components are the measures row's; without a measures table it detects the same ones
     (the measures' detector, on the same logits), and its logit shares are the measures' context's."""
-    from grokkit.analysis.groups import component_logit_shares
+    from grokkit.analysis.groups.base import component_logit_shares
     from grokkit.report.collect import collect
     from grokkit.run import Run
 
