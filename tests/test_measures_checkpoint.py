@@ -125,3 +125,15 @@ def test_one_constructor_for_a_runs_context(tiny_config) -> None:
     given = RunContext.of(ds, "cpu", key_freqs=[3, 1, 3], rule="logits", explain=0.5)
     assert (given.key_freqs, given.key_freqs_source, given.key_freq_rule, given.key_explain) == (
         [1, 3], "user", "logits", 0.5)
+
+
+def test_a_context_without_a_config_has_the_configs_defaults(tiny_config) -> None:
+    from grokkit.data.dataset import AlgorithmicDataset
+    from grokkit.measures.base import RunContext
+    from grokkit.measures.config import MeasuresConfig
+
+    config = tiny_config()
+    ds = AlgorithmicDataset(config.task)
+    bare, default = RunContext.of(ds, "cpu"), RunContext.of(ds, "cpu", MeasuresConfig())
+    for field in ("key_freq_rule", "key_explain", "gini_over", "sgld", "key_freqs_source"):
+        assert getattr(bare, field) == getattr(default, field), field

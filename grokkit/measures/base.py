@@ -28,7 +28,6 @@ from grokkit.data.dataset import AlgorithmicDataset
 from grokkit.errors import GrokkitError
 from grokkit.measures.activations import from_weights
 from grokkit.model.run_weights import LastPosition
-from grokkit.measures.config import MeasuresConfig
 from grokkit.measures.sgld import SGLD
 from grokkit.model.run_weights import Weights
 
@@ -99,19 +98,23 @@ class RunContext:
     test: Tensor = field(init=False)
 
     @classmethod
-    def of(cls, dataset: AlgorithmicDataset, device: str | torch.device, cfg: MeasuresConfig | None = None, *,
+    def of(cls, dataset: AlgorithmicDataset, device: str | torch.device, cfg: Any = None, *,
            key_freqs: list[int] | None = None, per_checkpoint: bool = False, rule: str | None = None,
            explain: float | None = None, metrics: Callable[[], list[dict[str, Any]]] | None = None) -> "RunContext":
         """The one way the drivers make a run's context: the run's ``[measures]`` settings ``cfg``
-        (``grokkit.measures.config.MeasuresConfig``; its defaults without a run), a caller's ``rule`` and
-        ``explain`` over the config's. Key source: "user" when ``key_freqs`` are given, else "per_checkpoint"
-        (``per_checkpoint``: detected at each checkpoint) or "final" (the caller detects them once and sets
-        ``key_freqs``)."""
-        cfg = MeasuresConfig() if cfg is None else cfg
+        (``grokkit.measures.config.MeasuresConfig``; None: its defaults, which are this class's), a caller's
+        ``rule`` and ``explain`` over the config's. Key source: "user" when ``key_freqs`` are given, else
+        "per_checkpoint" (``per_checkpoint``: detected at each checkpoint) or "final" (the caller detects
+        them once and sets ``key_freqs``)."""
+        settings: dict[str, Any] = {} if cfg is None else dict(
+            key_freq_rule=cfg.key_freq_rule, key_explain=cfg.key_explain, gini_over=cfg.gini_over, sgld=cfg.sgld)
+        if rule:
+            settings["key_freq_rule"] = rule
+        if explain is not None:
+            settings["key_explain"] = explain
         source = "user" if key_freqs is not None else "per_checkpoint" if per_checkpoint else "final"
         return cls(dataset, torch.device(device), key_freqs=key_freqs, key_freqs_source=source,
-                   key_freq_rule=rule or cfg.key_freq_rule, key_explain=cfg.key_explain if explain is None else explain,
-                   gini_over=cfg.gini_over, sgld=cfg.sgld, metrics=metrics or (lambda: []))
+                   metrics=metrics or (lambda: []), **settings)
 
     def __post_init__(self) -> None:
         ds = self.dataset
