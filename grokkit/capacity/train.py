@@ -19,7 +19,6 @@ The inverse-square-root schedule does not depend on the total number of steps, s
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
@@ -33,6 +32,7 @@ from grokkit.capacity.model import CapacityModels
 from grokkit.errors import RunError
 from grokkit.optim.optimizers import Hyper, StackOptimizer
 from grokkit.optim.schedule import lr_at
+from grokkit.train.step_loop import StepLoop
 
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s: coefficient = clip / (norm + 1e-6), at most 1
 
@@ -129,13 +129,8 @@ def train_stack(members: list[Member], mix: MixtureConfig, cfg: CapacityTrainCon
         clipped = load_stack_state(start.state, opt, stream)
     for cb in callbacks:
         cb.on_start(models, first - 1)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.steps, initial=first - 1, desc=f"{len(members)} models", leave=False, mininterval=1.0)
-    began = time.perf_counter()
-    for step in range(first, cfg.steps + 1):
+    loop = StepLoop(cfg.steps, f"{len(members)} models", progress, device, first=first)
+    for step in loop:
         for cb in callbacks:
             cb.before_step(step, models)
         if stream is not None:
@@ -152,13 +147,6 @@ def train_stack(members: list[Member], mix: MixtureConfig, cfg: CapacityTrainCon
         models.apply_mask()
         for cb in callbacks:
             cb.after_step(step, models, loss.detach())
-        if bar is not None:
-            bar.update(1)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - began
-    if bar is not None:
-        bar.close()
     for p in models.parameters().values():
         p.requires_grad_(False)
-    return TrainedStack(models, list(members), cfg.steps, seconds, clipped.tolist(), stack_state(opt, stream, clipped))
+    return TrainedStack(models, list(members), cfg.steps, loop.seconds, clipped.tolist(), stack_state(opt, stream, clipped))
